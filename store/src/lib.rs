@@ -1,0 +1,186 @@
+//! Everything ClickHouse: schema and migrations, row types, the batched writer, read queries, and
+//! the embedded local server.
+//!
+//! This is the only crate that writes SQL. Every statement it emits runs on ClickHouse 18.16 (what
+//! Debian installs, used by the tests) and on modern servers (23.x–26.x); [`catalog`] lists them all
+//! so a test can run each one on both. The `clickhouse` crate runs with validation off (18.16 lacks
+//! `RowBinaryWithNamesAndTypes`), so row structs are checked against `DESCRIBE TABLE` by a test.
+
+pub mod embedded;
+mod error;
+pub mod queries;
+pub mod rows;
+pub mod schema;
+pub mod testing;
+pub mod writer;
+
+use std::time::Duration;
+
+pub use error::StoreError;
+pub use rows::{OccurrenceRow, RequestCountRow};
+
+/// How to reach ClickHouse.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// HTTP URL of the server, e.g. `http://127.0.0.1:8123`.
+    pub url: String,
+    /// Database holding Faultline's tables.
+    pub database: String,
+    /// User name (empty: the server's default user).
+    pub user: String,
+    /// Password (never logged).
+    pub password: String,
+}
+
+/// A handle on Faultline's ClickHouse database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    client: clickhouse::Client,
+    database: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("database", &self.database)
+            .finish()
+    }
+}
+
+/// Result of [`Store::ping`].
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    /// `SELECT version()`.
+    pub version: String,
+    /// Server uptime in seconds.
+    pub uptime_seconds: u64,
+}
+
+impl Store {
+    /// Builds a client; does not connect yet.
+    pub fn new(cfg: &StoreConfig) -> Self {
+        let mut client = clickhouse::Client::default()
+            .with_url(&cfg.url)
+            .with_validation(false);
+        if !cfg.user.is_empty() {
+            client = client.with_user(&cfg.user);
+        }
+        if !cfg.password.is_empty() {
+            client = client.with_password(&cfg.password);
+        }
+        Store {
+            client,
+            database: cfg.database.clone(),
+        }
+    }
+
+    /// Name of the database.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    pub(crate) fn client(&self) -> &clickhouse::Client {
+        &self.client
+    }
+
+    /// `SELECT version(), uptime()` under a timeout.
+    pub async fn ping(&self, timeout: Duration) -> Result<ServerInfo, StoreError> {
+        let q = self.client.query("SELECT version(), toUInt64(uptime())");
+        match tokio::time::timeout(timeout, q.fetch_one::<(String, u64)>()).await {
+            Ok(Ok((version, uptime_seconds))) => Ok(ServerInfo {
+                version,
+                uptime_seconds,
+            }),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "no answer within {} ms",
+                timeout.as_millis()
+            ))),
+        }
+    }
+
+    /// Waits until the server answers, up to `total`.
+    pub async fn wait_until_up(&self, total: Duration) -> Result<ServerInfo, StoreError> {
+        let deadline = tokio::time::Instant::now() + total;
+        loop {
+            match self.ping(Duration::from_secs(2)).await {
+                Ok(info) => return Ok(info),
+                Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+                Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+    }
+
+    /// Creates the database and applies every migration not yet recorded. Idempotent.
+    pub async fn migrate(&self) -> Result<Vec<u32>, StoreError> {
+        let db = &self.database;
+        self.exec(&schema::create_database(db)).await?;
+        self.exec(&schema::create_migrations_table(db)).await?;
+        let done: Vec<u32> = self
+            .client
+            .query(&format!(
+                "SELECT DISTINCT version FROM `{db}`.schema_migrations"
+            ))
+            .fetch_all::<u32>()
+            .await?;
+        let mut applied = Vec::new();
+        for m in schema::migrations(db) {
+            if done.contains(&m.version) {
+                continue;
+            }
+            for stmt in &m.statements {
+                self.exec(stmt).await?;
+            }
+            self.client
+                .query(&format!(
+                    "INSERT INTO `{db}`.schema_migrations (version, name, applied_at) VALUES (?, ?, now())"
+                ))
+                .bind(m.version)
+                .bind(m.name)
+                .execute()
+                .await?;
+            tracing::info!(version = m.version, name = m.name, "applied migration");
+            applied.push(m.version);
+        }
+        Ok(applied)
+    }
+
+    /// Whether all of Faultline's tables exist.
+    pub async fn tables_exist(&self) -> Result<bool, StoreError> {
+        let n: u64 = self
+            .client
+            .query("SELECT count() FROM system.tables WHERE database = ? AND has(?, name)")
+            .bind(&self.database)
+            .bind(schema::TABLES)
+            .fetch_one()
+            .await?;
+        Ok(n as usize == schema::TABLES.len())
+    }
+
+    async fn exec(&self, sql: &str) -> Result<(), StoreError> {
+        self.client.query(sql).execute().await.map_err(|e| {
+            let e = StoreError::from(e);
+            tracing::error!(error = %e, "statement failed");
+            e
+        })
+    }
+}
+
+/// Every statement the store can emit (DDL and read queries with sample arguments), named, for
+/// the portability tests that run them on 18.16 and on a modern engine.
+pub fn catalog(db: &str) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("create_database".to_string(), schema::create_database(db)),
+        (
+            "create_migrations_table".to_string(),
+            schema::create_migrations_table(db),
+        ),
+    ];
+    for m in schema::migrations(db) {
+        for (i, s) in m.statements.into_iter().enumerate() {
+            out.push((format!("migration_{}_{}", m.version, i), s));
+        }
+    }
+    out.extend(queries::catalog(db));
+    out
+}

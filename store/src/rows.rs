@@ -1,0 +1,146 @@
+//! Row types and the column lists their tables are created from.
+//!
+//! Each table's columns are declared once, here, as `(name, ClickHouse type)` pairs; the DDL in
+//! [`crate::schema`] is generated from these lists and a test compares them with both the Rust row
+//! structs (names, order) and `DESCRIBE TABLE` on a real server (names, types). The `clickhouse`
+//! crate must run with validation off on 18.16, so this is what keeps a row struct from silently
+//! corrupting its table.
+
+use clickhouse::Row;
+use serde::{Deserialize, Serialize};
+
+/// Columns of `occurrences`, in the order of [`OccurrenceRow`].
+pub const OCCURRENCE_COLUMNS: &[(&str, &str)] = &[
+    ("event_id", "String"),
+    ("project", "String"),
+    ("fingerprint", "String"),
+    ("grouping_version", "UInt8"),
+    ("timestamp", "DateTime('UTC')"),
+    ("received_at", "DateTime('UTC')"),
+    ("source", "String"),
+    ("service", "String"),
+    ("environment", "String"),
+    ("release", "String"),
+    ("exception_type", "String"),
+    ("message", "String"),
+    ("stacktrace", "String"),
+    ("culprit", "String"),
+    ("severity", "String"),
+    ("http_status", "UInt16"),
+    ("http_method", "String"),
+    ("http_route", "String"),
+    ("url", "String"),
+    ("trace_id", "String"),
+    ("span_id", "String"),
+    ("attr_keys", "Array(String)"),
+    ("attr_values", "Array(String)"),
+];
+
+/// One error occurrence: one row of `occurrences`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct OccurrenceRow {
+    /// Stable id of this occurrence (client-given, or derived from trace/span/index/time).
+    pub event_id: String,
+    /// Project the occurrence belongs to (from the ingest token; `default` in development mode).
+    pub project: String,
+    /// Grouping key: equal fingerprints are one issue.
+    pub fingerprint: String,
+    /// Version of the grouping algorithm that computed `fingerprint` (0 = client-sent).
+    pub grouping_version: u8,
+    /// When the error happened, seconds since the epoch (UTC).
+    pub timestamp: u32,
+    /// When Faultline accepted it, seconds since the epoch (UTC).
+    pub received_at: u32,
+    /// Which receiver took it: `otlp_trace`, `otlp_log` or `webhook`.
+    pub source: String,
+    /// `service.name`.
+    pub service: String,
+    /// `deployment.environment.name` (or the older `deployment.environment`).
+    pub environment: String,
+    /// `service.version`.
+    pub release: String,
+    /// `exception.type`.
+    pub exception_type: String,
+    /// `exception.message`.
+    pub message: String,
+    /// `exception.stacktrace`, as sent.
+    pub stacktrace: String,
+    /// Where it happened: the innermost in-app frame, for titles.
+    pub culprit: String,
+    /// `low`, `medium`, `high` or `critical`.
+    pub severity: String,
+    /// HTTP response status, 0 when none.
+    pub http_status: u16,
+    /// HTTP request method.
+    pub http_method: String,
+    /// HTTP route template.
+    pub http_route: String,
+    /// Full request URL.
+    pub url: String,
+    /// Trace id, lower-case hex, empty when none.
+    pub trace_id: String,
+    /// Span id, lower-case hex, empty when none.
+    pub span_id: String,
+    /// Keys of the remaining attributes (parallel to `attr_values`).
+    pub attr_keys: Vec<String>,
+    /// Values of the remaining attributes, as strings.
+    pub attr_values: Vec<String>,
+}
+
+impl OccurrenceRow {
+    /// Rough encoded size, used by the writer's byte threshold.
+    pub fn approx_bytes(&self) -> usize {
+        let strings = self.event_id.len()
+            + self.project.len()
+            + self.fingerprint.len()
+            + self.source.len()
+            + self.service.len()
+            + self.environment.len()
+            + self.release.len()
+            + self.exception_type.len()
+            + self.message.len()
+            + self.stacktrace.len()
+            + self.culprit.len()
+            + self.severity.len()
+            + self.http_method.len()
+            + self.http_route.len()
+            + self.url.len()
+            + self.trace_id.len()
+            + self.span_id.len();
+        let attrs: usize = self
+            .attr_keys
+            .iter()
+            .chain(&self.attr_values)
+            .map(|s| s.len() + 1)
+            .sum();
+        strings + attrs + 48
+    }
+}
+
+/// Columns of `requests_minute`, in the order of [`RequestCountRow`].
+pub const REQUEST_COLUMNS: &[(&str, &str)] = &[
+    ("project", "String"),
+    ("service", "String"),
+    ("environment", "String"),
+    ("minute", "DateTime('UTC')"),
+    ("requests", "UInt64"),
+    ("failed", "UInt64"),
+];
+
+/// Server requests (SERVER spans) counted per project, service, environment and minute: the
+/// denominator of error rates. Rows with the same key are summed by the table engine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct RequestCountRow {
+    /// Project.
+    pub project: String,
+    /// `service.name`.
+    pub service: String,
+    /// Deployment environment.
+    pub environment: String,
+    /// Start of the minute, seconds since the epoch (UTC).
+    pub minute: u32,
+    /// SERVER spans seen in that minute.
+    pub requests: u64,
+    /// Of those, spans with status ERROR or an HTTP status of 500 and above.
+    pub failed: u64,
+}

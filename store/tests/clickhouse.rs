@@ -1,0 +1,228 @@
+//! The store against a real ClickHouse server.
+
+use std::time::Duration;
+
+use faultline_store::rows::{OCCURRENCE_COLUMNS, REQUEST_COLUMNS};
+use faultline_store::writer::{Batch, WriteError, Writer, WriterConfig};
+use faultline_store::{OccurrenceRow, RequestCountRow, Store, StoreConfig, testing};
+use tokio_util::sync::CancellationToken;
+
+fn occurrence(project: &str, fp: &str, ts: u32, i: usize) -> OccurrenceRow {
+    OccurrenceRow {
+        event_id: format!("ev-{fp}-{i}"),
+        project: project.into(),
+        fingerprint: fp.into(),
+        grouping_version: 1,
+        timestamp: ts,
+        received_at: ts + 1,
+        source: "webhook".into(),
+        service: "api".into(),
+        environment: "prod".into(),
+        release: "1.2.3".into(),
+        exception_type: "ValueError".into(),
+        message: format!("bad value {i} 'quoted' \\ back\nslash ünïcode"),
+        stacktrace: "Traceback (most recent call last):\n  File \"x.py\", line 1".into(),
+        culprit: "x in f".into(),
+        severity: "critical".into(),
+        http_status: 500,
+        http_method: "GET".into(),
+        http_route: "/users/{id}".into(),
+        url: "https://example.com/users/1?x=1".into(),
+        trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+        span_id: "b7ad6b7169203331".into(),
+        attr_keys: vec!["a".into(), "b".into()],
+        attr_values: vec!["1".into(), "two".into()],
+    }
+}
+
+async fn describe(store: &Store, table: &str) -> Vec<(String, String)> {
+    let url = testing::server_url();
+    let sql = format!(
+        "SELECT name, type FROM system.columns WHERE database = '{}' AND table = '{table}' FORMAT TabSeparated",
+        store.database()
+    );
+    let body = reqwest::Client::new()
+        .post(&url)
+        .body(sql)
+        .send()
+        .await
+        .expect("query")
+        .text()
+        .await
+        .expect("body");
+    body.lines()
+        .map(|l| {
+            let (n, t) = l.split_once('\t').expect("two columns");
+            (n.to_string(), t.replace("\\'", "'"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn row_structs_match_tables() {
+    let store = testing::store("t_rows").await;
+    use clickhouse::Row;
+    for (table, cols, names) in [
+        (
+            "occurrences",
+            OCCURRENCE_COLUMNS,
+            OccurrenceRow::COLUMN_NAMES,
+        ),
+        (
+            "requests_minute",
+            REQUEST_COLUMNS,
+            RequestCountRow::COLUMN_NAMES,
+        ),
+    ] {
+        let want: Vec<(String, String)> = cols
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        let got = describe(&store, table).await;
+        assert_eq!(got, want, "{table}: DESCRIBE differs from the column list");
+        let struct_names: Vec<&str> = names.to_vec();
+        let list_names: Vec<&str> = cols.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            struct_names, list_names,
+            "{table}: row struct differs from the column list"
+        );
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_recorded() {
+    let store = testing::store("t_migr").await;
+    assert!(store.tables_exist().await.expect("tables"));
+    // A second run applies nothing and fails nothing.
+    assert!(store.migrate().await.expect("again").is_empty());
+}
+
+#[tokio::test]
+async fn rows_round_trip_and_roll_up() {
+    let store = testing::store("t_round").await;
+    let ts = 1_760_000_000u32;
+    let rows: Vec<_> = (0..5)
+        .map(|i| occurrence("shop", "fp1", ts + i as u32 * 30, i))
+        .collect();
+    store.insert_occurrences(&rows).await.expect("insert");
+    let mut back = store
+        .occurrences("shop", Some("fp1"), 10)
+        .await
+        .expect("read");
+    back.reverse();
+    assert_eq!(back, rows, "every field survives the round trip");
+    let issues = store
+        .list_issues(&faultline_store::queries::IssueFilter {
+            project: Some("shop".into()),
+            limit: 10,
+        })
+        .await
+        .expect("issues");
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].count, 5);
+    assert_eq!(issues[0].first_seen, ts);
+    assert_eq!(issues[0].last_seen, ts + 120);
+    assert_eq!(issues[0].exception_type, "ValueError");
+    assert_eq!(store.count_occurrences("other").await.expect("count"), 0);
+}
+
+#[tokio::test]
+async fn writer_batches_many_jobs_and_sums_requests() {
+    let store = testing::store("t_writer").await;
+    let token = CancellationToken::new();
+    let (writer, task) = Writer::spawn(store.clone(), WriterConfig::default(), token.clone());
+    let mut handles = Vec::new();
+    for j in 0..20 {
+        let w = writer.clone();
+        handles.push(tokio::spawn(async move {
+            let batch = Batch {
+                occurrences: (0..10)
+                    .map(|i| occurrence("p", &format!("fp{}", j % 3), 1_760_000_000, j * 10 + i))
+                    .collect(),
+                requests: vec![RequestCountRow {
+                    project: "p".into(),
+                    service: "api".into(),
+                    environment: "prod".into(),
+                    minute: 1_760_000_040,
+                    requests: 3,
+                    failed: 1,
+                }],
+            };
+            w.write(batch).await
+        }));
+    }
+    for h in handles {
+        h.await.expect("join").expect("write acknowledged");
+    }
+    assert_eq!(store.count_occurrences("p").await.expect("count"), 200);
+    let totals = store.request_totals("p").await.expect("totals");
+    assert_eq!(totals.len(), 1);
+    assert_eq!((totals[0].requests, totals[0].failed), (60, 20));
+    assert!(
+        writer
+            .stats()
+            .batches
+            .load(std::sync::atomic::Ordering::Relaxed)
+            < 20,
+        "jobs were merged"
+    );
+    token.cancel();
+    task.await.expect("writer stops");
+}
+
+#[tokio::test]
+async fn writer_reports_unavailable_when_clickhouse_is_down() {
+    // A port nothing listens on.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    drop(l);
+    let store = Store::new(&StoreConfig {
+        url: format!("http://127.0.0.1:{port}"),
+        database: "nowhere".into(),
+        user: String::new(),
+        password: String::new(),
+    });
+    let cfg = WriterConfig {
+        retry_for: Duration::from_millis(300),
+        ..WriterConfig::default()
+    };
+    let token = CancellationToken::new();
+    let (writer, _task) = Writer::spawn(store, cfg, token);
+    let err = writer
+        .write(Batch {
+            occurrences: vec![occurrence("p", "f", 1_760_000_000, 0)],
+            requests: vec![],
+        })
+        .await
+        .expect_err("must fail");
+    assert!(matches!(err, WriteError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn catalog_statements_run_on_this_server() {
+    // Every statement the store can emit, on a fresh database: DDL first, then reads.
+    let cfg = testing::config("t_catalog");
+    let url = cfg.url.clone();
+    let client = reqwest::Client::new();
+    let mut dump = String::new();
+    for (name, sql) in faultline_store::catalog(&cfg.database) {
+        let resp = client
+            .post(&url)
+            .body(sql.clone())
+            .send()
+            .await
+            .expect("send");
+        let status = resp.status();
+        let text = resp.text().await.expect("text");
+        assert!(
+            status.is_success(),
+            "{name} failed on this server: {text}\n{sql}"
+        );
+        dump.push_str(&format!("-- {name}\n{sql};\n\n"));
+    }
+    // Leave the statements for the modern-engine check (scripts/check_sql_modern.py).
+    let out = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/sql-catalog.json");
+    let stmts: Vec<(String, String)> = faultline_store::catalog("faultline");
+    std::fs::write(out, serde_json::to_string_pretty(&stmts).expect("json"))
+        .expect("write catalog");
+}
