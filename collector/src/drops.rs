@@ -1,0 +1,146 @@
+//! Counting what is refused: every dropped item is counted once, by reason and source, through
+//! [`DropCounter::record`], which also logs it. `/metrics` renders the counters as
+//! `faultline_dropped_total{reason,source}`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::IngestError;
+
+/// Why items were not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Missing or unknown token.
+    Unauthenticated,
+    /// Malformed body or field.
+    Malformed,
+    /// Body over the size limit.
+    TooLarge,
+    /// Content type not accepted.
+    UnsupportedMediaType,
+    /// Storage down or queue full (the client was told to retry).
+    Unavailable,
+    /// Storage refused the rows, or a bug.
+    Internal,
+}
+
+impl DropReason {
+    /// All reasons, for rendering.
+    pub const ALL: [DropReason; 6] = [
+        DropReason::Unauthenticated,
+        DropReason::Malformed,
+        DropReason::TooLarge,
+        DropReason::UnsupportedMediaType,
+        DropReason::Unavailable,
+        DropReason::Internal,
+    ];
+
+    /// Label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Unauthenticated => "unauthenticated",
+            DropReason::Malformed => "malformed",
+            DropReason::TooLarge => "too_large",
+            DropReason::UnsupportedMediaType => "unsupported_media_type",
+            DropReason::Unavailable => "unavailable",
+            DropReason::Internal => "internal",
+        }
+    }
+
+    /// The reason an error stands for.
+    pub fn of(e: &IngestError) -> Self {
+        match e {
+            IngestError::Unauthenticated(_) => DropReason::Unauthenticated,
+            IngestError::BadRequest(_) => DropReason::Malformed,
+            IngestError::PayloadTooLarge(_) => DropReason::TooLarge,
+            IngestError::UnsupportedMediaType(_) => DropReason::UnsupportedMediaType,
+            IngestError::Unavailable(_) => DropReason::Unavailable,
+            IngestError::Internal(_) => DropReason::Internal,
+        }
+    }
+}
+
+/// Ingest sources, for labels.
+pub const SOURCES: [&str; 5] = [
+    "otlp_grpc_traces",
+    "otlp_grpc_logs",
+    "otlp_http_traces",
+    "otlp_http_logs",
+    "webhook",
+];
+
+/// Accepted and dropped counters per source.
+#[derive(Debug, Default)]
+pub struct DropCounter {
+    dropped: [[AtomicU64; 5]; 6],
+    requests_refused: [[AtomicU64; 5]; 6],
+    accepted: [AtomicU64; 5],
+}
+
+fn source_index(source: &str) -> usize {
+    SOURCES
+        .iter()
+        .position(|s| *s == source)
+        .unwrap_or(SOURCES.len() - 1)
+}
+
+impl DropCounter {
+    /// Records one refused request carrying `items` occurrences (0 when unknown, e.g. undecodable).
+    pub fn record(&self, source: &str, reason: DropReason, items: u64) {
+        let (r, s) = (reason as usize, source_index(source));
+        self.requests_refused[r][s].fetch_add(1, Ordering::Relaxed);
+        self.dropped[r][s].fetch_add(items, Ordering::Relaxed);
+        tracing::debug!(source, reason = reason.as_str(), items, "request refused");
+    }
+
+    /// Records stored occurrences.
+    pub fn accepted(&self, source: &str, items: u64) {
+        self.accepted[source_index(source)].fetch_add(items, Ordering::Relaxed);
+    }
+
+    /// Occurrences accepted so far from `source`.
+    pub fn accepted_count(&self, source: &str) -> u64 {
+        self.accepted[source_index(source)].load(Ordering::Relaxed)
+    }
+
+    /// Requests refused for `reason` from `source`.
+    pub fn refused_count(&self, source: &str, reason: DropReason) -> u64 {
+        self.requests_refused[reason as usize][source_index(source)].load(Ordering::Relaxed)
+    }
+
+    /// Prometheus text exposition of the counters.
+    pub fn render(&self, out: &mut String) {
+        use std::fmt::Write;
+        out.push_str("# HELP faultline_accepted_total Occurrences stored, by source.\n# TYPE faultline_accepted_total counter\n");
+        for (i, s) in SOURCES.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "faultline_accepted_total{{source=\"{s}\"}} {}",
+                self.accepted[i].load(Ordering::Relaxed)
+            );
+        }
+        for (name, help, table) in [
+            (
+                "faultline_dropped_total",
+                "Occurrences refused, by reason and source.",
+                &self.dropped,
+            ),
+            (
+                "faultline_refused_requests_total",
+                "Requests refused, by reason and source.",
+                &self.requests_refused,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for r in DropReason::ALL {
+                for (i, s) in SOURCES.iter().enumerate() {
+                    let v = table[r as usize][i].load(Ordering::Relaxed);
+                    let _ = writeln!(
+                        out,
+                        "{name}{{reason=\"{}\",source=\"{s}\"}} {v}",
+                        r.as_str()
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The one internal shape every input becomes, and how it becomes a stored row.
+//!
+//! Receivers ([`crate::otlp`], [`crate::webhook`]) produce [`ErrorEvent`]s; [`ErrorEvent::into_row`]
+//! fingerprints and enriches one into an [`OccurrenceRow`]. Nothing else builds rows.
+
+use faultline_store::OccurrenceRow;
+
+use crate::fingerprint::{GroupingInput, fingerprint};
+
+/// Which receiver took the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A span event of an OTLP trace.
+    OtlpTrace,
+    /// An OTLP log record.
+    OtlpLog,
+    /// The native webhook.
+    Webhook,
+}
+
+impl Source {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::OtlpTrace => "otlp_trace",
+            Source::OtlpLog => "otlp_log",
+            Source::Webhook => "webhook",
+        }
+    }
+}
+
+/// One error occurrence, whatever format it arrived in.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorEvent {
+    /// Client-given or derived stable id.
+    pub event_id: String,
+    /// When it happened, seconds since the epoch; 0 = unknown (then: when received).
+    pub timestamp: u32,
+    /// Receiver.
+    pub source: Option<Source>,
+    /// `service.name`.
+    pub service: String,
+    /// Deployment environment.
+    pub environment: String,
+    /// `service.version`.
+    pub release: String,
+    /// `exception.type`.
+    pub exception_type: String,
+    /// `exception.message`.
+    pub message: String,
+    /// `exception.stacktrace`.
+    pub stacktrace: String,
+    /// Whether the exception escaped its span (uncaught).
+    pub escaped: bool,
+    /// HTTP response status, 0 when none.
+    pub http_status: u16,
+    /// HTTP method.
+    pub http_method: String,
+    /// HTTP route template.
+    pub http_route: String,
+    /// Full URL.
+    pub url: String,
+    /// Trace id, hex.
+    pub trace_id: String,
+    /// Span id, hex.
+    pub span_id: String,
+    /// Severity the client gave (webhook `severity`/`level`, OTLP log severity), if any.
+    pub severity_hint: Option<String>,
+    /// Fingerprint the client gave, if any.
+    pub client_fingerprint: Option<String>,
+    /// Remaining attributes, as strings.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// Severity by seed 004 §6: low (404, < 400), medium (410, 412, 3xx, validation), high (401, 403,
+/// other 4xx, authentication), critical (500+, database, timeout, uncaught).
+pub fn severity(ev: &ErrorEvent) -> &'static str {
+    if let Some(hint) = ev.severity_hint.as_deref() {
+        match hint.trim().to_ascii_lowercase().as_str() {
+            "low" | "info" | "debug" | "trace" | "notice" => return "low",
+            "medium" | "warning" | "warn" => return "medium",
+            "high" | "error" | "err" => return "high",
+            "critical" | "fatal" | "emergency" | "alert" | "crit" | "panic" => return "critical",
+            _ => {}
+        }
+    }
+    match ev.http_status {
+        404 => return "low",
+        410 | 412 => return "medium",
+        401 | 403 => return "high",
+        500.. => return "critical",
+        400..=499 => return "high",
+        300..=399 => return "medium",
+        1..=299 => return "low",
+        0 => {}
+    }
+    let text = format!("{} {}", ev.exception_type, ev.message).to_ascii_lowercase();
+    if [
+        "timeout",
+        "timed out",
+        "database",
+        "sql",
+        "deadlock",
+        "connection refused",
+        "panic",
+        "fatal",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
+        || ev.escaped
+    {
+        "critical"
+    } else if [
+        "unauthorized",
+        "forbidden",
+        "permission",
+        "authentication",
+        "access denied",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
+    {
+        "high"
+    } else if ["validation", "invalid", "precondition"]
+        .iter()
+        .any(|w| text.contains(w))
+    {
+        "medium"
+    } else {
+        "high"
+    }
+}
+
+impl ErrorEvent {
+    /// Fingerprints and enriches the event into a row of `project`.
+    pub fn into_row(self, project: &str, received_at: u32) -> OccurrenceRow {
+        let grouping = fingerprint(&GroupingInput {
+            project,
+            service: &self.service,
+            exception_type: &self.exception_type,
+            message: &self.message,
+            stacktrace: &self.stacktrace,
+            client_fingerprint: self.client_fingerprint.as_deref(),
+        });
+        let severity = severity(&self).to_string();
+        let (attr_keys, attr_values) = self.attributes.into_iter().unzip();
+        OccurrenceRow {
+            event_id: self.event_id,
+            project: project.to_string(),
+            fingerprint: grouping.fingerprint,
+            grouping_version: grouping.version,
+            timestamp: if self.timestamp == 0 {
+                received_at
+            } else {
+                self.timestamp
+            },
+            received_at,
+            source: self
+                .source
+                .map(Source::as_str)
+                .unwrap_or("unknown")
+                .to_string(),
+            service: self.service,
+            environment: self.environment,
+            release: self.release,
+            exception_type: self.exception_type,
+            message: self.message,
+            stacktrace: self.stacktrace,
+            culprit: grouping.culprit,
+            severity,
+            http_status: self.http_status,
+            http_method: self.http_method,
+            http_route: self.http_route,
+            url: self.url,
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            attr_keys,
+            attr_values,
+        }
+    }
+}
+
+/// Seconds since the epoch, now.
+pub fn now_secs() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_follows_seed_004() {
+        let sev = |s: u16| {
+            severity(&ErrorEvent {
+                http_status: s,
+                ..Default::default()
+            })
+        };
+        assert_eq!(sev(404), "low");
+        assert_eq!(sev(410), "medium");
+        assert_eq!(sev(412), "medium");
+        assert_eq!(sev(302), "medium");
+        assert_eq!(sev(401), "high");
+        assert_eq!(sev(422), "high");
+        assert_eq!(sev(503), "critical");
+        let db = ErrorEvent {
+            exception_type: "DatabaseError".into(),
+            ..Default::default()
+        };
+        assert_eq!(severity(&db), "critical");
+        let hinted = ErrorEvent {
+            severity_hint: Some("warning".into()),
+            http_status: 500,
+            ..Default::default()
+        };
+        assert_eq!(severity(&hinted), "medium");
+    }
+}

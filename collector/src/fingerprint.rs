@@ -1,0 +1,645 @@
+//! Grouping: one fingerprint per bug.
+//!
+//! Fingerprint v1 hashes the project, the service, the exception type and the in-app frames of the
+//! root cause (module or file basename plus normalized function; never line numbers, path prefixes,
+//! offsets or generated-name suffixes). Without a usable stack trace it falls back to the type plus
+//! the message with its variable parts masked. A fingerprint sent by the client wins (see
+//! [`fingerprint`]). `faultline fingerprint` and ingest call the same function.
+//!
+//! Stack traces are parsed from the text OpenTelemetry SDKs put in `exception.stacktrace`: Python
+//! tracebacks, Java/Kotlin/.NET/OpenTelemetry-PHP `at ...` frames, V8 and Firefox JavaScript, Go
+//! panics and `runtime.Stack`, PHP `getTraceAsString()`, Ruby `full_message`, Rust backtraces.
+//! Frames come out innermost first whatever the language printed.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use sha2::{Digest, Sha256};
+
+/// Version of the grouping algorithm, stored with every occurrence.
+pub const GROUPING_VERSION: u8 = 1;
+
+/// Grouping version recorded when the client sent its own fingerprint.
+pub const CLIENT_GROUPING_VERSION: u8 = 0;
+
+/// One stack frame, normalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// Module, package, class, or file basename without extension.
+    pub module: String,
+    /// Function or method, without generated suffixes.
+    pub function: String,
+    /// Whether the frame is the application's own code (not the runtime or a dependency).
+    pub in_app: bool,
+}
+
+/// One exception of a chain, as found in a stack trace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Segment {
+    /// Exception type printed in the trace for this segment, when there is one.
+    pub exception_type: Option<String>,
+    /// Frames, innermost first.
+    pub frames: Vec<Frame>,
+}
+
+/// What grouping looks at.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GroupingInput<'a> {
+    /// Project the occurrence belongs to.
+    pub project: &'a str,
+    /// `service.name`.
+    pub service: &'a str,
+    /// `exception.type`.
+    pub exception_type: &'a str,
+    /// `exception.message`.
+    pub message: &'a str,
+    /// `exception.stacktrace`.
+    pub stacktrace: &'a str,
+    /// Fingerprint sent by the client, if any.
+    pub client_fingerprint: Option<&'a str>,
+}
+
+/// The result of grouping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grouping {
+    /// 32 hex characters, or the client's own fingerprint (hashed when longer than 128 bytes).
+    pub fingerprint: String,
+    /// `module in function` of the innermost in-app frame, empty when unknown.
+    pub culprit: String,
+    /// [`GROUPING_VERSION`], or [`CLIENT_GROUPING_VERSION`] for client fingerprints.
+    pub version: u8,
+}
+
+fn hash(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0x1f]);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+/// Computes the fingerprint of one occurrence.
+pub fn fingerprint(input: &GroupingInput<'_>) -> Grouping {
+    let segments = parse_stacktrace(input.stacktrace);
+    let root = segments.last();
+    let culprit = root
+        .and_then(|s| s.frames.iter().find(|f| f.in_app).or(s.frames.first()))
+        .map(|f| format!("{} in {}", f.module, f.function))
+        .unwrap_or_default();
+
+    if let Some(fp) = input
+        .client_fingerprint
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+    {
+        let fingerprint = if fp.len() <= 128 && fp.chars().all(|c| !c.is_control()) {
+            fp.to_string()
+        } else {
+            hash(&["client", fp])
+        };
+        return Grouping {
+            fingerprint,
+            culprit,
+            version: CLIENT_GROUPING_VERSION,
+        };
+    }
+
+    let mut parts: Vec<String> = vec![
+        "v1".into(),
+        input.project.into(),
+        input.service.into(),
+        input.exception_type.trim().into(),
+    ];
+    let frames: Vec<&Frame> = match root {
+        Some(seg) => {
+            if let Some(t) = &seg.exception_type {
+                parts.push(t.clone());
+            }
+            let in_app: Vec<&Frame> = seg.frames.iter().filter(|f| f.in_app).collect();
+            if in_app.is_empty() {
+                seg.frames.iter().collect()
+            } else {
+                in_app
+            }
+        }
+        None => Vec::new(),
+    };
+    let frames = collapse_recursion(frames);
+    if frames.is_empty() {
+        parts.push("message".into());
+        parts.push(mask_message(input.message));
+    } else {
+        parts.push("frames".into());
+        for f in frames {
+            parts.push(format!("{}:{}", f.module, f.function));
+        }
+    }
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    Grouping {
+        fingerprint: hash(&refs),
+        culprit,
+        version: GROUPING_VERSION,
+    }
+}
+
+/// Removes consecutive repeats of the same frame or frame cycle (recursion depth must not split).
+fn collapse_recursion(frames: Vec<&Frame>) -> Vec<&Frame> {
+    let mut out: Vec<&Frame> = Vec::with_capacity(frames.len());
+    for f in frames {
+        out.push(f);
+        // Drop a just-completed repeat of the preceding cycle of length 1..=4.
+        for len in 1..=4 {
+            let n = out.len();
+            if n >= 2 * len && (0..len).all(|i| out[n - len + i] == out[n - 2 * len + i]) {
+                out.truncate(n - len);
+                break;
+            }
+        }
+    }
+    out
+}
+
+macro_rules! re {
+    ($s:expr) => {{
+        static R: LazyLock<Regex> = LazyLock::new(|| Regex::new($s).expect("valid regex"));
+        &*R
+    }};
+}
+
+/// Masks the variable parts of a message: e-mails, URLs' query strings, UUIDs, hex, IPs, dates,
+/// durations, numbers and quoted values.
+pub fn mask_message(msg: &str) -> String {
+    let m = msg.trim();
+    let m = re!(r"[\w.+-]+@[\w-]+(\.[\w-]+)+").replace_all(m, "<email>");
+    let m = re!(r#"(\b[a-z][a-z0-9+.-]*://[^\s?#"']*)(\?[^\s"']*)?"#).replace_all(&m, "$1");
+    let m = re!(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+        .replace_all(&m, "<uuid>");
+    let m = re!(r"\b\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
+        .replace_all(&m, "<date>");
+    let m = re!(r"\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b").replace_all(&m, "<ip>");
+    let m = re!(r"(?i)\b0x[0-9a-f]+\b").replace_all(&m, "<hex>");
+    let m = re!(r"(?i)\b[0-9a-f]{8,}\b").replace_all(&m, "<hex>");
+    let m = re!(r#""[^"]*"|'[^']*'|`[^`]*`"#).replace_all(&m, "<str>");
+    let m = re!(r"(?i)\b\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d)\b").replace_all(&m, "<duration>");
+    let m = re!(r"[-+]?\b\d+(\.\d+)?\b").replace_all(&m, "<num>");
+    m.into_owned()
+}
+
+/// Splits a stack trace into its chain of exceptions, outermost first (so the root cause is last),
+/// each with its frames innermost first.
+pub fn parse_stacktrace(text: &str) -> Vec<Segment> {
+    let text = text.trim_end();
+    if text.is_empty() {
+        return Vec::new();
+    }
+    if text.contains("Traceback (most recent call last):") {
+        return parse_python(text);
+    }
+    if re!(r"(?m)^goroutine \d+ \[").is_match(text) || re!(r"(?m)^\t.+\.go:\d+").is_match(text) {
+        return parse_go(text);
+    }
+    if re!(r"(?m)^\s+\d+: \S").is_match(text) && re!(r"(?m)^\s+at .+:\d+:\d+$").is_match(text) {
+        return parse_rust(text);
+    }
+    if re!(r"(?m)^#\d+ ").is_match(text) {
+        return parse_php_trace(text);
+    }
+    if re!(r"(?m)^\s*(from )?[^\s:][^:]*:\d+:in [`']").is_match(text) {
+        return parse_ruby(text);
+    }
+    parse_at_frames(text)
+}
+
+fn basename_module(path: &str) -> String {
+    let path = path.trim().trim_start_matches("file://");
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    match base.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && ext.len() <= 4 => stem.to_string(),
+        _ => base.to_string(),
+    }
+}
+
+fn parse_python(text: &str) -> Vec<Segment> {
+    // Chained: the cause is printed first, then "The above exception..." / "During handling...".
+    let mut segments = Vec::new();
+    let mut cur = Segment::default();
+    for line in text.lines() {
+        if line.starts_with("The above exception was the direct cause")
+            || line.starts_with("During handling of the above exception")
+        {
+            segments.push(std::mem::take(&mut cur));
+            continue;
+        }
+        if let Some(c) = re!(r#"^\s*File "([^"]+)", line \d+, in (.+)$"#).captures(line) {
+            let path = &c[1];
+            let func = c[2].trim().to_string();
+            let in_app = !(path.contains("site-packages")
+                || path.contains("dist-packages")
+                || path.starts_with('<')
+                || re!(r"/lib/python\d(\.\d+)?/").is_match(path));
+            cur.frames.push(Frame {
+                module: basename_module(path),
+                function: func,
+                in_app,
+            });
+        } else if let Some(c) = re!(r"^([A-Za-z_][\w.]*)(: |$)").captures(line)
+            && !line.starts_with("Traceback")
+        {
+            cur.exception_type = Some(c[1].to_string());
+        }
+    }
+    segments.push(cur);
+    for s in &mut segments {
+        s.frames.reverse();
+    }
+    // Python prints the root cause first: put it last like every other language.
+    segments.reverse();
+    segments.retain(|s| !s.frames.is_empty() || s.exception_type.is_some());
+    segments
+}
+
+fn go_in_app(func: &str, path: &str) -> bool {
+    !(func.starts_with("runtime.")
+        || func.starts_with("runtime/")
+        || func == "panic"
+        || func.starts_with("testing.")
+        || path.contains("/src/runtime/")
+        || path.contains("/pkg/mod/")
+        || re!(r"/(usr/lib|usr/local)/go[^/]*/src/").is_match(path)
+        || path.starts_with("/usr/local/go/"))
+}
+
+fn normalize_go_func(func: &str) -> (String, String) {
+    let func = func.trim_start_matches("created by ");
+    let func = func.split(" in goroutine ").next().unwrap_or(func);
+    // Package path is everything up to the first '.' after the last '/'.
+    let slash = func.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let (pkg, rest) = match func[slash..].find('.') {
+        Some(dot) => (&func[..slash + dot], &func[slash + dot + 1..]),
+        None => ("", func),
+    };
+    let rest = re!(r"(\.func\d+|\.gowrap\d+|-fm|\.\d+)+$").replace(rest, "");
+    let rest = re!(r"\.func\d+").replace_all(&rest, "");
+    (pkg.to_string(), rest.into_owned())
+}
+
+fn parse_go(text: &str) -> Vec<Segment> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut seg = Segment::default();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if let Some(next) = lines.get(i + 1)
+            && next.starts_with('\t')
+            && re!(r"\.go:\d+").is_match(next)
+            && !line.starts_with('\t')
+            && !line.starts_with("goroutine ")
+        {
+            let call = line.trim();
+            let func = match call.rfind('(') {
+                Some(p) if call.ends_with(')') && !call.starts_with("created by ") => &call[..p],
+                _ => call,
+            };
+            let path = next.trim().split(':').next().unwrap_or("");
+            let in_app = go_in_app(func.trim_start_matches("created by "), path);
+            let (module, function) = normalize_go_func(func);
+            seg.frames.push(Frame {
+                module,
+                function,
+                in_app,
+            });
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    // A panic's own frames (debug.Stack, the recover helper, panic()) come first: keep only what
+    // follows the last `panic(` frame when there is one.
+    if let Some(p) = seg
+        .frames
+        .iter()
+        .rposition(|f| f.module.is_empty() && f.function == "panic")
+    {
+        seg.frames.drain(..=p);
+    }
+    vec![seg]
+}
+
+fn rust_in_app(sym: &str, path: &str) -> bool {
+    const LIBS: &[&str] = &[
+        "std::",
+        "core::",
+        "alloc::",
+        "<std::",
+        "<core::",
+        "<alloc::",
+        "tokio::",
+        "<tokio::",
+        "futures",
+        "backtrace::",
+        "anyhow::",
+        "<anyhow::",
+        "eyre::",
+        "__rust",
+        "rust_begin_unwind",
+        "rust_panic",
+        "hyper::",
+        "tower::",
+        "axum::",
+        "tracing::",
+        "start_thread",
+        "clone3",
+        "__libc",
+        "_start",
+        "main\n",
+    ];
+    !(LIBS.iter().any(|l| sym.starts_with(l))
+        || path.starts_with("/rustc/")
+        || path.contains("/.cargo/registry/")
+        || path.contains("/rustlib/"))
+}
+
+fn parse_rust(text: &str) -> Vec<Segment> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut seg = Segment::default();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(c) = re!(r"^\s+\d+: (.+)$").captures(line) else {
+            continue;
+        };
+        let sym = re!(r"::h[0-9a-f]{16}$")
+            .replace(c[1].trim(), "")
+            .into_owned();
+        let path = lines
+            .get(i + 1)
+            .and_then(|l| l.trim().strip_prefix("at "))
+            .unwrap_or("");
+        let in_app = rust_in_app(&sym, path);
+        let (module, function) = match sym.rfind("::") {
+            Some(p) if !sym.ends_with('>') => (sym[..p].to_string(), sym[p + 2..].to_string()),
+            _ => (String::new(), sym.clone()),
+        };
+        seg.frames.push(Frame {
+            module,
+            function,
+            in_app,
+        });
+    }
+    vec![seg]
+}
+
+fn parse_php_trace(text: &str) -> Vec<Segment> {
+    let mut seg = Segment::default();
+    for line in text.lines() {
+        if let Some(c) = re!(r"^#\d+ (.+?)\(\d+\): (.+?)(\(.*\))?$").captures(line) {
+            let path = &c[1];
+            seg.frames.push(Frame {
+                module: basename_module(path),
+                function: c[2].to_string(),
+                in_app: !path.contains("/vendor/"),
+            });
+        } else if let Some(c) = re!(r"^#\d+ \[internal function\]: (.+?)(\(.*\))?$").captures(line)
+        {
+            seg.frames.push(Frame {
+                module: String::new(),
+                function: c[1].to_string(),
+                in_app: false,
+            });
+        }
+    }
+    vec![seg]
+}
+
+fn ruby_in_app(path: &str) -> bool {
+    !(path.contains("/gems/")
+        || path.contains("/rubygems")
+        || path.starts_with("<internal:")
+        || re!(r"/lib/ruby/\d").is_match(path)
+        || path.contains("/vendor/bundle/"))
+}
+
+fn parse_ruby(text: &str) -> Vec<Segment> {
+    let mut segments: Vec<Segment> = Vec::new();
+    for line in text.lines() {
+        let Some(c) = re!(r"^\s*(from )?([^\s:][^:]*):\d+:in [`']([^']+)'(: .*\(([\w:]+)\)\s*$)?")
+            .captures(line)
+        else {
+            continue;
+        };
+        // A line without "from" starts an exception (the outer one, then each cause).
+        if c.get(1).is_none() || segments.is_empty() {
+            segments.push(Segment {
+                exception_type: c.get(5).map(|m| m.as_str().to_string()),
+                frames: Vec::new(),
+            });
+        }
+        let path = &c[2];
+        let func = re!(r"^(block( \(\d+ levels\))? in |rescue in |ensure in )+").replace(&c[3], "");
+        let func = func.rsplit(['#', '.']).next().unwrap_or(&func).to_string();
+        if let Some(seg) = segments.last_mut() {
+            seg.frames.push(Frame {
+                module: basename_module(path),
+                function: func,
+                in_app: ruby_in_app(path),
+            });
+        }
+    }
+    segments
+}
+
+const JVM_LIBS: &[&str] = &[
+    "java.",
+    "javax.",
+    "jdk.",
+    "sun.",
+    "com.sun.",
+    "kotlin.",
+    "kotlinx.",
+    "scala.",
+    "org.springframework.",
+    "org.apache.",
+    "io.netty.",
+    "org.hibernate.",
+    "com.fasterxml.",
+    "org.eclipse.jetty.",
+    "io.grpc.",
+    "reactor.",
+    "okhttp3.",
+    "io.micrometer.",
+    "io.opentelemetry.",
+    "org.junit.",
+    "System.",
+    "Microsoft.",
+];
+
+fn normalize_symbol(sym: &str) -> (String, String) {
+    let sym = re!(r"\$\$(EnhancerBySpringCGLIB|FastClassBySpringCGLIB|SpringCGLIB)\$\$[0-9a-f]+")
+        .replace_all(sym, "");
+    let sym = re!(r"\$Proxy\d+").replace_all(&sym, "$$Proxy");
+    let sym = re!(r"GeneratedMethodAccessor\d+").replace_all(&sym, "GeneratedMethodAccessor");
+    let sym = re!(r"lambda\$([\w]+)\$\d+").replace_all(&sym, "lambda$$$1");
+    let sym = re!(r"\$\d+").replace_all(&sym, "$$anon");
+    let sym = re!(r"\[[^\]]*\]").replace_all(&sym, "");
+    match sym.rfind('.') {
+        Some(p) => (sym[..p].to_string(), sym[p + 1..].to_string()),
+        None => (String::new(), sym.into_owned()),
+    }
+}
+
+fn js_frame(func: &str, loc: &str) -> Frame {
+    let func = func
+        .trim()
+        .trim_start_matches("async ")
+        .trim_start_matches("new ");
+    let func = func.strip_prefix("Object.").unwrap_or(func);
+    let in_app = !(loc.contains("node_modules")
+        || loc.starts_with("node:")
+        || loc.starts_with("internal/")
+        || !loc.contains(['/', '\\'])
+        || loc.contains("<anonymous>"));
+    Frame {
+        module: basename_module(re!(r"(:\d+)+$").replace(loc, "").as_ref()),
+        function: if func.is_empty() {
+            "?".into()
+        } else {
+            func.into()
+        },
+        in_app,
+    }
+}
+
+fn parse_at_frames(text: &str) -> Vec<Segment> {
+    let mut segments = vec![Segment::default()];
+    let mut in_suppressed = false;
+    for (n, line) in text.lines().enumerate() {
+        if let Some(c) = re!(r"^\s*Caused by: ([\w.$]+)").captures(line) {
+            in_suppressed = false;
+            segments.push(Segment {
+                exception_type: Some(c[1].to_string()),
+                frames: Vec::new(),
+            });
+            continue;
+        }
+        if re!(r"^\s*Suppressed: ").is_match(line) {
+            in_suppressed = true;
+            continue;
+        }
+        if in_suppressed {
+            continue;
+        }
+        let frame = if let Some(c) = re!(r"^\s*at (?:async )?(.+?) \((.+)\)\s*$").captures(line) {
+            js_frame(&c[1], &c[2])
+        } else if let Some(c) = re!(r"^\s*at (?:async )?(\S+:\d+:\d+)\s*$").captures(line) {
+            js_frame("", &c[1])
+        } else if let Some(c) = re!(r"^\s*at ([^\s(]+)\(([^)]*)\)").captures(line) {
+            let (module, function) = normalize_symbol(&c[1]);
+            let in_app = !(JVM_LIBS.iter().any(|l| c[1].starts_with(l))
+                || c[2].contains("Native Method")
+                || c[1].starts_with("DateTime")
+                || module.is_empty() && function.starts_with('{'));
+            Frame {
+                module,
+                function,
+                in_app,
+            }
+        } else if let Some(c) = re!(r"^([^@\s]*)@(.+?:\d+:\d+)$").captures(line) {
+            js_frame(&c[1], &c[2])
+        } else {
+            if n == 0
+                && let Some(c) = re!(r"^([\w.$\\]+)(: |$)").captures(line)
+            {
+                segments[0].exception_type = Some(c[1].to_string());
+            }
+            continue;
+        };
+        if let Some(seg) = segments.last_mut() {
+            seg.frames.push(frame);
+        }
+    }
+    segments.retain(|s| !s.frames.is_empty() || s.exception_type.is_some());
+    segments
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(ty: &str, msg: &str, st: &str) -> String {
+        fingerprint(&GroupingInput {
+            project: "p",
+            service: "s",
+            exception_type: ty,
+            message: msg,
+            stacktrace: st,
+            client_fingerprint: None,
+        })
+        .fingerprint
+    }
+
+    #[test]
+    fn masks_variable_parts() {
+        assert_eq!(
+            mask_message(
+                "user 42 <a@b.io> at 10.0.0.1:5432 id=550e8400-e29b-41d4-a716-446655440000 took 35ms"
+            ),
+            "user <num> <<email>> at <ip> id=<uuid> took <duration>"
+        );
+        assert_eq!(
+            mask_message("GET https://x.io/a?b=1 failed: 'abc'"),
+            "GET https://x.io/a failed: <str>"
+        );
+    }
+
+    #[test]
+    fn python_line_numbers_and_paths_do_not_split() {
+        let a = "Traceback (most recent call last):\n  File \"/srv/app/releases/1/cms/views.py\", line 10, in get\n    x()\n  File \"/srv/app/releases/1/cms/models.py\", line 20, in slug\nAttributeError: 'NoneType' object has no attribute 'slug'";
+        let b = a
+            .replace("releases/1", "releases/2")
+            .replace("line 20", "line 27");
+        assert_eq!(fp("AttributeError", "m", a), fp("AttributeError", "m", &b));
+        let c = a.replace("models.py", "forms.py");
+        assert_ne!(fp("AttributeError", "m", a), fp("AttributeError", "m", &c));
+    }
+
+    #[test]
+    fn no_stack_falls_back_to_masked_message() {
+        assert_eq!(
+            fp("E", "user 1 not found", ""),
+            fp("E", "user 22 not found", "")
+        );
+        assert_ne!(
+            fp("E", "user 1 not found", ""),
+            fp("E", "team 1 not found", "")
+        );
+        assert_ne!(
+            fp("E", "user 1 not found", ""),
+            fp("F", "user 1 not found", "")
+        );
+    }
+
+    #[test]
+    fn client_fingerprint_wins() {
+        let g = fingerprint(&GroupingInput {
+            client_fingerprint: Some("abc123"),
+            ..Default::default()
+        });
+        assert_eq!(
+            (g.fingerprint.as_str(), g.version),
+            ("abc123", CLIENT_GROUPING_VERSION)
+        );
+    }
+
+    #[test]
+    fn recursion_depth_does_not_split() {
+        let f = |n: usize| {
+            let mut s = String::from("Error: deep\n");
+            for _ in 0..n {
+                s.push_str("    at walk (/app/tree.js:3:10)\n");
+            }
+            s.push_str("    at main (/app/main.js:1:1)\n");
+            s
+        };
+        assert_eq!(fp("Error", "deep", &f(3)), fp("Error", "deep", &f(9)));
+    }
+}

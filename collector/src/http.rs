@@ -1,0 +1,230 @@
+//! OTLP/HTTP (`POST /v1/traces`, `POST /v1/logs`; protobuf or JSON; gzip or not) and the native
+//! webhook (`POST /webhook/error/{token}`), as one axum router.
+
+use std::io::Read;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use faultline_proto::otlp::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use faultline_proto::otlp::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use faultline_proto::webhook::WebhookEvent;
+use prost::Message;
+
+use crate::auth::Auth;
+use crate::error::IngestError;
+use crate::ingest::Ingest;
+
+/// Body encodings OTLP/HTTP allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// `application/x-protobuf`.
+    Protobuf,
+    /// `application/json`.
+    Json,
+}
+
+/// The ingest routes. Mount health and metrics beside them.
+pub fn router(ingest: Ingest) -> Router {
+    // Bodies up to the limit are read; larger ones get 413 from axum's limit.
+    let limit = ingest.limits().max_body_bytes;
+    Router::new()
+        .route("/v1/traces", post(traces))
+        .route("/v1/logs", post(logs))
+        .route("/webhook/error/{token}", post(webhook))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(ingest)
+}
+
+/// Which OTLP encoding a `content-type` names.
+pub fn encoding_of(headers: &HeaderMap) -> Result<Encoding, IngestError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match mime.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
+        "application/json" => Ok(Encoding::Json),
+        "" => Err(IngestError::UnsupportedMediaType(
+            "missing content-type: use application/x-protobuf or application/json".into(),
+        )),
+        other => Err(IngestError::UnsupportedMediaType(format!(
+            "content-type {other:?} is not supported: use application/x-protobuf or application/json"
+        ))),
+    }
+}
+
+/// Undoes `content-encoding: gzip` (or none), refusing to inflate past `max` bytes.
+pub fn decompress(headers: &HeaderMap, body: Bytes, max: usize) -> Result<Bytes, IngestError> {
+    let enc = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match enc.as_str() {
+        "" | "identity" => Ok(body),
+        "gzip" | "x-gzip" => {
+            let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(max));
+            let mut dec = flate2::read::GzDecoder::new(&body[..]).take(max as u64 + 1);
+            dec.read_to_end(&mut out)
+                .map_err(|e| IngestError::BadRequest(format!("body is not valid gzip: {e}")))?;
+            if out.len() > max {
+                return Err(IngestError::PayloadTooLarge(format!(
+                    "decompressed body exceeds the limit of {max} bytes"
+                )));
+            }
+            Ok(Bytes::from(out))
+        }
+        other => Err(IngestError::UnsupportedMediaType(format!(
+            "content-encoding {other:?} is not supported: use gzip or none"
+        ))),
+    }
+}
+
+fn decode<T: Message + Default + serde::de::DeserializeOwned>(
+    enc: Encoding,
+    body: &[u8],
+    what: &str,
+) -> Result<T, IngestError> {
+    match enc {
+        Encoding::Protobuf => T::decode(body)
+            .map_err(|e| IngestError::BadRequest(format!("malformed protobuf {what}: {e}"))),
+        Encoding::Json => serde_json::from_slice(body)
+            .map_err(|e| IngestError::BadRequest(format!("malformed JSON {what}: {e}"))),
+    }
+}
+
+fn encode<T: Message + serde::Serialize>(enc: Encoding, msg: &T) -> Response {
+    match enc {
+        Encoding::Protobuf => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-protobuf"),
+            )],
+            msg.encode_to_vec(),
+        )
+            .into_response(),
+        Encoding::Json => (
+            StatusCode::OK,
+            axum::Json(serde_json::to_value(msg).unwrap_or_default()),
+        )
+            .into_response(),
+    }
+}
+
+/// Shared front half of both OTLP routes: auth, content type, decompression, decoding.
+fn prepare<T: Message + Default + serde::de::DeserializeOwned>(
+    ingest: &Ingest,
+    source: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+    what: &str,
+) -> Result<(String, Encoding, T), IngestError> {
+    let run = || {
+        let project = ingest
+            .auth()
+            .project_for(Auth::token_from_headers(headers))?;
+        let enc = encoding_of(headers)?;
+        let body = decompress(headers, body, ingest.limits().max_decompressed_bytes)?;
+        let msg = decode::<T>(enc, &body, what)?;
+        Ok((project, enc, msg))
+    };
+    run().map_err(|e| ingest.refuse(source, e, 0))
+}
+
+async fn traces(
+    State(ingest): State<Ingest>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, IngestError> {
+    const SOURCE: &str = "otlp_http_traces";
+    let (project, enc, req) = prepare::<ExportTraceServiceRequest>(
+        &ingest,
+        SOURCE,
+        &headers,
+        body,
+        "ExportTraceServiceRequest",
+    )?;
+    ingest.traces(SOURCE, project, req).await?;
+    Ok(encode(
+        enc,
+        &ExportTraceServiceResponse {
+            partial_success: None,
+        },
+    ))
+}
+
+async fn logs(
+    State(ingest): State<Ingest>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, IngestError> {
+    const SOURCE: &str = "otlp_http_logs";
+    let (project, enc, req) = prepare::<ExportLogsServiceRequest>(
+        &ingest,
+        SOURCE,
+        &headers,
+        body,
+        "ExportLogsServiceRequest",
+    )?;
+    ingest.logs(SOURCE, project, req).await?;
+    Ok(encode(
+        enc,
+        &ExportLogsServiceResponse {
+            partial_success: None,
+        },
+    ))
+}
+
+async fn webhook(
+    State(ingest): State<Ingest>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, IngestError> {
+    const SOURCE: &str = "webhook";
+    let parse = || {
+        let project = ingest.auth().project_for(Some(&token))?;
+        let ct = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if !(mime.is_empty()
+            || mime == "application/json"
+            || mime.ends_with("+json")
+            || mime == "text/plain")
+        {
+            return Err(IngestError::UnsupportedMediaType(format!(
+                "content-type {mime:?} is not supported: send application/json"
+            )));
+        }
+        let body = decompress(&headers, body, ingest.limits().max_decompressed_bytes)?;
+        let ev: WebhookEvent = serde_json::from_slice(&body)
+            .map_err(|e| IngestError::BadRequest(format!("malformed webhook event: {e}")))?;
+        Ok((project, ev))
+    };
+    let (project, ev) = parse().map_err(|e| ingest.refuse(SOURCE, e, 1))?;
+    let ack = ingest.webhook(project, ev).await?;
+    Ok((StatusCode::OK, axum::Json(ack)).into_response())
+}

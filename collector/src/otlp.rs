@@ -1,0 +1,331 @@
+//! OTLP → [`ErrorEvent`]s and request counts.
+//!
+//! What is an error: span events named `exception` (or ending in `.exception`, or carrying
+//! `exception.type`/`exception.message`), and log records with `exception.type` or
+//! `exception.message` or severity ERROR and above. Every SERVER span, error or not, adds one to its
+//! service's requests of that minute; spans are not stored otherwise.
+
+use std::collections::HashMap;
+
+use faultline_proto::otlp::collector::logs::v1::ExportLogsServiceRequest;
+use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
+use faultline_proto::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
+use faultline_store::RequestCountRow;
+use sha2::{Digest, Sha256};
+
+use crate::event::{ErrorEvent, Source};
+
+/// OTLP `SPAN_KIND_SERVER`.
+const SPAN_KIND_SERVER: i32 = 2;
+/// OTLP `STATUS_CODE_ERROR`.
+const STATUS_CODE_ERROR: i32 = 2;
+/// OTLP `SEVERITY_NUMBER_ERROR`.
+const SEVERITY_ERROR: i32 = 17;
+/// OTLP `SEVERITY_NUMBER_FATAL`.
+const SEVERITY_FATAL: i32 = 21;
+
+/// Renders an attribute value as a string (arrays and maps as JSON).
+pub fn value_string(v: &AnyValue) -> String {
+    match &v.value {
+        Some(Value::StringValue(s)) => s.clone(),
+        Some(Value::BoolValue(b)) => b.to_string(),
+        Some(Value::IntValue(i)) => i.to_string(),
+        Some(Value::DoubleValue(d)) => d.to_string(),
+        Some(Value::BytesValue(b)) => hex::encode(b),
+        Some(Value::ArrayValue(a)) => {
+            // tracing-opentelemetry may send a stack trace as an array of lines.
+            let items: Vec<String> = a.values.iter().map(value_string).collect();
+            serde_json::to_string(&items).unwrap_or_default()
+        }
+        Some(Value::KvlistValue(kv)) => {
+            let m: serde_json::Map<String, serde_json::Value> = kv
+                .values
+                .iter()
+                .map(|k| {
+                    (
+                        k.key.clone(),
+                        serde_json::Value::String(
+                            k.value.as_ref().map(value_string).unwrap_or_default(),
+                        ),
+                    )
+                })
+                .collect();
+            serde_json::Value::Object(m).to_string()
+        }
+        // Profiles' string-table references carry no text of their own here.
+        Some(Value::StringValueStrindex(_)) | None => String::new(),
+    }
+}
+
+fn stacktrace_string(v: &AnyValue) -> String {
+    match &v.value {
+        Some(Value::ArrayValue(a)) => a
+            .values
+            .iter()
+            .map(value_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => value_string(v),
+    }
+}
+
+/// Attributes as an ordered lookup, later keys winning.
+#[derive(Default)]
+struct Attrs<'a> {
+    map: HashMap<&'a str, &'a AnyValue>,
+    order: Vec<&'a str>,
+}
+
+impl<'a> Attrs<'a> {
+    fn add(&mut self, kvs: &'a [KeyValue]) {
+        for kv in kvs {
+            if let Some(v) = &kv.value {
+                if self.map.insert(kv.key.as_str(), v).is_none() {
+                    self.order.push(kv.key.as_str());
+                }
+            }
+        }
+    }
+    fn get(&self, k: &str) -> Option<&'a AnyValue> {
+        self.map.get(k).copied()
+    }
+    fn str(&self, keys: &[&str]) -> String {
+        keys.iter()
+            .find_map(|k| self.get(k).map(value_string))
+            .unwrap_or_default()
+    }
+    fn int(&self, keys: &[&str]) -> Option<i64> {
+        keys.iter().find_map(|k| match &self.get(k)?.value {
+            Some(Value::IntValue(i)) => Some(*i),
+            Some(Value::StringValue(s)) => s.trim().parse().ok(),
+            Some(Value::DoubleValue(d)) => Some(*d as i64),
+            _ => None,
+        })
+    }
+    fn has_exception(&self) -> bool {
+        self.get("exception.type").is_some() || self.get("exception.message").is_some()
+    }
+}
+
+/// Keys consumed into dedicated columns, not repeated in `attributes`.
+const CONSUMED: &[&str] = &[
+    "service.name",
+    "service.version",
+    "deployment.environment.name",
+    "deployment.environment",
+    "exception.type",
+    "exception.message",
+    "exception.stacktrace",
+    "exception.escaped",
+    "http.response.status_code",
+    "http.status_code",
+    "http.request.method",
+    "http.method",
+    "http.route",
+    "url.full",
+    "http.url",
+    "faultline.fingerprint",
+    "faultline.event_id",
+];
+
+fn resource_fields(attrs: &Attrs<'_>, ev: &mut ErrorEvent) {
+    ev.service = attrs.str(&["service.name"]);
+    ev.release = attrs.str(&["service.version"]);
+    ev.environment = attrs.str(&["deployment.environment.name", "deployment.environment"]);
+}
+
+fn fill(attrs: &Attrs<'_>, ev: &mut ErrorEvent) {
+    ev.exception_type = attrs.str(&["exception.type"]);
+    ev.message = attrs.str(&["exception.message"]);
+    ev.stacktrace = attrs
+        .get("exception.stacktrace")
+        .map(stacktrace_string)
+        .unwrap_or_default();
+    ev.escaped = matches!(
+        attrs.get("exception.escaped").map(|v| &v.value),
+        Some(Some(Value::BoolValue(true)))
+    ) || attrs.str(&["exception.escaped"]) == "true";
+    ev.http_status = attrs
+        .int(&["http.response.status_code", "http.status_code"])
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(0);
+    ev.http_method = attrs.str(&["http.request.method", "http.method"]);
+    ev.http_route = attrs.str(&["http.route"]);
+    ev.url = attrs.str(&["url.full", "http.url"]);
+    ev.client_fingerprint = attrs.get("faultline.fingerprint").map(value_string);
+    ev.attributes = attrs
+        .order
+        .iter()
+        .filter(|k| !CONSUMED.contains(k))
+        .filter_map(|k| attrs.get(k).map(|v| (k.to_string(), value_string(v))))
+        .collect();
+    if let Some(id) = attrs.get("faultline.event_id") {
+        ev.event_id = value_string(id);
+    }
+}
+
+fn secs(nanos: u64) -> u32 {
+    u32::try_from(nanos / 1_000_000_000).unwrap_or(0)
+}
+
+fn derived_id(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+        h.update([0x1f]);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+/// What one OTLP request yields.
+#[derive(Debug, Default)]
+pub struct Extracted {
+    /// Error occurrences.
+    pub events: Vec<ErrorEvent>,
+    /// SERVER spans per (service, environment, minute): (requests, failed).
+    pub requests: Vec<RequestCountRow>,
+}
+
+/// Extracts errors and request counts from a trace export (project filled in later).
+pub fn from_traces(req: &ExportTraceServiceRequest, received_at: u32) -> Extracted {
+    let mut out = Extracted::default();
+    let mut counts: HashMap<(String, String, u32), (u64, u64)> = HashMap::new();
+    for rs in &req.resource_spans {
+        let mut res = Attrs::default();
+        if let Some(r) = &rs.resource {
+            res.add(&r.attributes);
+        }
+        let mut base = ErrorEvent::default();
+        resource_fields(&res, &mut base);
+        for ss in &rs.scope_spans {
+            for span in &ss.spans {
+                let mut span_attrs = Attrs::default();
+                span_attrs.add(&span.attributes);
+                let status_error = span
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.code == STATUS_CODE_ERROR);
+                let http_status = span_attrs
+                    .int(&["http.response.status_code", "http.status_code"])
+                    .unwrap_or(0);
+                if span.kind == SPAN_KIND_SERVER {
+                    let t = match secs(span.end_time_unix_nano) {
+                        0 => secs(span.start_time_unix_nano),
+                        t => t,
+                    };
+                    let t = if t == 0 { received_at } else { t };
+                    let e = counts
+                        .entry((base.service.clone(), base.environment.clone(), t - t % 60))
+                        .or_default();
+                    e.0 += 1;
+                    if status_error || http_status >= 500 {
+                        e.1 += 1;
+                    }
+                }
+                for (i, event) in span.events.iter().enumerate() {
+                    let mut attrs = Attrs::default();
+                    attrs.add(&event.attributes);
+                    let named = event.name == "exception" || event.name.ends_with(".exception");
+                    if !named && !attrs.has_exception() {
+                        continue;
+                    }
+                    attrs.add(&span.attributes);
+                    let mut ev = base.clone();
+                    ev.source = Some(Source::OtlpTrace);
+                    fill(&attrs, &mut ev);
+                    if ev.exception_type.is_empty() && ev.message.is_empty() {
+                        ev.message = event.name.clone();
+                    }
+                    ev.timestamp = secs(event.time_unix_nano);
+                    ev.trace_id = hex::encode(&span.trace_id);
+                    ev.span_id = hex::encode(&span.span_id);
+                    if ev.event_id.is_empty() {
+                        ev.event_id = derived_id(&[
+                            &span.trace_id,
+                            &span.span_id,
+                            &(i as u64).to_le_bytes(),
+                            &event.time_unix_nano.to_le_bytes(),
+                            ev.exception_type.as_bytes(),
+                        ]);
+                    }
+                    out.events.push(ev);
+                }
+            }
+        }
+    }
+    out.requests = counts
+        .into_iter()
+        .map(
+            |((service, environment, minute), (requests, failed))| RequestCountRow {
+                project: String::new(),
+                service,
+                environment,
+                minute,
+                requests,
+                failed,
+            },
+        )
+        .collect();
+    out
+}
+
+/// Extracts errors from a logs export.
+pub fn from_logs(req: &ExportLogsServiceRequest) -> Extracted {
+    let mut out = Extracted::default();
+    for rl in &req.resource_logs {
+        let mut res = Attrs::default();
+        if let Some(r) = &rl.resource {
+            res.add(&r.attributes);
+        }
+        let mut base = ErrorEvent::default();
+        resource_fields(&res, &mut base);
+        for sl in &rl.scope_logs {
+            for (i, rec) in sl.log_records.iter().enumerate() {
+                let mut attrs = Attrs::default();
+                attrs.add(&rec.attributes);
+                if !attrs.has_exception() && rec.severity_number < SEVERITY_ERROR {
+                    continue;
+                }
+                let mut ev = base.clone();
+                ev.source = Some(Source::OtlpLog);
+                fill(&attrs, &mut ev);
+                let body = rec.body.as_ref().map(value_string).unwrap_or_default();
+                if ev.message.is_empty() {
+                    ev.message = body;
+                } else if !body.is_empty() && body != ev.message {
+                    ev.attributes.push(("log.body".into(), body));
+                }
+                if rec.severity_number >= SEVERITY_FATAL {
+                    ev.severity_hint = Some("critical".into());
+                } else if !rec.severity_text.is_empty() && rec.severity_number >= SEVERITY_ERROR {
+                    ev.severity_hint = Some(rec.severity_text.clone());
+                }
+                let t = if rec.time_unix_nano != 0 {
+                    rec.time_unix_nano
+                } else {
+                    rec.observed_time_unix_nano
+                };
+                ev.timestamp = secs(t);
+                ev.trace_id = hex::encode(&rec.trace_id);
+                ev.span_id = hex::encode(&rec.span_id);
+                if let Some(scope) = &sl.scope
+                    && !scope.name.is_empty()
+                {
+                    ev.attributes
+                        .push(("otel.scope.name".into(), scope.name.clone()));
+                }
+                if ev.event_id.is_empty() {
+                    ev.event_id = derived_id(&[
+                        &rec.trace_id,
+                        &rec.span_id,
+                        &(i as u64).to_le_bytes(),
+                        &t.to_le_bytes(),
+                        ev.message.as_bytes(),
+                    ]);
+                }
+                out.events.push(ev);
+            }
+        }
+    }
+    out
+}
