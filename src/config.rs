@@ -1,0 +1,226 @@
+//! Configuration: loaded once at start from an optional TOML file (`FAULTLINE_CONFIG`) plus the
+//! environment (`FAULTLINE_<FIELD>` overrides the file's `field`), then validated. The environment
+//! is passed in as a map, so tests never touch the process environment.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+/// Every setting. Field `x` is `FAULTLINE_X` in the environment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// ClickHouse HTTP URL. Empty: start a local `clickhouse-server` with its data under `data_dir`.
+    pub clickhouse_url: String,
+    /// Database holding Faultline's tables.
+    pub clickhouse_database: String,
+    /// ClickHouse user (empty: the server's default).
+    pub clickhouse_user: String,
+    /// ClickHouse password (never logged).
+    pub clickhouse_password: String,
+    /// Where local state lives (the embedded ClickHouse's data).
+    pub data_dir: PathBuf,
+    /// Projects and their ingest tokens, `name:token,name:token`. Empty: development mode, every
+    /// occurrence goes to project `default` without authentication.
+    pub projects: String,
+    /// API keys for `/api/v1`, comma-separated. Empty: the API is open.
+    pub api_keys: String,
+    /// OTLP/gRPC listen address.
+    pub otlp_grpc_addr: String,
+    /// OTLP/HTTP and webhook listen address.
+    pub http_addr: String,
+    /// REST API listen address.
+    pub api_addr: String,
+    /// Largest request body accepted, in bytes (HTTP and gRPC).
+    pub max_body_bytes: usize,
+    /// Largest request body after gzip decompression, in bytes.
+    pub max_decompressed_bytes: usize,
+    /// Writer: flush when this many occurrences are pending.
+    pub batch_max_rows: usize,
+    /// Writer: flush when the oldest pending request is this old, in milliseconds.
+    pub batch_max_age_ms: u64,
+    /// Writer: requests that may wait for storage before new ones get 503 / UNAVAILABLE.
+    pub queue_capacity: usize,
+    /// Writer: how long to retry an insert on network errors before answering 503, in seconds.
+    pub insert_retry_secs: u64,
+    /// Shutdown: how long to wait for in-flight batches to be written, in seconds.
+    pub shutdown_timeout_secs: u64,
+    /// Log format: `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            clickhouse_url: String::new(),
+            clickhouse_database: "faultline".into(),
+            clickhouse_user: String::new(),
+            clickhouse_password: String::new(),
+            data_dir: PathBuf::from("./data"),
+            projects: String::new(),
+            api_keys: String::new(),
+            otlp_grpc_addr: "0.0.0.0:4317".into(),
+            http_addr: "0.0.0.0:4318".into(),
+            api_addr: "0.0.0.0:8080".into(),
+            max_body_bytes: 16 << 20,
+            max_decompressed_bytes: 64 << 20,
+            batch_max_rows: 50_000,
+            batch_max_age_ms: 200,
+            queue_capacity: 4096,
+            insert_retry_secs: 10,
+            shutdown_timeout_secs: 20,
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// Environment variables with this prefix are not settings (test harness knobs).
+const IGNORED_PREFIXES: &[&str] = &["FAULTLINE_TEST_", "FAULTLINE_CONFIG"];
+
+impl Config {
+    /// Loads the file named by `FAULTLINE_CONFIG` (if any), applies `FAULTLINE_*` variables, validates.
+    pub fn load(env: &HashMap<String, String>) -> anyhow::Result<Config> {
+        let mut table = match env.get("FAULTLINE_CONFIG").filter(|p| !p.is_empty()) {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {path}"))?;
+                let file: Config =
+                    toml::from_str(&text).with_context(|| format!("config file {path}"))?;
+                toml::Table::try_from(file)?
+            }
+            None => toml::Table::try_from(Config::default())?,
+        };
+        let mut keys: Vec<&String> = env.keys().filter(|k| k.starts_with("FAULTLINE_")).collect();
+        keys.sort();
+        for key in keys {
+            if IGNORED_PREFIXES.iter().any(|p| key.starts_with(p)) {
+                continue;
+            }
+            let field = key["FAULTLINE_".len()..].to_ascii_lowercase();
+            let value = &env[key];
+            let slot = table
+                .get_mut(&field)
+                .with_context(|| format!("unknown setting {key} (see README.md, Configuration)"))?;
+            *slot = match slot {
+                toml::Value::Integer(_) => toml::Value::Integer(
+                    value
+                        .trim()
+                        .parse()
+                        .with_context(|| format!("{key} must be a whole number, got {value:?}"))?,
+                ),
+                _ => toml::Value::String(value.clone()),
+            };
+        }
+        let cfg: Config = table.try_into().context("configuration")?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks every value that can be checked before start.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        for (name, addr) in [
+            ("otlp_grpc_addr", &self.otlp_grpc_addr),
+            ("http_addr", &self.http_addr),
+            ("api_addr", &self.api_addr),
+        ] {
+            addr.parse::<SocketAddr>().with_context(|| {
+                format!("{name}: {addr:?} is not an address such as 0.0.0.0:4317")
+            })?;
+        }
+        faultline_collector::Auth::parse(&self.projects)
+            .map_err(|e| anyhow::anyhow!("projects: {e}"))?;
+        if !self.clickhouse_url.is_empty()
+            && !self.clickhouse_url.starts_with("http://")
+            && !self.clickhouse_url.starts_with("https://")
+        {
+            bail!("clickhouse_url must start with http:// or https://");
+        }
+        if self.clickhouse_database.is_empty()
+            || !self
+                .clickhouse_database
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            bail!("clickhouse_database must be letters, digits and underscores");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!("log_format must be text or json, got {:?}", self.log_format);
+        }
+        if self.batch_max_rows == 0 || self.queue_capacity == 0 || self.max_body_bytes == 0 {
+            bail!("batch_max_rows, queue_capacity and max_body_bytes must be above 0");
+        }
+        if self.max_decompressed_bytes < self.max_body_bytes {
+            bail!("max_decompressed_bytes must be at least max_body_bytes");
+        }
+        Ok(())
+    }
+
+    /// API keys as a list.
+    pub fn api_key_list(&self) -> Vec<String> {
+        self.api_keys
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = Config::load(&env(&[])).expect("defaults are valid");
+        assert_eq!(c.http_addr, "0.0.0.0:4318");
+        let c = Config::load(&env(&[
+            ("FAULTLINE_HTTP_ADDR", "127.0.0.1:9999"),
+            ("FAULTLINE_BATCH_MAX_ROWS", "10"),
+            ("PATH", "/bin"),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            (c.http_addr.as_str(), c.batch_max_rows),
+            ("127.0.0.1:9999", 10)
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = Config::load(&env(&[("FAULTLINE_HTTP_ADRR", "x")])).expect_err("typo");
+        assert!(format!("{e:#}").contains("FAULTLINE_HTTP_ADRR"));
+        let e = Config::load(&env(&[("FAULTLINE_BATCH_MAX_ROWS", "many")])).expect_err("number");
+        assert!(format!("{e:#}").contains("whole number"));
+        let e = Config::load(&env(&[("FAULTLINE_PROJECTS", "shop")])).expect_err("projects");
+        assert!(format!("{e:#}").contains("name:token"));
+        let e = Config::load(&env(&[("FAULTLINE_API_ADDR", "localhost")])).expect_err("addr");
+        assert!(format!("{e:#}").contains("api_addr"));
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let dir = std::env::temp_dir().join(format!("faultline-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("f.toml");
+        std::fs::write(&path, "api_addr = \"127.0.0.1:1\"\nbatch_max_rows = 7\n").expect("write");
+        let c = Config::load(&env(&[
+            ("FAULTLINE_CONFIG", path.to_str().expect("utf8")),
+            ("FAULTLINE_BATCH_MAX_ROWS", "8"),
+        ]))
+        .expect("valid");
+        assert_eq!((c.api_addr.as_str(), c.batch_max_rows), ("127.0.0.1:1", 8));
+        std::fs::write(&path, "nonsense = 1\n").expect("write");
+        assert!(Config::load(&env(&[("FAULTLINE_CONFIG", path.to_str().expect("utf8"))])).is_err());
+    }
+}

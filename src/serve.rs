@@ -1,0 +1,326 @@
+//! `faultline serve`: every listener in one process, and the order things start and stop in.
+//!
+//! Start: (embedded ClickHouse if no URL) → listeners bound (live = 200, ready = 503) → migrations
+//! in the background, retried until ClickHouse answers → ready = 200.
+//! Stop (first SIGTERM/SIGINT, or [`Running::shutdown`]): ready = 503 → listeners stop accepting and
+//! finish in-flight requests → the writer flushes what was accepted (under a timeout) → the embedded
+//! ClickHouse stops. A second signal exits at once (handled in `main`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::get;
+use faultline_collector::{Auth, Ingest, Limits};
+use faultline_health::{FnCheck, Health, Readiness, Status};
+use faultline_store::embedded::EmbeddedClickHouse;
+use faultline_store::writer::{Writer, WriterConfig};
+use faultline_store::{Store, StoreConfig};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+
+/// Which parts a process runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Roles {
+    /// OTLP gRPC, OTLP HTTP and webhook listeners.
+    pub ingest: bool,
+    /// The REST API listener.
+    pub api: bool,
+}
+
+impl Roles {
+    /// Everything (`faultline serve`).
+    pub const ALL: Roles = Roles {
+        ingest: true,
+        api: true,
+    };
+}
+
+/// A started server.
+pub struct Running {
+    /// Bound OTLP/gRPC address (when ingest runs).
+    pub grpc_addr: Option<SocketAddr>,
+    /// Bound OTLP/HTTP + webhook address (when ingest runs).
+    pub http_addr: Option<SocketAddr>,
+    /// Bound API address (when the API runs).
+    pub api_addr: Option<SocketAddr>,
+    /// ClickHouse in use.
+    pub clickhouse_url: String,
+    /// Whether ClickHouse is the embedded child.
+    pub embedded: bool,
+    /// Readiness flag (tests read it).
+    pub readiness: Readiness,
+    shutdown: CancellationToken,
+    done: JoinHandle<()>,
+}
+
+impl Running {
+    /// Starts the shutdown sequence.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Shuts down and waits for the sequence to finish.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        let _ = self.done.await;
+    }
+
+    /// Waits until the server stopped (after a shutdown was requested).
+    pub async fn wait(self) {
+        let _ = self.done.await;
+    }
+}
+
+fn store_config(cfg: &Config, url: &str) -> StoreConfig {
+    StoreConfig {
+        url: url.to_string(),
+        database: cfg.clickhouse_database.clone(),
+        user: cfg.clickhouse_user.clone(),
+        password: cfg.clickhouse_password.clone(),
+    }
+}
+
+/// Starts every part named by `roles`.
+pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
+    let embedded = if cfg.clickhouse_url.is_empty() {
+        let ch = EmbeddedClickHouse::start(&cfg.data_dir).await.context(
+            "starting the embedded ClickHouse (set FAULTLINE_CLICKHOUSE_URL to use your own)",
+        )?;
+        tracing::info!(url = ch.url(), data_dir = %cfg.data_dir.display(), "started embedded ClickHouse");
+        Some(ch)
+    } else {
+        None
+    };
+    let url = embedded
+        .as_ref()
+        .map(|e| e.url().to_string())
+        .unwrap_or_else(|| cfg.clickhouse_url.clone());
+    let store = Store::new(&store_config(&cfg, &url));
+    let auth = Auth::parse(&cfg.projects).map_err(anyhow::Error::msg)?;
+    if auth.is_dev_mode() && roles.ingest {
+        tracing::warn!(
+            "FAULTLINE_PROJECTS is not set: development mode, every occurrence goes to project `default` without authentication"
+        );
+    }
+
+    let shutdown = CancellationToken::new();
+    let readiness = Readiness::default();
+    let migrated = CancellationToken::new();
+    tokio::spawn(migrate_until_done(
+        store.clone(),
+        readiness.clone(),
+        migrated.clone(),
+        shutdown.clone(),
+    ));
+
+    let writer_stop = CancellationToken::new();
+    let (writer, writer_task) = Writer::spawn(
+        store.clone(),
+        WriterConfig {
+            max_rows: cfg.batch_max_rows,
+            max_age: Duration::from_millis(cfg.batch_max_age_ms),
+            queue_capacity: cfg.queue_capacity,
+            retry_for: Duration::from_secs(cfg.insert_retry_secs),
+            ..WriterConfig::default()
+        },
+        writer_stop.clone(),
+    );
+    let ingest = Ingest::new(
+        writer,
+        auth,
+        Limits {
+            max_body_bytes: cfg.max_body_bytes,
+            max_decompressed_bytes: cfg.max_decompressed_bytes,
+        },
+    );
+
+    let ch_store = store.clone();
+    let ch_check = FnCheck::new("clickhouse", move || {
+        let s = ch_store.clone();
+        async move {
+            s.ping(Duration::from_secs(2))
+                .await
+                .map(|_| Status::Ok)
+                .map_err(|e| e.to_string())
+        }
+    });
+    let health = Health::new(
+        readiness.clone(),
+        vec![Box::new(ch_check)],
+        Duration::from_secs(3),
+        env!("CARGO_PKG_VERSION"),
+    );
+    let metrics_ingest = ingest.clone();
+    let common = health.router().route(
+        "/metrics",
+        get(move || {
+            let i = metrics_ingest.clone();
+            async move { crate::metrics::render(&i) }
+        }),
+    );
+
+    let mut servers: Vec<JoinHandle<()>> = Vec::new();
+    let mut serve = |name: &'static str, listener: TcpListener, app: Router| {
+        let token = shutdown.clone();
+        servers.push(tokio::spawn(async move {
+            let r = axum::serve(listener, app)
+                .with_graceful_shutdown(token.cancelled_owned())
+                .await;
+            if let Err(e) = r {
+                tracing::error!(listener = name, error = %e, "listener failed");
+            }
+        }));
+    };
+    let bind = |addr: String, what: &'static str| async move {
+        TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} ({what})"))
+    };
+
+    let (mut grpc_addr, mut http_addr, mut api_addr) = (None, None, None);
+    if roles.ingest {
+        let grpc = faultline_collector::grpc::OtlpGrpc::new(ingest.clone());
+        let grpc_app = tonic::service::Routes::new(grpc.trace_server())
+            .add_service(grpc.logs_server())
+            .into_axum_router()
+            .merge(common.clone());
+        let l = bind(cfg.otlp_grpc_addr.clone(), "OTLP gRPC").await?;
+        grpc_addr = Some(l.local_addr()?);
+        serve("otlp_grpc", l, grpc_app);
+        let http_app = faultline_collector::http::router(ingest.clone()).merge(common.clone());
+        let l = bind(cfg.http_addr.clone(), "OTLP HTTP and webhook").await?;
+        http_addr = Some(l.local_addr()?);
+        serve("http", l, http_app);
+    }
+    if roles.api {
+        let api = faultline_query::Api::new(store.clone(), cfg.api_key_list());
+        let l = bind(cfg.api_addr.clone(), "API").await?;
+        api_addr = Some(l.local_addr()?);
+        serve("api", l, api.router().merge(common.clone()));
+    }
+
+    let grace = Duration::from_secs(cfg.shutdown_timeout_secs);
+    let token = shutdown.clone();
+    let ready = readiness.clone();
+    let done = tokio::spawn(async move {
+        token.cancelled().await;
+        ready.set(false);
+        tracing::info!("shutting down: not ready, draining listeners");
+        let listeners = futures_join(servers);
+        if tokio::time::timeout(grace, listeners).await.is_err() {
+            tracing::warn!("listeners did not finish within the shutdown timeout");
+        }
+        writer_stop.cancel();
+        if tokio::time::timeout(grace, writer_task).await.is_err() {
+            tracing::error!("pending batches were not written within the shutdown timeout");
+        }
+        if let Some(ch) = embedded {
+            ch.stop(Duration::from_secs(15)).await;
+            tracing::info!("embedded ClickHouse stopped");
+        }
+        tracing::info!("stopped");
+    });
+
+    Ok(Running {
+        grpc_addr,
+        http_addr,
+        api_addr,
+        clickhouse_url: url,
+        embedded: cfg.clickhouse_url.is_empty(),
+        readiness,
+        shutdown,
+        done,
+    })
+}
+
+async fn futures_join(handles: Vec<JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+async fn migrate_until_done(
+    store: Store,
+    readiness: Readiness,
+    migrated: CancellationToken,
+    shutdown: CancellationToken,
+) {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        if shutdown.is_cancelled() {
+            return;
+        }
+        match store.migrate().await {
+            Ok(applied) => {
+                tracing::info!(applied = ?applied, database = store.database(), "schema is up to date");
+                migrated.cancel();
+                if !shutdown.is_cancelled() {
+                    readiness.set(true);
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "migrations failed; not ready");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Where to send things, for people.
+pub fn banner(r: &Running, cfg: &Config, data_dir: &PathBuf) -> String {
+    let host = |a: Option<SocketAddr>| {
+        a.map(|a| {
+            let ip = if a.ip().is_unspecified() {
+                "localhost".to_string()
+            } else {
+                a.ip().to_string()
+            };
+            format!("http://{ip}:{}", a.port())
+        })
+    };
+    let mut out = format!("Faultline {} is running.\n", env!("CARGO_PKG_VERSION"));
+    if let Some(g) = host(r.grpc_addr) {
+        out.push_str(&format!(
+            "  OTLP gRPC:   {g}   (OTEL_EXPORTER_OTLP_ENDPOINT={g}, protocol grpc)\n"
+        ));
+    }
+    if let Some(h) = host(r.http_addr) {
+        out.push_str(&format!(
+            "  OTLP HTTP:   {h}   ({h}/v1/traces, {h}/v1/logs)\n"
+        ));
+        let auth = Auth::parse(&cfg.projects).unwrap_or_default();
+        if auth.is_dev_mode() {
+            out.push_str(&format!("  Webhook:     {h}/webhook/error/dev   (development mode: any token, project `default`)\n"));
+        } else {
+            for p in auth.project_names() {
+                out.push_str(&format!(
+                    "  Webhook:     {h}/webhook/error/<token of {p}>\n"
+                ));
+            }
+        }
+    }
+    if let Some(a) = host(r.api_addr) {
+        out.push_str(&format!("  API:         {a}/api/v1/errors\n"));
+        out.push_str(&format!(
+            "  Health:      {a}/health/ready   Metrics: {a}/metrics\n"
+        ));
+    }
+    if r.embedded {
+        out.push_str(&format!(
+            "  ClickHouse:  {} (embedded, data in {})\n",
+            r.clickhouse_url,
+            data_dir.join("clickhouse").display()
+        ));
+    } else {
+        out.push_str(&format!("  ClickHouse:  {}\n", r.clickhouse_url));
+    }
+    out
+}
