@@ -1,0 +1,75 @@
+//! Shared set-up of the end-to-end tests: a real `faultline serve` on port 0 against the test
+//! ClickHouse, on a fresh database.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use faultline::config::Config;
+use faultline::serve::{self, Roles, Running};
+use faultline_store::{Store, testing};
+
+pub struct Server {
+    pub running: Running,
+    pub store: Store,
+    pub http: String,
+    pub grpc: String,
+    pub api: String,
+}
+
+pub fn test_config(projects: &str) -> (Config, faultline_store::StoreConfig) {
+    let sc = testing::config("e2e");
+    let cfg = Config {
+        clickhouse_url: sc.url.clone(),
+        clickhouse_database: sc.database.clone(),
+        projects: projects.to_string(),
+        otlp_grpc_addr: "127.0.0.1:0".into(),
+        http_addr: "127.0.0.1:0".into(),
+        api_addr: "127.0.0.1:0".into(),
+        batch_max_age_ms: 50,
+        ..Config::default()
+    };
+    (cfg, sc)
+}
+
+pub async fn start_with(cfg: Config, sc: &faultline_store::StoreConfig) -> Server {
+    let running = serve::start(cfg, Roles::ALL).await.expect("server starts");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !running.readiness.get() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "server did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = |a: Option<std::net::SocketAddr>| format!("http://{}", a.expect("listener bound"));
+    Server {
+        http: url(running.http_addr),
+        grpc: url(running.grpc_addr),
+        api: url(running.api_addr),
+        running,
+        store: Store::new(sc),
+    }
+}
+
+pub async fn start(projects: &str) -> Server {
+    let (cfg, sc) = test_config(projects);
+    start_with(cfg, &sc).await
+}
+
+/// Polls until `project` has `n` occurrences (or fails after 20 s).
+pub async fn wait_count(store: &Store, project: &str, n: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let c = store.count_occurrences(project).await.expect("count");
+        if c >= n {
+            assert_eq!(c, n, "more occurrences than sent");
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {c} of {n} occurrences arrived in {project}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
