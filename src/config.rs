@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 /// Every setting. Field `x` is `FAULTLINE_X` in the environment.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// ClickHouse HTTP URL. Empty: start a local `clickhouse-server` with its data under `data_dir`.
@@ -74,6 +74,25 @@ impl Default for Config {
             shutdown_timeout_secs: 20,
             log_format: "text".into(),
         }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    /// Secrets (password, project tokens, API keys) are never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |s: &str| if s.is_empty() { "" } else { "<redacted>" };
+        f.debug_struct("Config")
+            .field("clickhouse_url", &self.clickhouse_url)
+            .field("clickhouse_database", &self.clickhouse_database)
+            .field("clickhouse_user", &self.clickhouse_user)
+            .field("clickhouse_password", &redacted(&self.clickhouse_password))
+            .field("data_dir", &self.data_dir)
+            .field("projects", &redacted(&self.projects))
+            .field("api_keys", &redacted(&self.api_keys))
+            .field("otlp_grpc_addr", &self.otlp_grpc_addr)
+            .field("http_addr", &self.http_addr)
+            .field("api_addr", &self.api_addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -206,6 +225,20 @@ mod tests {
         assert!(format!("{e:#}").contains("name:token"));
         let e = Config::load(&env(&[("FAULTLINE_API_ADDR", "localhost")])).expect_err("addr");
         assert!(format!("{e:#}").contains("api_addr"));
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let c = Config::load(&env(&[
+            ("FAULTLINE_PROJECTS", "shop:very-secret-token"),
+            ("FAULTLINE_CLICKHOUSE_PASSWORD", "pw-123"),
+        ]))
+        .expect("valid");
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("very-secret-token") && !shown.contains("pw-123"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -46,9 +46,8 @@ fn init_logging(format: &str) {
 }
 
 async fn run_server(cfg: Config, roles: Roles) -> anyhow::Result<()> {
-    let data_dir = cfg.data_dir.clone();
     let running = serve::start(cfg.clone(), roles).await?;
-    println!("{}", serve::banner(&running, &cfg, &data_dir));
+    println!("{}", serve::banner(&running, &cfg));
     let token = running.shutdown_token();
     tokio::spawn(async move {
         wait_signal().await;

@@ -7,7 +7,6 @@
 //! ClickHouse stops. A second signal exits at once (handled in `main`).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -275,7 +274,8 @@ async fn migrate_until_done(
 }
 
 /// Where to send things, for people.
-pub fn banner(r: &Running, cfg: &Config, data_dir: &PathBuf) -> String {
+pub fn banner(r: &Running, cfg: &Config) -> String {
+    let data_dir = &cfg.data_dir;
     let host = |a: Option<SocketAddr>| {
         a.map(|a| {
             let ip = if a.ip().is_unspecified() {

@@ -391,7 +391,16 @@ async fn bad_input_gets_clear_errors() {
         }
         r.send()
     };
-    let cases: Vec<(&str, &str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    // (path, content type, content encoding, body, expected status, text the error must contain)
+    type Case = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Vec<u8>,
+        u16,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "/v1/traces",
             "application/x-protobuf",

@@ -69,7 +69,7 @@ fn stacktrace_string(v: &AnyValue) -> String {
     }
 }
 
-/// Attributes as an ordered lookup, later keys winning.
+/// Attributes as an ordered lookup; the first source added wins (event over span).
 #[derive(Default)]
 struct Attrs<'a> {
     map: HashMap<&'a str, &'a AnyValue>,
@@ -79,10 +79,11 @@ struct Attrs<'a> {
 impl<'a> Attrs<'a> {
     fn add(&mut self, kvs: &'a [KeyValue]) {
         for kv in kvs {
-            if let Some(v) = &kv.value {
-                if self.map.insert(kv.key.as_str(), v).is_none() {
-                    self.order.push(kv.key.as_str());
-                }
+            if let Some(v) = &kv.value
+                && !self.map.contains_key(kv.key.as_str())
+            {
+                self.map.insert(kv.key.as_str(), v);
+                self.order.push(kv.key.as_str());
             }
         }
     }

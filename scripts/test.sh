@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Everything CI runs: formatting, lints, unit and integration tests against a real ClickHouse,
+# end-to-end tests with real OpenTelemetry clients (Rust and Python), and the SQL check on a
+# modern ClickHouse engine (chdb-core). Installs what it needs: clickhouse-server (apt), a Python
+# virtualenv with the OpenTelemetry SDK and chdb-core (pip).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "rustfmt"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "ClickHouse (local, scripts/clickhouse.sh)"
+export FAULTLINE_TEST_CLICKHOUSE_URL
+FAULTLINE_TEST_CLICKHOUSE_URL=$(bash scripts/clickhouse.sh start)
+echo "test server: $FAULTLINE_TEST_CLICKHOUSE_URL ($(curl -fsS "$FAULTLINE_TEST_CLICKHOUSE_URL/?query=SELECT%20version()"))"
+started_here=1
+cleanup() { [ "${started_here:-0}" = 1 ] && bash scripts/clickhouse.sh stop || true; }
+trap cleanup EXIT
+
+step "Python test clients (virtualenv .venv)"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv || { apt-get install -y -qq python3-venv >/dev/null && python3 -m venv .venv; }
+fi
+.venv/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt chdb-core
+export FAULTLINE_TEST_PYTHON="$root/.venv/bin/python"
+
+step "tests (unit, integration, end-to-end)"
+set +e +o pipefail
+cargo test --workspace --locked -- --nocapture 2>&1 | tee target/test-output.log
+test_status=${PIPESTATUS[0]}
+set -e -o pipefail
+[ "$test_status" = 0 ] || { echo "cargo test failed"; exit "$test_status"; }
+
+step "SQL on a modern ClickHouse (chdb-core)"
+.venv/bin/python scripts/check_sql_modern.py target/sql-catalog.json
+
+step "summary"
+grep -E 'corpus: ' target/test-output.log || true
+passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' target/test-output.log | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' target/test-output.log | awk '{s+=$1} END {print s+0}')
+echo "$passed passed, $failed failed"
