@@ -188,6 +188,11 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
         let grpc_app = tonic::service::Routes::new(grpc.trace_server())
             .add_service(grpc.logs_server())
             .into_axum_router()
+            .layer(axum::middleware::map_response(
+                |r: axum::response::Response| async move {
+                    faultline_collector::grpc::decode_errors_are_invalid_argument(r)
+                },
+            ))
             .merge(common.clone());
         let l = bind(cfg.otlp_grpc_addr.clone(), "OTLP gRPC").await?;
         grpc_addr = Some(l.local_addr()?);

@@ -90,3 +90,23 @@ impl LogsService for OtlpGrpc {
         }))
     }
 }
+
+/// Tonic answers a request it cannot decode with `INTERNAL` (gRPC's convention for a server-side
+/// parse failure); Faultline's error table says malformed input is the client's fault:
+/// `INVALID_ARGUMENT`. Applied as a response layer on the gRPC router.
+pub fn decode_errors_are_invalid_argument(
+    mut resp: axum::response::Response,
+) -> axum::response::Response {
+    let h = resp.headers_mut();
+    let internal = h.get("grpc-status").is_some_and(|v| v == "13");
+    let decode = h
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|m| {
+            m.starts_with("failed%20to%20decode") || m.starts_with("failed to decode")
+        });
+    if internal && decode {
+        h.insert("grpc-status", http::HeaderValue::from_static("3"));
+    }
+    resp
+}

@@ -196,22 +196,19 @@ async fn flush(store: &Store, cfg: &WriterConfig, stats: &WriterStats, jobs: Vec
     if jobs.is_empty() {
         return;
     }
-    let mut occurrences = Vec::new();
+    let mut occurrences = Vec::with_capacity(jobs.iter().map(|j| j.batch.occurrences.len()).sum());
     let mut requests: HashMap<(String, String, String, u32), (u64, u64)> = HashMap::new();
-    for j in &jobs {
-        occurrences.extend(j.batch.occurrences.iter().cloned());
-        for r in &j.batch.requests {
+    let mut acks = Vec::with_capacity(jobs.len());
+    for j in jobs {
+        occurrences.extend(j.batch.occurrences);
+        for r in j.batch.requests {
             let e = requests
-                .entry((
-                    r.project.clone(),
-                    r.service.clone(),
-                    r.environment.clone(),
-                    r.minute,
-                ))
+                .entry((r.project, r.service, r.environment, r.minute))
                 .or_default();
             e.0 += r.requests;
             e.1 += r.failed;
         }
+        acks.push(j.ack);
     }
     let requests: Vec<RequestCountRow> = requests
         .into_iter()
@@ -247,9 +244,9 @@ async fn flush(store: &Store, cfg: &WriterConfig, stats: &WriterStats, jobs: Vec
         StoreError::Unavailable(m) => WriteError::Unavailable(m),
         StoreError::Rejected(m) | StoreError::Local(m) => WriteError::Rejected(m),
     });
-    stats.queue_depth.fetch_sub(jobs.len(), Ordering::Relaxed);
-    for j in jobs {
-        let _ = j.ack.send(outcome.clone());
+    stats.queue_depth.fetch_sub(acks.len(), Ordering::Relaxed);
+    for ack in acks {
+        let _ = ack.send(outcome.clone());
     }
 }
 
