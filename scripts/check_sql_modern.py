@@ -38,7 +38,7 @@ def main(path):
                 "VALUES ('shop', 'abc', now(), 'E', 'm'), ('shop', 'abc', now(), 'E', 'm')"
             )
             for name, sql in stmts:
-                if name in ("list_issues", "count_occurrences"):
+                if name in ("issue_totals", "count_occurrences"):
                     out = s.query(sql, "TabSeparated").bytes().decode()
                     if "2" not in out:
                         failed += 1

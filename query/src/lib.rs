@@ -1,79 +1,112 @@
-//! The REST API over the store, under `/api/v1`. It only reads.
+//! The REST API under `/api/v1`: what a triage screen and Grafana need, from the API alone.
 //!
-//! - `GET /api/v1/errors?project=&limit=`: issues, most recently seen first.
+//! | route | what |
+//! |---|---|
+//! | `GET /errors` | issues: filters, sorts, keyset pagination |
+//! | `GET /errors/{fingerprint}` | one issue: latest occurrence, 24 h and 30 d trends, by environment and release |
+//! | `GET /errors/{fingerprint}/occurrences` | its occurrences, newest first |
+//! | `PUT /errors/{fingerprint}/status` | resolve, ignore, reopen (stored in ClickHouse) |
+//! | `GET /metrics` | totals of a period by severity, service, HTTP status; rate; top 10 |
+//! | `GET /error-rate` | errors ÷ requests per bucket, every bucket present |
+//! | `GET /top-errors` | top issues with the previous period and the trend |
+//! | `GET /frequent-404s` | paths with the most 404s |
+//! | `GET /projects` | projects with errors in the last 24 h |
+//! | `POST /cleanup` | retention: drop whole day partitions older than N days |
+//! | `GET /openapi.json` | the OpenAPI 3 document, generated from the handlers |
 //!
-//! With API keys configured, every route needs `Authorization: Bearer <key>` (compared in constant
-//! time). Errors are JSON `{"error": {"code", "message"}}`; internal detail is logged, never returned.
+//! Aggregates read rollups (see `faultline_store::queries`). The API writes only triage state and
+//! retention, through the store. With API keys configured, every route but `openapi.json` needs
+//! `Authorization: Bearer <key>` (constant-time comparison). Errors are JSON
+//! `{"error": {"code", "message"}}` from one table ([`error::QueryError`]); a bad parameter is a
+//! 400 naming it.
+
+pub mod error;
+pub mod issues;
+pub mod params;
+pub mod stats;
+pub mod status;
 
 use std::sync::Arc;
 
-use axum::extract::{Query, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header;
+use axum::http::request::Parts;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use faultline_store::queries::IssueFilter;
-use faultline_store::{Store, StoreError};
-use serde::{Deserialize, Serialize};
+use faultline_store::Store;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// The API's error-code table.
-#[derive(Debug, thiserror::Error)]
-pub enum QueryError {
-    /// Missing or wrong API key.
-    #[error("missing or invalid API key: send `Authorization: Bearer <key>`")]
-    Unauthorized,
-    /// A parameter is invalid.
-    #[error("{0}")]
-    BadRequest(String),
-    /// ClickHouse is unreachable.
-    #[error("storage is unavailable, retry later")]
-    Unavailable(String),
-    /// Anything else; detail logged only.
-    #[error("internal error")]
-    Internal(String),
+pub use error::QueryError;
+
+/// A count with a label.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LabelCount {
+    /// Dimension value.
+    pub label: String,
+    /// Occurrences.
+    pub count: u64,
 }
 
-impl QueryError {
-    fn parts(&self) -> (StatusCode, &'static str) {
-        match self {
-            QueryError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            QueryError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            QueryError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            QueryError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-        }
+/// A count in a time bucket.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TimeCount {
+    /// Bucket start, RFC 3339.
+    pub t: String,
+    /// Occurrences.
+    pub count: u64,
+}
+
+/// Seconds since the epoch, now.
+pub(crate) fn now_secs() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0)
+}
+
+/// Query-string extractor whose rejection is a 400 naming the parameter, in the API's JSON shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = QueryError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded_from_str(q).map(ApiQuery)
     }
 }
 
-impl From<StoreError> for QueryError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(m) => QueryError::Unavailable(m),
-            other => QueryError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl IntoResponse for QueryError {
-    fn into_response(self) -> Response {
-        match &self {
-            QueryError::Internal(d) => tracing::error!(detail = %d, "query failed"),
-            QueryError::Unavailable(d) => tracing::warn!(detail = %d, "query: storage unavailable"),
-            _ => {}
-        }
-        let (status, code) = self.parts();
-        let body = serde_json::json!({"error": {"code": code, "message": self.to_string()}});
-        (status, Json(body)).into_response()
-    }
+fn serde_urlencoded_from_str<T: DeserializeOwned>(q: &str) -> Result<T, QueryError> {
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{q}")
+            .parse()
+            .map_err(|_| QueryError::BadRequest("malformed query string".into()))?,
+    )
+    .map(|axum::extract::Query(v)| v)
+    .map_err(|e| QueryError::BadRequest(format!("query string: {}", e.body_text())))
 }
 
 /// API state. Cheap to clone.
 #[derive(Clone)]
 pub struct Api {
-    store: Store,
+    pub(crate) store: Store,
     api_keys: Arc<Vec<Vec<u8>>>,
 }
+
+/// The OpenAPI document's top level.
+#[derive(utoipa::OpenApi)]
+#[openapi(info(
+    title = "Faultline API",
+    description = "Errors, issues, trends and triage, from Faultline's ClickHouse."
+))]
+struct ApiDoc;
 
 impl Api {
     /// An API over `store`; `api_keys` empty means no authentication.
@@ -84,11 +117,47 @@ impl Api {
         }
     }
 
+    fn documented(&self) -> (Router<Api>, utoipa::openapi::OpenApi) {
+        OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+            .routes(routes!(issues::list))
+            .routes(routes!(issues::detail))
+            .routes(routes!(issues::occurrences))
+            .routes(routes!(issues::set_status))
+            .routes(routes!(stats::metrics))
+            .routes(routes!(stats::error_rate))
+            .routes(routes!(stats::top_errors))
+            .routes(routes!(stats::frequent_404s))
+            .routes(routes!(stats::projects))
+            .routes(routes!(stats::cleanup))
+            .split_for_parts()
+    }
+
+    /// The OpenAPI document of every route.
+    pub fn openapi(&self) -> utoipa::openapi::OpenApi {
+        let mut doc = self.documented().1;
+        doc.paths.paths.insert(
+            "/api/v1/openapi.json".into(),
+            utoipa::openapi::path::PathItem::new(
+                utoipa::openapi::HttpMethod::Get,
+                utoipa::openapi::path::OperationBuilder::new()
+                    .summary(Some("This document."))
+                    .response("200", utoipa::openapi::Response::new("OpenAPI 3 document"))
+                    .build(),
+            ),
+        );
+        doc
+    }
+
     /// The `/api/v1` routes.
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/api/v1/errors", get(list_errors))
+        let (routes, _) = self.documented();
+        let doc = self.openapi();
+        routes
             .route_layer(middleware::from_fn_with_state(self.clone(), require_key))
+            .route(
+                "/api/v1/openapi.json",
+                get(move || async move { Json(doc) }),
+            )
             .with_state(self.clone())
     }
 
@@ -120,89 +189,11 @@ async fn require_key(State(api): State<Api>, req: Request, next: Next) -> Respon
     }
 }
 
-/// Query parameters of `GET /api/v1/errors`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ErrorsParams {
-    /// Only this project.
-    pub project: Option<String>,
-    /// Most items (default 50, at most 500).
-    pub limit: Option<u32>,
-}
-
-/// One issue in `GET /api/v1/errors`.
-#[derive(Debug, Serialize)]
-pub struct IssueItem {
-    /// Grouping key.
-    pub fingerprint: String,
-    /// Project.
-    pub project: String,
-    /// Exception type.
-    pub exception_type: String,
-    /// Message of a recent occurrence.
-    pub message: String,
-    /// Innermost in-app frame.
-    pub culprit: String,
-    /// Occurrences, all time.
-    pub count: u64,
-    /// First occurrence, RFC 3339.
-    pub first_seen: String,
-    /// Latest occurrence, RFC 3339.
-    pub last_seen: String,
-}
-
-/// Formats seconds since the epoch as RFC 3339 UTC.
-pub fn rfc3339(secs: u32) -> String {
-    time::OffsetDateTime::from_unix_timestamp(i64::from(secs))
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
-async fn list_errors(
-    State(api): State<Api>,
-    params: Result<Query<ErrorsParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<serde_json::Value>, QueryError> {
-    let Query(p) = params.map_err(|e| QueryError::BadRequest(e.body_text()))?;
-    let limit = p.limit.unwrap_or(50);
-    if limit == 0 || limit > 500 {
-        return Err(QueryError::BadRequest(format!(
-            "limit must be between 1 and 500, got {limit}"
-        )));
-    }
-    let issues = api
-        .store
-        .list_issues(&IssueFilter {
-            project: p.project.filter(|s| !s.is_empty()),
-            limit,
-        })
-        .await?;
-    let data: Vec<IssueItem> = issues
-        .into_iter()
-        .map(|i| IssueItem {
-            fingerprint: i.fingerprint,
-            project: i.project,
-            exception_type: i.exception_type,
-            message: i.message,
-            culprit: i.culprit,
-            count: i.count,
-            first_seen: rfc3339(i.first_seen),
-            last_seen: rfc3339(i.last_seen),
-        })
-        .collect();
-    let total = data.len();
-    Ok(Json(
-        serde_json::json!({"data": data, "total": total, "next_cursor": null}),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::body::Body;
+    use axum::http::StatusCode;
     use tower::ServiceExt;
 
     fn api(keys: &[&str]) -> Api {
@@ -238,32 +229,66 @@ mod tests {
         let (s, body) = get(&a, "/api/v1/errors", None).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
         assert_eq!(body["error"]["code"], "unauthorized");
-        let (s, _) = get(&a, "/api/v1/errors", Some("wrong")).await;
+        let (s, _) = get(&a, "/api/v1/metrics", Some("wrong")).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
         // Right key: passes auth, then the store (unreachable here) answers 503, not 401.
         let (s, _) = get(&a, "/api/v1/errors", Some("secret-key")).await;
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+        let (s, _) = get(&a, "/api/v1/openapi.json", None).await;
+        assert_eq!(s, StatusCode::OK);
     }
 
     #[tokio::test]
     async fn bad_parameters_are_named() {
         let a = api(&[]);
-        let (s, body) = get(&a, "/api/v1/errors?limit=9999", None).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST);
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("limit")
-        );
-        let (s, body) = get(&a, "/api/v1/errors?bogus=1", None).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST);
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("bogus"),
-            "{body}"
-        );
+        for (path, needle) in [
+            ("/api/v1/errors?limit=9999", "limit"),
+            ("/api/v1/errors?bogus=1", "bogus"),
+            ("/api/v1/errors?since=7w", "since"),
+            ("/api/v1/errors?status=closed", "status"),
+            ("/api/v1/errors?http_status=abc", "http_status"),
+            ("/api/v1/errors?sort=size", "sort"),
+            ("/api/v1/errors?order=up", "order"),
+            ("/api/v1/errors?severity=huge", "severity"),
+            ("/api/v1/errors?from=yesterday", "from"),
+            ("/api/v1/errors?cursor=zzz", "cursor"),
+            ("/api/v1/metrics?period=forever", "period"),
+            ("/api/v1/error-rate?step=7s", "step"),
+            (
+                "/api/v1/error-rate?step=1m&from=2020-01-01T00:00:00Z",
+                "step",
+            ),
+            ("/api/v1/top-errors?limit=0", "limit"),
+        ] {
+            let (s, body) = get(&a, path, None).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{path}");
+            let msg = body["error"]["message"].as_str().unwrap_or("");
+            assert!(msg.contains(needle), "{path}: {msg}");
+        }
+    }
+
+    #[test]
+    fn openapi_lists_every_route() {
+        let doc = api(&[]).openapi();
+        let paths: Vec<&String> = doc.paths.paths.keys().collect();
+        for p in [
+            "/api/v1/errors",
+            "/api/v1/errors/{fingerprint}",
+            "/api/v1/errors/{fingerprint}/occurrences",
+            "/api/v1/errors/{fingerprint}/status",
+            "/api/v1/metrics",
+            "/api/v1/error-rate",
+            "/api/v1/top-errors",
+            "/api/v1/frequent-404s",
+            "/api/v1/projects",
+            "/api/v1/cleanup",
+            "/api/v1/openapi.json",
+        ] {
+            assert!(
+                doc.paths.paths.contains_key(p),
+                "{p} missing from {paths:?}"
+            );
+        }
+        assert_eq!(paths.len(), 11, "{paths:?}");
     }
 }

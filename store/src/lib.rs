@@ -17,7 +17,7 @@ pub mod writer;
 use std::time::Duration;
 
 pub use error::StoreError;
-pub use rows::{OccurrenceRow, RequestCountRow};
+pub use rows::{IssueStateRow, OccurrenceRow, RequestCountRow};
 
 /// How to reach ClickHouse.
 #[derive(Debug, Clone)]

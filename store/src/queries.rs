@@ -1,116 +1,497 @@
-//! Read queries. The query crate calls these; nothing here writes.
+//! Read queries. The query crate calls these; nothing here writes (writes are in `writer` and
+//! [`Store::set_issue_state`]).
 //!
-//! Each query is built by a function of its arguments ([`issues_sql`] and friends) so that
-//! [`catalog`] can list the exact text the server receives for the portability tests.
+//! Aggregates read the rollups, never raw occurrences, so their cost follows the number of issues
+//! and buckets, not of occurrences: a window `[from, to)` (minute-aligned) is read from
+//! `issues_hour` for its whole hours and from `issues_minute` for the partial hours at its edges.
+//! Only per-issue lookups (latest occurrence, activity since a resolution) touch `occurrences`, and
+//! those by primary-key prefix (project, fingerprint, time).
+//!
+//! Each query is built by a function of its arguments, so [`catalog`] can list the exact text the
+//! server receives for the portability tests.
 
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
-use crate::{OccurrenceRow, Store, StoreError, rows::OCCURRENCE_COLUMNS};
+use crate::rows::{ISSUE_STATE_COLUMNS, IssueStateRow, OCCURRENCE_COLUMNS};
+use crate::{OccurrenceRow, Store, StoreError};
 
-/// Filter for [`Store::list_issues`].
-#[derive(Debug, Clone, Default)]
-pub struct IssueFilter {
-    /// Only this project (all projects when `None`).
-    pub project: Option<String>,
-    /// Most issues to return.
-    pub limit: u32,
+/// A bound value of a dynamically built query.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+enum Arg {
+    Str(String),
+    U32(u32),
+    Strs(Vec<String>),
+    U16s(Vec<u16>),
+    U32s(Vec<u32>),
 }
 
-/// One issue (all occurrences sharing a fingerprint within a project), from the minute rollup.
+/// SQL text with its arguments, in order.
+#[derive(Debug, Clone, Default)]
+struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+    fn arg(&mut self, text: &str, a: Arg) -> &mut Self {
+        self.text.push_str(text);
+        self.args.push(a);
+        self
+    }
+    fn query(&self, client: &clickhouse::Client) -> clickhouse::query::Query {
+        let mut q = client.query(&self.text);
+        for a in &self.args {
+            q = q.bind(a);
+        }
+        q
+    }
+}
+
+/// A time window `[from, to)`, seconds since the epoch, aligned to the minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Inclusive start.
+    pub from: u32,
+    /// Exclusive end.
+    pub to: u32,
+}
+
+impl Window {
+    /// The window, with both ends rounded down to the minute.
+    pub fn new(from: u32, to: u32) -> Self {
+        Window {
+            from: from - from % 60,
+            to: to - to % 60,
+        }
+    }
+}
+
+/// Filters on the rollups' dimensions. Empty lists mean "any".
+#[derive(Debug, Clone, Default)]
+pub struct Dims {
+    /// Only this project.
+    pub project: Option<String>,
+    /// Only these issues.
+    pub fingerprints: Vec<String>,
+    /// Any of these services.
+    pub services: Vec<String>,
+    /// Any of these environments.
+    pub environments: Vec<String>,
+    /// Any of these releases.
+    pub releases: Vec<String>,
+    /// Any of these HTTP statuses.
+    pub http_statuses: Vec<u16>,
+    /// Any of these severities.
+    pub severities: Vec<String>,
+}
+
+impl Dims {
+    fn filter(&self, sql: &mut Sql) {
+        if let Some(p) = &self.project {
+            sql.arg(" AND project = ?", Arg::Str(p.clone()));
+        }
+        if !self.fingerprints.is_empty() {
+            sql.arg(
+                " AND has(?, fingerprint)",
+                Arg::Strs(self.fingerprints.clone()),
+            );
+        }
+        for (col, vals) in [
+            ("service", &self.services),
+            ("environment", &self.environments),
+            ("release", &self.releases),
+            ("severity", &self.severities),
+        ] {
+            if !vals.is_empty() {
+                sql.arg(&format!(" AND has(?, {col})"), Arg::Strs(vals.clone()));
+            }
+        }
+        if !self.http_statuses.is_empty() {
+            sql.arg(
+                " AND has(?, http_status)",
+                Arg::U16s(self.http_statuses.clone()),
+            );
+        }
+    }
+}
+
+const ROLLUP_COLUMNS: &str = "project, fingerprint, service, environment, release, http_status, severity, occurrences, first_seen, last_seen, exception_type, message, culprit";
+
+/// The rollup rows of `[from, to)`: whole hours from `issues_hour`, edges from `issues_minute`.
+/// Adds `bucket` (the row's time) as the last column.
+fn rollup_source(db: &str, dims: &Dims, w: Window, sql: &mut Sql) {
+    let h0 = w.from.div_ceil(3600) * 3600;
+    let h1 = w.to - w.to % 3600;
+    sql.push("(");
+    if h0 < h1 {
+        sql.push(&format!(
+            "SELECT {ROLLUP_COLUMNS}, hour AS bucket FROM `{db}`.issues_hour WHERE 1"
+        ));
+        dims.filter(sql);
+        sql.arg(" AND hour >= ?", Arg::U32(h0))
+            .arg(" AND hour < ?", Arg::U32(h1));
+        sql.push(&format!(
+            " UNION ALL SELECT {ROLLUP_COLUMNS}, minute AS bucket FROM `{db}`.issues_minute WHERE 1"
+        ));
+        dims.filter(sql);
+        sql.arg(" AND ((minute >= ?", Arg::U32(w.from))
+            .arg(" AND minute < ?)", Arg::U32(h0))
+            .arg(" OR (minute >= ?", Arg::U32(h1))
+            .arg(" AND minute < ?))", Arg::U32(w.to));
+    } else {
+        sql.push(&format!(
+            "SELECT {ROLLUP_COLUMNS}, minute AS bucket FROM `{db}`.issues_minute WHERE 1"
+        ));
+        dims.filter(sql);
+        sql.arg(" AND minute >= ?", Arg::U32(w.from))
+            .arg(" AND minute < ?", Arg::U32(w.to));
+    }
+    sql.push(") AS r");
+}
+
+/// Severity order, most severe last; `severity_rank` in queries.
+const SEVERITY_RANK: &str = "multiIf(severity = 'critical', 4, severity = 'high', 3, severity = 'medium', 2, severity = 'low', 1, 0)";
+
+/// One issue's activity inside a window.
 #[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
-pub struct IssueSummary {
+pub struct IssueInWindow {
     /// Project.
     pub project: String,
-    /// Grouping key.
+    /// Issue.
     pub fingerprint: String,
-    /// Exception type of a recent occurrence.
-    pub exception_type: String,
-    /// Message of a recent occurrence.
-    pub message: String,
-    /// Innermost in-app frame of a recent occurrence.
-    pub culprit: String,
-    /// Occurrences, all time.
+    /// Occurrences in the window (matching the filters).
     pub count: u64,
-    /// First occurrence, seconds since the epoch.
+    /// First occurrence in the window.
     pub first_seen: u32,
-    /// Latest occurrence, seconds since the epoch.
+    /// Latest occurrence in the window.
+    pub last_seen: u32,
+    /// Most severe severity seen (1 low .. 4 critical).
+    pub severity_rank: u8,
+    /// HTTP statuses seen.
+    pub http_statuses: Vec<u16>,
+    /// Services seen.
+    pub services: Vec<String>,
+    /// Environments seen.
+    pub environments: Vec<String>,
+}
+
+fn issues_in_window_sql(db: &str, dims: &Dims, w: Window) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT project, fingerprint, countMerge(occurrences) AS n, toUInt32(minMerge(first_seen)) AS fs, toUInt32(maxMerge(last_seen)) AS ls, toUInt8(max({SEVERITY_RANK})) AS sev, groupUniqArray(http_status) AS st, groupUniqArray(service) AS sv, groupUniqArray(environment) AS ev FROM "
+    ));
+    rollup_source(db, dims, w, &mut sql);
+    sql.push(" GROUP BY project, fingerprint");
+    sql
+}
+
+/// All-time figures of one issue, from `issue_totals`.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct IssueTotals {
+    /// Project.
+    pub project: String,
+    /// Issue.
+    pub fingerprint: String,
+    /// Every occurrence ever received (retention does not lower it).
+    pub count: u64,
+    /// First occurrence ever.
+    pub first_seen: u32,
+    /// Latest occurrence.
+    pub last_seen: u32,
+    /// Exception type of the latest occurrence.
+    pub exception_type: String,
+    /// Message of the latest occurrence.
+    pub message: String,
+    /// Culprit of the latest occurrence.
+    pub culprit: String,
+}
+
+fn issue_totals_sql(db: &str, project: Option<&str>, fingerprints: &[String]) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT project, fingerprint, countMerge(occurrences) AS n, toUInt32(minMerge(first_seen)) AS fs, toUInt32(maxMerge(last_seen)) AS ls, argMaxMerge(exception_type) AS t, argMaxMerge(message) AS m, argMaxMerge(culprit) AS c FROM `{db}`.issue_totals WHERE 1"
+    ));
+    if let Some(p) = project {
+        sql.arg(" AND project = ?", Arg::Str(p.to_string()));
+    }
+    if !fingerprints.is_empty() {
+        sql.arg(" AND has(?, fingerprint)", Arg::Strs(fingerprints.to_vec()));
+    }
+    sql.push(" GROUP BY project, fingerprint");
+    sql
+}
+
+fn issue_states_sql(db: &str, project: Option<&str>, fingerprints: &[String]) -> Sql {
+    let cols: Vec<String> = ISSUE_STATE_COLUMNS
+        .iter()
+        .map(|(n, _)| match *n {
+            "project" | "fingerprint" => n.to_string(),
+            "version" => "max(version) AS v".to_string(),
+            other => format!("argMax({other}, version) AS s_{other}"),
+        })
+        .collect();
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT {} FROM `{db}`.issue_states WHERE 1",
+        cols.join(", ")
+    ));
+    if let Some(p) = project {
+        sql.arg(" AND project = ?", Arg::Str(p.to_string()));
+    }
+    if !fingerprints.is_empty() {
+        sql.arg(" AND has(?, fingerprint)", Arg::Strs(fingerprints.to_vec()));
+    }
+    sql.push(" GROUP BY project, fingerprint");
+    sql
+}
+
+/// Occurrences of one issue after a moment, and the releases they came from.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct ActivitySince {
+    /// Issue.
+    pub fingerprint: String,
+    /// Occurrences strictly after the issue's moment.
+    pub count: u64,
+    /// Releases of those occurrences.
+    pub releases: Vec<String>,
+}
+
+fn activity_since_sql(db: &str, project: &str, since: &[(String, u32)]) -> Sql {
+    let fps: Vec<String> = since.iter().map(|(f, _)| f.clone()).collect();
+    let ts: Vec<u32> = since.iter().map(|(_, t)| *t).collect();
+    let mut sql = Sql::default();
+    sql.push(&format!("SELECT fingerprint, count() AS n, groupUniqArray(release) AS rel FROM `{db}`.occurrences WHERE 1"))
+        .arg(" AND project = ?", Arg::Str(project.to_string()))
+        .arg(" AND has(?, fingerprint)", Arg::Strs(fps.clone()))
+        .arg(" AND toUInt32(timestamp) > transform(fingerprint, ?", Arg::Strs(fps))
+        .arg(", ?, toUInt32(4294967295))", Arg::U32s(ts))
+        .push(" GROUP BY fingerprint");
+    sql
+}
+
+/// A count per label (dimension value or time bucket).
+#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct LabelCount {
+    /// The label.
+    pub label: String,
+    /// The count.
+    pub count: u64,
+}
+
+/// A count per time bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct BucketCount {
+    /// Bucket start, seconds since the epoch.
+    pub t: u32,
+    /// The count.
+    pub count: u64,
+}
+
+/// Dimensions [`Store::breakdown`] can group by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    /// `service`.
+    Service,
+    /// `environment`.
+    Environment,
+    /// `release`.
+    Release,
+    /// `severity`.
+    Severity,
+    /// `http_status` (as text).
+    HttpStatus,
+}
+
+impl Dimension {
+    fn expr(self) -> &'static str {
+        match self {
+            Dimension::Service => "service",
+            Dimension::Environment => "environment",
+            Dimension::Release => "release",
+            Dimension::Severity => "severity",
+            Dimension::HttpStatus => "toString(http_status)",
+        }
+    }
+}
+
+fn breakdown_sql(db: &str, dims: &Dims, w: Window, by: Dimension) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT {} AS label, countMerge(occurrences) AS n FROM ",
+        by.expr()
+    ));
+    rollup_source(db, dims, w, &mut sql);
+    sql.push(" GROUP BY label ORDER BY n DESC, label ASC");
+    sql
+}
+
+fn error_series_sql(db: &str, dims: &Dims, w: Window, step: u32) -> Sql {
+    let mut sql = Sql::default();
+    sql.arg(
+        "SELECT toUInt32(intDiv(toUInt32(bucket), ?)",
+        Arg::U32(step),
+    )
+    .arg(
+        " * ?) AS t, countMerge(occurrences) AS n FROM ",
+        Arg::U32(step),
+    );
+    if step.is_multiple_of(3600) {
+        // Whole-hour steps over hour-aligned windows read the hour rollup only.
+        let mut hour_only = Sql::default();
+        hour_only.push(&format!(
+            "(SELECT {ROLLUP_COLUMNS}, hour AS bucket FROM `{db}`.issues_hour WHERE 1"
+        ));
+        dims.filter(&mut hour_only);
+        hour_only
+            .arg(" AND hour >= ?", Arg::U32(w.from))
+            .arg(" AND hour < ?", Arg::U32(w.to))
+            .push(") AS r");
+        sql.text.push_str(&hour_only.text);
+        sql.args.extend(hour_only.args);
+    } else {
+        rollup_source(db, dims, w, &mut sql);
+    }
+    sql.push(" GROUP BY t ORDER BY t");
+    sql
+}
+
+fn request_series_sql(
+    db: &str,
+    project: Option<&str>,
+    services: &[String],
+    w: Window,
+    step: u32,
+) -> Sql {
+    let (table, col) = if step.is_multiple_of(3600) {
+        ("requests_hour", "hour")
+    } else {
+        ("requests_minute", "minute")
+    };
+    let mut sql = Sql::default();
+    sql.arg(
+        &format!("SELECT toUInt32(intDiv(toUInt32({col}), ?)"),
+        Arg::U32(step),
+    )
+    .arg(
+        &format!(" * ?) AS t, toUInt64(sum(requests)) AS n FROM `{db}`.{table} WHERE 1"),
+        Arg::U32(step),
+    );
+    if let Some(p) = project {
+        sql.arg(" AND project = ?", Arg::Str(p.to_string()));
+    }
+    if !services.is_empty() {
+        sql.arg(" AND has(?, service)", Arg::Strs(services.to_vec()));
+    }
+    sql.arg(&format!(" AND {col} >= ?"), Arg::U32(w.from))
+        .arg(&format!(" AND {col} < ?"), Arg::U32(w.to))
+        .push(" GROUP BY t ORDER BY t");
+    sql
+}
+
+fn issue_buckets_sql(db: &str, project: &str, fingerprint: &str, w: Window, step: u32) -> Sql {
+    let dims = Dims {
+        project: Some(project.to_string()),
+        fingerprints: vec![fingerprint.to_string()],
+        ..Dims::default()
+    };
+    error_series_sql(db, &dims, w, step)
+}
+
+/// A path with many 404s.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct NotFoundPath {
+    /// Route, or the URL's path.
+    pub path: String,
+    /// 404s in the window.
+    pub count: u64,
+    /// Latest 404 on it.
     pub last_seen: u32,
 }
 
-fn issues_query(
-    client: &clickhouse::Client,
-    db: &str,
-    f: &IssueFilter,
-) -> clickhouse::query::Query {
-    let project = f.project.clone().unwrap_or_default();
-    client
-        .query(&format!(
-            "SELECT project, fingerprint,
-    anyLastMerge(exception_type) AS i_type,
-    anyLastMerge(message) AS i_message,
-    anyLastMerge(culprit) AS i_culprit,
-    countMerge(occurrences) AS i_count,
-    toUInt32(minMerge(first_seen)) AS i_first,
-    toUInt32(maxMerge(last_seen)) AS i_last
-FROM `{db}`.issues_minute
-WHERE (? = '' OR project = ?)
-GROUP BY project, fingerprint
-ORDER BY i_last DESC, fingerprint ASC
-LIMIT ?"
-        ))
-        .bind(&project)
-        .bind(&project)
-        .bind(f.limit)
+fn not_found_sql(db: &str, project: Option<&str>, from_hour: u32, limit: u32) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(&format!("SELECT path, countMerge(hits) AS n, toUInt32(maxMerge(last_seen)) AS ls FROM `{db}`.not_found_hour WHERE 1"));
+    if let Some(p) = project {
+        sql.arg(" AND project = ?", Arg::Str(p.to_string()));
+    }
+    sql.arg(" AND hour >= ?", Arg::U32(from_hour)).arg(
+        " GROUP BY path ORDER BY n DESC, path ASC LIMIT ?",
+        Arg::U32(limit),
+    );
+    sql
 }
 
-fn occurrences_query(
-    client: &clickhouse::Client,
+fn occurrences_sql(
     db: &str,
     project: &str,
     fingerprint: Option<&str>,
+    before: Option<(u32, &str)>,
     limit: u32,
-) -> clickhouse::query::Query {
+) -> Sql {
     let cols = OCCURRENCE_COLUMNS
         .iter()
         .map(|(n, _)| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    client
-        .query(&format!(
-            "SELECT {cols} FROM `{db}`.occurrences
-WHERE project = ? AND (? = '' OR fingerprint = ?)
-ORDER BY timestamp DESC, event_id ASC
-LIMIT ?"
-        ))
-        .bind(project)
-        .bind(fingerprint.unwrap_or(""))
-        .bind(fingerprint.unwrap_or(""))
-        .bind(limit)
+    let mut sql = Sql::default();
+    sql.push(&format!("SELECT {cols} FROM `{db}`.occurrences WHERE 1"))
+        .arg(" AND project = ?", Arg::Str(project.to_string()));
+    if let Some(fp) = fingerprint {
+        sql.arg(" AND fingerprint = ?", Arg::Str(fp.to_string()));
+    }
+    if let Some((ts, id)) = before {
+        sql.arg(" AND (toUInt32(timestamp) < ?", Arg::U32(ts))
+            .arg(" OR (toUInt32(timestamp) = ?", Arg::U32(ts))
+            .arg(" AND event_id > ?))", Arg::Str(id.to_string()));
+    }
+    sql.arg(
+        " ORDER BY timestamp DESC, event_id ASC LIMIT ?",
+        Arg::U32(limit),
+    );
+    sql
 }
 
-fn count_query(client: &clickhouse::Client, db: &str, project: &str) -> clickhouse::query::Query {
-    client
-        .query(&format!(
-            "SELECT count() FROM `{db}`.occurrences WHERE project = ?"
-        ))
-        .bind(project)
+fn count_sql(db: &str, project: &str) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(&format!("SELECT count() FROM `{db}`.occurrences WHERE 1"))
+        .arg(" AND project = ?", Arg::Str(project.to_string()));
+    sql
 }
 
-fn requests_query(
-    client: &clickhouse::Client,
-    db: &str,
-    project: &str,
-) -> clickhouse::query::Query {
-    client
-        .query(&format!(
-            "SELECT service, toUInt64(sum(requests)) AS r, toUInt64(sum(failed)) AS f
-FROM `{db}`.requests_minute
-WHERE project = ?
-GROUP BY service
-ORDER BY service"
-        ))
-        .bind(project)
+fn requests_sql(db: &str, project: &str) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT service, toUInt64(sum(requests)) AS r, toUInt64(sum(failed)) AS f FROM `{db}`.requests_minute WHERE 1"
+    ))
+    .arg(" AND project = ?", Arg::Str(project.to_string()))
+    .push(" GROUP BY service ORDER BY service");
+    sql
+}
+
+/// Partitions older than a day, per daily table.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct PartitionInfo {
+    /// Table.
+    pub table: String,
+    /// Partition id (`YYYYMMDD`).
+    pub partition: String,
+    /// Rows in it.
+    pub rows: u64,
+}
+
+fn old_partitions_sql(db: &str, before_day: u32) -> Sql {
+    let mut sql = Sql::default();
+    sql.arg("SELECT table, partition, toUInt64(sum(rows)) AS r FROM system.parts WHERE active AND database = ?", Arg::Str(db.to_string()))
+        .arg(" AND has(?, table)", Arg::Strs(crate::schema::DAILY_TABLES.iter().map(|s| s.to_string()).collect()))
+        .arg(" AND toUInt32OrZero(partition) < ?", Arg::U32(before_day))
+        .push(" GROUP BY table, partition ORDER BY table, partition");
+    sql
 }
 
 /// Requests counted for one service (all time), from [`Store::request_totals`].
@@ -125,69 +506,294 @@ pub struct ServiceRequests {
 }
 
 impl Store {
-    /// Issues, most recently seen first.
-    pub async fn list_issues(&self, f: &IssueFilter) -> Result<Vec<IssueSummary>, StoreError> {
-        Ok(issues_query(self.client(), self.database(), f)
+    /// Issues with occurrences in `w` matching `dims`.
+    pub async fn issues_in_window(
+        &self,
+        dims: &Dims,
+        w: Window,
+    ) -> Result<Vec<IssueInWindow>, StoreError> {
+        Ok(issues_in_window_sql(self.database(), dims, w)
+            .query(self.client())
             .fetch_all()
             .await?)
     }
 
-    /// Occurrences of a project (optionally one fingerprint), newest first.
+    /// All-time figures of a project's issues (or of the given ones).
+    pub async fn issue_totals(
+        &self,
+        project: Option<&str>,
+        fingerprints: &[String],
+    ) -> Result<Vec<IssueTotals>, StoreError> {
+        Ok(issue_totals_sql(self.database(), project, fingerprints)
+            .query(self.client())
+            .fetch_all()
+            .await?)
+    }
+
+    /// Current triage state of issues that have one.
+    pub async fn issue_states(
+        &self,
+        project: Option<&str>,
+        fingerprints: &[String],
+    ) -> Result<Vec<IssueStateRow>, StoreError> {
+        Ok(issue_states_sql(self.database(), project, fingerprints)
+            .query(self.client())
+            .fetch_all()
+            .await?)
+    }
+
+    /// Records a triage change.
+    pub async fn set_issue_state(&self, row: &IssueStateRow) -> Result<(), StoreError> {
+        crate::writer::insert_all(self, "issue_states", std::slice::from_ref(row)).await
+    }
+
+    /// For each `(fingerprint, moment)`: occurrences strictly after the moment, and their releases.
+    pub async fn activity_since(
+        &self,
+        project: &str,
+        since: &[(String, u32)],
+    ) -> Result<Vec<ActivitySince>, StoreError> {
+        if since.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(activity_since_sql(self.database(), project, since)
+            .query(self.client())
+            .fetch_all()
+            .await?)
+    }
+
+    /// Occurrences in `w` matching `dims`, grouped by one dimension.
+    pub async fn breakdown(
+        &self,
+        dims: &Dims,
+        w: Window,
+        by: Dimension,
+    ) -> Result<Vec<LabelCount>, StoreError> {
+        Ok(breakdown_sql(self.database(), dims, w, by)
+            .query(self.client())
+            .fetch_all()
+            .await?)
+    }
+
+    /// Occurrences per `step`-second bucket (non-empty buckets only). `w` must be aligned to `step`
+    /// when `step` is a whole number of hours.
+    pub async fn error_series(
+        &self,
+        dims: &Dims,
+        w: Window,
+        step: u32,
+    ) -> Result<Vec<BucketCount>, StoreError> {
+        Ok(error_series_sql(self.database(), dims, w, step)
+            .query(self.client())
+            .fetch_all()
+            .await?)
+    }
+
+    /// SERVER spans per `step`-second bucket (non-empty buckets only).
+    pub async fn request_series(
+        &self,
+        project: Option<&str>,
+        services: &[String],
+        w: Window,
+        step: u32,
+    ) -> Result<Vec<BucketCount>, StoreError> {
+        Ok(
+            request_series_sql(self.database(), project, services, w, step)
+                .query(self.client())
+                .fetch_all()
+                .await?,
+        )
+    }
+
+    /// One issue's occurrences per `step`-second bucket.
+    pub async fn issue_buckets(
+        &self,
+        project: &str,
+        fingerprint: &str,
+        w: Window,
+        step: u32,
+    ) -> Result<Vec<BucketCount>, StoreError> {
+        Ok(
+            issue_buckets_sql(self.database(), project, fingerprint, w, step)
+                .query(self.client())
+                .fetch_all()
+                .await?,
+        )
+    }
+
+    /// Paths with the most 404s since `from_hour`.
+    pub async fn frequent_404s(
+        &self,
+        project: Option<&str>,
+        from_hour: u32,
+        limit: u32,
+    ) -> Result<Vec<NotFoundPath>, StoreError> {
+        Ok(not_found_sql(self.database(), project, from_hour, limit)
+            .query(self.client())
+            .fetch_all()
+            .await?)
+    }
+
+    /// Occurrences of a project (optionally one issue), newest first, after the cursor `before`
+    /// (`(timestamp, event_id)` of the last one already seen).
+    pub async fn occurrences_page(
+        &self,
+        project: &str,
+        fingerprint: Option<&str>,
+        before: Option<(u32, &str)>,
+        limit: u32,
+    ) -> Result<Vec<OccurrenceRow>, StoreError> {
+        Ok(
+            occurrences_sql(self.database(), project, fingerprint, before, limit)
+                .query(self.client())
+                .fetch_all()
+                .await?,
+        )
+    }
+
+    /// Occurrences of a project (optionally one issue), newest first.
     pub async fn occurrences(
         &self,
         project: &str,
         fingerprint: Option<&str>,
         limit: u32,
     ) -> Result<Vec<OccurrenceRow>, StoreError> {
-        Ok(
-            occurrences_query(self.client(), self.database(), project, fingerprint, limit)
-                .fetch_all()
-                .await?,
-        )
+        self.occurrences_page(project, fingerprint, None, limit)
+            .await
     }
 
     /// Number of stored occurrences of a project.
     pub async fn count_occurrences(&self, project: &str) -> Result<u64, StoreError> {
-        Ok(count_query(self.client(), self.database(), project)
+        Ok(count_sql(self.database(), project)
+            .query(self.client())
             .fetch_one()
             .await?)
     }
 
     /// Request totals per service of a project, all time.
     pub async fn request_totals(&self, project: &str) -> Result<Vec<ServiceRequests>, StoreError> {
-        Ok(requests_query(self.client(), self.database(), project)
+        Ok(requests_sql(self.database(), project)
+            .query(self.client())
             .fetch_all()
             .await?)
+    }
+
+    /// Drops every daily partition older than `before_day` (`YYYYMMDD`) and returns what it dropped.
+    pub async fn drop_partitions_before(
+        &self,
+        before_day: u32,
+    ) -> Result<Vec<PartitionInfo>, StoreError> {
+        let parts: Vec<PartitionInfo> = old_partitions_sql(self.database(), before_day)
+            .query(self.client())
+            .fetch_all()
+            .await?;
+        for p in &parts {
+            // Partition ids are digits only (checked), so they are safe to splice.
+            if !p.partition.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            let sql = format!(
+                "ALTER TABLE `{}`.`{}` DROP PARTITION {}",
+                self.database(),
+                p.table,
+                p.partition
+            );
+            self.client().query(&sql).execute().await?;
+        }
+        Ok(parts)
     }
 }
 
 /// The read queries with sample arguments, as the server receives them.
 pub(crate) fn catalog(db: &str) -> Vec<(String, String)> {
     let c = clickhouse::Client::default();
-    let show = |q: clickhouse::query::Query| q.sql_display().to_string();
+    let show = |s: Sql| s.query(&c).sql_display().to_string();
+    let dims = Dims {
+        project: Some("shop".into()),
+        fingerprints: vec!["abc".into()],
+        services: vec!["api".into()],
+        environments: vec!["prod".into()],
+        releases: vec!["1.0".into()],
+        http_statuses: vec![500, 404],
+        severities: vec!["critical".into()],
+    };
+    let long = Window::new(1_760_000_000, 1_760_000_000 + 7 * 86_400 + 1234);
+    let short = Window::new(1_760_000_000, 1_760_000_000 + 1800);
+    let day = Window::new(1_759_968_000, 1_759_968_000 + 86_400);
     vec![
         (
-            "list_issues".into(),
-            show(issues_query(
-                &c,
+            "issues_in_window_long".into(),
+            show(issues_in_window_sql(db, &dims, long)),
+        ),
+        (
+            "issues_in_window_short".into(),
+            show(issues_in_window_sql(db, &Dims::default(), short)),
+        ),
+        (
+            "issue_totals".into(),
+            show(issue_totals_sql(db, Some("shop"), &["abc".into()])),
+        ),
+        (
+            "issue_states".into(),
+            show(issue_states_sql(db, Some("shop"), &[])),
+        ),
+        (
+            "activity_since".into(),
+            show(activity_since_sql(
                 db,
-                &IssueFilter {
-                    project: Some("shop".into()),
-                    limit: 50,
-                },
+                "shop",
+                &[("abc".into(), 1_760_000_000), ("def".into(), 1_760_000_100)],
             )),
         ),
         (
+            "breakdown".into(),
+            show(breakdown_sql(db, &dims, long, Dimension::HttpStatus)),
+        ),
+        (
+            "error_series_minutes".into(),
+            show(error_series_sql(db, &dims, long, 300)),
+        ),
+        (
+            "error_series_hours".into(),
+            show(error_series_sql(db, &dims, day, 3600)),
+        ),
+        (
+            "request_series_minutes".into(),
+            show(request_series_sql(
+                db,
+                Some("shop"),
+                &["api".into()],
+                long,
+                60,
+            )),
+        ),
+        (
+            "request_series_days".into(),
+            show(request_series_sql(db, None, &[], day, 86_400)),
+        ),
+        (
+            "issue_buckets".into(),
+            show(issue_buckets_sql(db, "shop", "abc", day, 3600)),
+        ),
+        (
+            "frequent_404s".into(),
+            show(not_found_sql(db, Some("shop"), 1_760_000_400, 20)),
+        ),
+        (
             "occurrences".into(),
-            show(occurrences_query(&c, db, "shop", Some("abc"), 20)),
+            show(occurrences_sql(
+                db,
+                "shop",
+                Some("abc"),
+                Some((1_760_000_000, "ev-1")),
+                20,
+            )),
         ),
+        ("count_occurrences".into(), show(count_sql(db, "shop"))),
+        ("request_totals".into(), show(requests_sql(db, "shop"))),
         (
-            "count_occurrences".into(),
-            show(count_query(&c, db, "shop")),
-        ),
-        (
-            "request_totals".into(),
-            show(requests_query(&c, db, "shop")),
+            "old_partitions".into(),
+            show(old_partitions_sql(db, 20_250_101)),
         ),
     ]
 }

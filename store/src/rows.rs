@@ -144,3 +144,39 @@ pub struct RequestCountRow {
     /// Of those, spans with status ERROR or an HTTP status of 500 and above.
     pub failed: u64,
 }
+
+/// Columns of `issue_states`, in the order of [`IssueStateRow`].
+pub const ISSUE_STATE_COLUMNS: &[(&str, &str)] = &[
+    ("project", "String"),
+    ("fingerprint", "String"),
+    ("status", "String"),
+    ("actor", "String"),
+    ("resolved_in_release", "String"),
+    ("ignore_until", "DateTime('UTC')"),
+    ("ignore_until_count", "UInt64"),
+    ("changed_at", "DateTime('UTC')"),
+    ("version", "UInt64"),
+];
+
+/// One triage change of an issue; the row with the highest `version` is the current state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct IssueStateRow {
+    /// Project.
+    pub project: String,
+    /// Issue.
+    pub fingerprint: String,
+    /// `open`, `resolved` or `ignored` (`regressed` is derived, never stored).
+    pub status: String,
+    /// Who changed it.
+    pub actor: String,
+    /// For `resolved`: the release that fixes it; only newer releases regress it.
+    pub resolved_in_release: String,
+    /// For `ignored`: ignore until this time (0 = no time limit).
+    pub ignore_until: u32,
+    /// For `ignored`: ignore until this many more occurrences (0 = no count limit).
+    pub ignore_until_count: u64,
+    /// When the change was made, seconds since the epoch.
+    pub changed_at: u32,
+    /// Monotonic version (milliseconds since the epoch).
+    pub version: u64,
+}

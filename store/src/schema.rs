@@ -6,7 +6,7 @@
 //! servers (tests run them on both): no TTL, codecs, LowCardinality, DateTime64 or skip indexes here;
 //! those go in version-gated migrations when they are needed.
 
-use crate::rows::{OCCURRENCE_COLUMNS, REQUEST_COLUMNS};
+use crate::rows::{ISSUE_STATE_COLUMNS, OCCURRENCE_COLUMNS, REQUEST_COLUMNS};
 
 /// One schema migration.
 #[derive(Debug, Clone)]
@@ -38,22 +38,15 @@ pub fn create_migrations_table(db: &str) -> String {
     )
 }
 
-/// All migrations, oldest first.
-pub fn migrations(db: &str) -> Vec<Migration> {
-    vec![Migration {
-        version: 1,
-        name: "occurrences, issue and request rollups",
-        statements: vec![
-            format!(
-                "CREATE TABLE IF NOT EXISTS `{db}`.occurrences (\n{}\n) ENGINE = MergeTree()\nPARTITION BY toYYYYMMDD(timestamp)\nORDER BY (project, fingerprint, timestamp)",
-                columns(OCCURRENCE_COLUMNS)
-            ),
-            // Per-minute rollup of occurrences by issue and the dimensions the API filters on.
-            format!(
-                "CREATE TABLE IF NOT EXISTS `{db}`.issues_minute (
+/// Per-issue rollup of occurrences into `bucket`-sized time buckets (`minute` or `hour`), by the
+/// dimensions the API filters on.
+fn issue_rollup(db: &str, table: &str, bucket_col: &str, bucket_fn: &str) -> [String; 2] {
+    [
+        format!(
+            "CREATE TABLE IF NOT EXISTS `{db}`.{table} (
     project String,
     fingerprint String,
-    minute DateTime('UTC'),
+    {bucket_col} DateTime('UTC'),
     service String,
     environment String,
     release String,
@@ -66,15 +59,15 @@ pub fn migrations(db: &str) -> Vec<Migration> {
     message AggregateFunction(anyLast, String),
     culprit AggregateFunction(anyLast, String)
 ) ENGINE = AggregatingMergeTree()
-PARTITION BY toYYYYMM(minute)
-ORDER BY (project, fingerprint, minute, service, environment, release, http_status, severity)"
-            ),
-            format!(
-                "CREATE MATERIALIZED VIEW IF NOT EXISTS `{db}`.issues_minute_mv TO `{db}`.issues_minute AS
+PARTITION BY toYYYYMMDD({bucket_col})
+ORDER BY (project, fingerprint, {bucket_col}, service, environment, release, http_status, severity)"
+        ),
+        format!(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS `{db}`.{table}_mv TO `{db}`.{table} AS
 SELECT
     project,
     fingerprint,
-    toStartOfMinute(timestamp) AS minute,
+    {bucket_fn}(timestamp) AS {bucket_col},
     service,
     environment,
     release,
@@ -87,20 +80,131 @@ SELECT
     anyLastState(message) AS message,
     anyLastState(culprit) AS culprit
 FROM `{db}`.occurrences
-GROUP BY project, fingerprint, minute, service, environment, release, http_status, severity"
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS `{db}`.requests_minute (\n{}\n) ENGINE = SummingMergeTree((requests, failed))\nPARTITION BY toYYYYMM(minute)\nORDER BY (project, service, environment, minute)",
-                columns(REQUEST_COLUMNS)
-            ),
-        ],
+GROUP BY project, fingerprint, {bucket_col}, service, environment, release, http_status, severity"
+        ),
+    ]
+}
+
+/// All migrations, oldest first.
+pub fn migrations(db: &str) -> Vec<Migration> {
+    let mut statements = vec![format!(
+        "CREATE TABLE IF NOT EXISTS `{db}`.occurrences (\n{}\n) ENGINE = MergeTree()\nPARTITION BY toYYYYMMDD(timestamp)\nORDER BY (project, fingerprint, timestamp)",
+        columns(OCCURRENCE_COLUMNS)
+    )];
+    statements.extend(issue_rollup(
+        db,
+        "issues_minute",
+        "minute",
+        "toStartOfMinute",
+    ));
+    statements.extend(issue_rollup(db, "issues_hour", "hour", "toStartOfHour"));
+    statements.extend([
+        // One row per issue after merges: all-time count, first and last seen, latest text.
+        format!(
+            "CREATE TABLE IF NOT EXISTS `{db}`.issue_totals (
+    project String,
+    fingerprint String,
+    occurrences AggregateFunction(count),
+    first_seen AggregateFunction(min, DateTime('UTC')),
+    last_seen AggregateFunction(max, DateTime('UTC')),
+    exception_type AggregateFunction(argMax, String, DateTime('UTC')),
+    message AggregateFunction(argMax, String, DateTime('UTC')),
+    culprit AggregateFunction(argMax, String, DateTime('UTC'))
+) ENGINE = AggregatingMergeTree()
+ORDER BY (project, fingerprint)"
+        ),
+        format!(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS `{db}`.issue_totals_mv TO `{db}`.issue_totals AS
+SELECT
+    project,
+    fingerprint,
+    countState() AS occurrences,
+    minState(timestamp) AS first_seen,
+    maxState(timestamp) AS last_seen,
+    argMaxState(exception_type, timestamp) AS exception_type,
+    argMaxState(message, timestamp) AS message,
+    argMaxState(culprit, timestamp) AS culprit
+FROM `{db}`.occurrences
+GROUP BY project, fingerprint"
+        ),
+        // Triage state: one row per change; the highest version wins.
+        format!(
+            "CREATE TABLE IF NOT EXISTS `{db}`.issue_states (\n{}\n) ENGINE = ReplacingMergeTree(version)\nORDER BY (project, fingerprint)",
+            columns(ISSUE_STATE_COLUMNS)
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS `{db}`.requests_minute (\n{}\n) ENGINE = SummingMergeTree((requests, failed))\nPARTITION BY toYYYYMMDD(minute)\nORDER BY (project, service, environment, minute)",
+            columns(REQUEST_COLUMNS)
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS `{db}`.requests_hour (
+    project String,
+    service String,
+    environment String,
+    hour DateTime('UTC'),
+    requests UInt64,
+    failed UInt64
+) ENGINE = SummingMergeTree((requests, failed))
+PARTITION BY toYYYYMMDD(hour)
+ORDER BY (project, service, environment, hour)"
+        ),
+        format!(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS `{db}`.requests_hour_mv TO `{db}`.requests_hour AS
+SELECT project, service, environment, toStartOfHour(minute) AS hour, sum(requests) AS requests, sum(failed) AS failed
+FROM `{db}`.requests_minute
+GROUP BY project, service, environment, hour"
+        ),
+        // 404s by path and hour (seed 004's frequent-404 report).
+        format!(
+            "CREATE TABLE IF NOT EXISTS `{db}`.not_found_hour (
+    project String,
+    path String,
+    hour DateTime('UTC'),
+    hits AggregateFunction(count),
+    last_seen AggregateFunction(max, DateTime('UTC'))
+) ENGINE = AggregatingMergeTree()
+PARTITION BY toYYYYMMDD(hour)
+ORDER BY (project, path, hour)"
+        ),
+        format!(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS `{db}`.not_found_hour_mv TO `{db}`.not_found_hour AS
+SELECT
+    project,
+    if(http_route != '', http_route, if(path(url) != '', path(url), url)) AS path,
+    toStartOfHour(timestamp) AS hour,
+    countState() AS hits,
+    maxState(timestamp) AS last_seen
+FROM `{db}`.occurrences
+WHERE http_status = 404
+GROUP BY project, path, hour"
+        ),
+    ]);
+    vec![Migration {
+        version: 1,
+        name: "initial schema: occurrences, issue rollups and totals, issue states, request totals, 404s",
+        statements,
     }]
 }
+
+/// Tables partitioned by day (`toYYYYMMDD`), whose old partitions retention drops.
+pub const DAILY_TABLES: &[&str] = &[
+    "occurrences",
+    "issues_minute",
+    "issues_hour",
+    "requests_minute",
+    "requests_hour",
+    "not_found_hour",
+];
 
 /// Tables whose presence means the schema is usable (checked by readiness and `/health/db`).
 pub const TABLES: &[&str] = &[
     "schema_migrations",
     "occurrences",
     "issues_minute",
+    "issues_hour",
+    "issue_totals",
+    "issue_states",
     "requests_minute",
+    "requests_hour",
+    "not_found_hour",
 ];

@@ -100,7 +100,7 @@ async fn migrations_are_idempotent_and_recorded() {
 #[tokio::test]
 async fn rows_round_trip_and_roll_up() {
     let store = testing::store("t_round").await;
-    let ts = 1_760_000_000u32;
+    let ts = 1_760_000_040u32; // a whole minute
     let rows: Vec<_> = (0..5)
         .map(|i| occurrence("shop", "fp1", ts + i as u32 * 30, i))
         .collect();
@@ -111,18 +111,40 @@ async fn rows_round_trip_and_roll_up() {
         .expect("read");
     back.reverse();
     assert_eq!(back, rows, "every field survives the round trip");
-    let issues = store
-        .list_issues(&faultline_store::queries::IssueFilter {
-            project: Some("shop".into()),
-            limit: 10,
-        })
-        .await
-        .expect("issues");
-    assert_eq!(issues.len(), 1);
-    assert_eq!(issues[0].count, 5);
-    assert_eq!(issues[0].first_seen, ts);
-    assert_eq!(issues[0].last_seen, ts + 120);
-    assert_eq!(issues[0].exception_type, "ValueError");
+    let totals = store.issue_totals(Some("shop"), &[]).await.expect("totals");
+    assert_eq!(totals.len(), 1);
+    assert_eq!(totals[0].count, 5);
+    assert_eq!(totals[0].first_seen, ts);
+    assert_eq!(totals[0].last_seen, ts + 120);
+    assert_eq!(totals[0].exception_type, "ValueError");
+    assert!(
+        totals[0].message.starts_with("bad value 4"),
+        "latest message: {}",
+        totals[0].message
+    );
+    // Windows: whole hours from the hour rollup, edges from the minute rollup; same answers.
+    use faultline_store::queries::{Dims, Window};
+    let dims = Dims {
+        project: Some("shop".into()),
+        ..Dims::default()
+    };
+    for (from, to, want) in [
+        (ts - 7200, ts + 7200, 5),
+        (ts, ts + 60, 2),
+        (ts + 60, ts + 121, 2),
+        (ts + 60, ts + 180, 3),
+        (ts - 86_400 * 3, ts + 86_400 * 3, 5),
+        (ts + 180, ts + 86_400, 0),
+    ] {
+        let got: u64 = store
+            .issues_in_window(&dims, Window::new(from, to))
+            .await
+            .expect("window")
+            .iter()
+            .map(|i| i.count)
+            .sum();
+        assert_eq!(got, want, "window {from}..{to}");
+    }
     assert_eq!(store.count_occurrences("other").await.expect("count"), 0);
 }
 
