@@ -23,7 +23,6 @@ enum Arg {
     Str(String),
     U32(u32),
     Strs(Vec<String>),
-    U16s(Vec<u16>),
     U32s(Vec<u32>),
 }
 
@@ -42,6 +41,17 @@ impl Sql {
     fn arg(&mut self, text: &str, a: Arg) -> &mut Self {
         self.text.push_str(text);
         self.args.push(a);
+        self
+    }
+    /// ` AND col IN (?, ?, ...)`, one bound value per item (an `IN` over literals uses the
+    /// primary key; `has(array, col)` would not). Nothing for an empty list.
+    fn in_list(&mut self, col: &str, items: Vec<Arg>) -> &mut Self {
+        if items.is_empty() {
+            return self;
+        }
+        let marks = vec!["?"; items.len()].join(", ");
+        self.text.push_str(&format!(" AND {col} IN ({marks})"));
+        self.args.extend(items);
         self
     }
     fn query(&self, client: &clickhouse::Client) -> clickhouse::query::Query {
@@ -96,61 +106,84 @@ impl Dims {
         if let Some(p) = &self.project {
             sql.arg(" AND project = ?", Arg::Str(p.clone()));
         }
-        if !self.fingerprints.is_empty() {
-            sql.arg(
-                " AND has(?, fingerprint)",
-                Arg::Strs(self.fingerprints.clone()),
-            );
-        }
-        for (col, vals) in [
-            ("service", &self.services),
-            ("environment", &self.environments),
-            ("release", &self.releases),
-            ("severity", &self.severities),
-        ] {
-            if !vals.is_empty() {
-                sql.arg(&format!(" AND has(?, {col})"), Arg::Strs(vals.clone()));
-            }
-        }
-        if !self.http_statuses.is_empty() {
-            sql.arg(
-                " AND has(?, http_status)",
-                Arg::U16s(self.http_statuses.clone()),
-            );
-        }
+        let strs = |v: &Vec<String>| v.iter().cloned().map(Arg::Str).collect::<Vec<_>>();
+        sql.in_list("fingerprint", strs(&self.fingerprints));
+        sql.in_list("service", strs(&self.services));
+        sql.in_list("environment", strs(&self.environments));
+        sql.in_list("release", strs(&self.releases));
+        sql.in_list("severity", strs(&self.severities));
+        sql.in_list(
+            "http_status",
+            self.http_statuses
+                .iter()
+                .map(|s| Arg::U32(u32::from(*s)))
+                .collect(),
+        );
     }
 }
 
-const ROLLUP_COLUMNS: &str = "project, fingerprint, service, environment, release, http_status, severity, occurrences, first_seen, last_seen, exception_type, message, culprit";
+/// The coarsest rollup a query may read: a series with 5-minute buckets must not read hour rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Minute,
+    Hour,
+    Day,
+}
 
-/// The rollup rows of `[from, to)`: whole hours from `issues_hour`, edges from `issues_minute`.
-/// Adds `bucket` (the row's time) as the last column.
-fn rollup_source(db: &str, dims: &Dims, w: Window, sql: &mut Sql) {
-    let h0 = w.from.div_ceil(3600) * 3600;
-    let h1 = w.to - w.to % 3600;
-    sql.push("(");
-    if h0 < h1 {
-        sql.push(&format!(
-            "SELECT {ROLLUP_COLUMNS}, hour AS bucket FROM `{db}`.issues_hour WHERE 1"
-        ));
-        dims.filter(sql);
-        sql.arg(" AND hour >= ?", Arg::U32(h0))
-            .arg(" AND hour < ?", Arg::U32(h1));
-        sql.push(&format!(
-            " UNION ALL SELECT {ROLLUP_COLUMNS}, minute AS bucket FROM `{db}`.issues_minute WHERE 1"
-        ));
-        dims.filter(sql);
-        sql.arg(" AND ((minute >= ?", Arg::U32(w.from))
-            .arg(" AND minute < ?)", Arg::U32(h0))
-            .arg(" OR (minute >= ?", Arg::U32(h1))
-            .arg(" AND minute < ?))", Arg::U32(w.to));
+/// Splits `[from, to)` into the ranges each rollup serves: whole days from `issues_day`, whole
+/// hours around them from `issues_hour`, the minutes at the edges from `issues_minute`.
+fn split(w: Window, max: Level) -> Vec<(Level, u32, u32)> {
+    fn up(t: u32, s: u32) -> u32 {
+        t.div_ceil(s) * s
+    }
+    fn down(t: u32, s: u32) -> u32 {
+        t - t % s
+    }
+    let mut out = Vec::new();
+    let (h0, h1) = (up(w.from, 3600), down(w.to, 3600));
+    if max == Level::Minute || h0 >= h1 {
+        out.push((Level::Minute, w.from, w.to));
     } else {
+        out.push((Level::Minute, w.from, h0));
+        out.push((Level::Minute, h1, w.to));
+        let (d0, d1) = (up(h0, 86_400), down(h1, 86_400));
+        if max == Level::Hour || d0 >= d1 {
+            out.push((Level::Hour, h0, h1));
+        } else {
+            out.push((Level::Hour, h0, d0));
+            out.push((Level::Hour, d1, h1));
+            out.push((Level::Day, d0, d1));
+        }
+    }
+    out.retain(|(_, a, b)| a < b);
+    out
+}
+
+/// The rollup rows of `[from, to)`, with the columns `cols` plus `bucket` (the row's time).
+fn rollup_source(db: &str, dims: &Dims, w: Window, max: Level, cols: &str, sql: &mut Sql) {
+    let parts = split(w, max);
+    sql.push("(");
+    if parts.is_empty() {
+        // An empty window: a source with the right columns and no rows.
         sql.push(&format!(
-            "SELECT {ROLLUP_COLUMNS}, minute AS bucket FROM `{db}`.issues_minute WHERE 1"
+            "SELECT {cols}, minute AS bucket FROM `{db}`.issues_minute WHERE 0"
+        ));
+    }
+    for (i, (level, from, to)) in parts.into_iter().enumerate() {
+        let (table, col) = match level {
+            Level::Minute => ("issues_minute", "minute"),
+            Level::Hour => ("issues_hour", "hour"),
+            Level::Day => ("issues_day", "day"),
+        };
+        if i > 0 {
+            sql.push(" UNION ALL ");
+        }
+        sql.push(&format!(
+            "SELECT {cols}, {col} AS bucket FROM `{db}`.{table} WHERE 1"
         ));
         dims.filter(sql);
-        sql.arg(" AND minute >= ?", Arg::U32(w.from))
-            .arg(" AND minute < ?", Arg::U32(w.to));
+        sql.arg(&format!(" AND {col} >= ?"), Arg::U32(from))
+            .arg(&format!(" AND {col} < ?"), Arg::U32(to));
     }
     sql.push(") AS r");
 }
@@ -186,7 +219,14 @@ fn issues_in_window_sql(db: &str, dims: &Dims, w: Window) -> Sql {
     sql.push(&format!(
         "SELECT project, fingerprint, countMerge(occurrences) AS n, toUInt32(minMerge(first_seen)) AS fs, toUInt32(maxMerge(last_seen)) AS ls, toUInt8(max({SEVERITY_RANK})) AS sev, groupUniqArray(http_status) AS st, groupUniqArray(service) AS sv, groupUniqArray(environment) AS ev FROM "
     ));
-    rollup_source(db, dims, w, &mut sql);
+    rollup_source(
+        db,
+        dims,
+        w,
+        Level::Day,
+        "project, fingerprint, occurrences, first_seen, last_seen, severity, http_status, service, environment",
+        &mut sql,
+    );
     sql.push(" GROUP BY project, fingerprint");
     sql
 }
@@ -220,9 +260,10 @@ fn issue_totals_sql(db: &str, project: Option<&str>, fingerprints: &[String]) ->
     if let Some(p) = project {
         sql.arg(" AND project = ?", Arg::Str(p.to_string()));
     }
-    if !fingerprints.is_empty() {
-        sql.arg(" AND has(?, fingerprint)", Arg::Strs(fingerprints.to_vec()));
-    }
+    sql.in_list(
+        "fingerprint",
+        fingerprints.iter().cloned().map(Arg::Str).collect(),
+    );
     sql.push(" GROUP BY project, fingerprint");
     sql
 }
@@ -244,9 +285,10 @@ fn issue_states_sql(db: &str, project: Option<&str>, fingerprints: &[String]) ->
     if let Some(p) = project {
         sql.arg(" AND project = ?", Arg::Str(p.to_string()));
     }
-    if !fingerprints.is_empty() {
-        sql.arg(" AND has(?, fingerprint)", Arg::Strs(fingerprints.to_vec()));
-    }
+    sql.in_list(
+        "fingerprint",
+        fingerprints.iter().cloned().map(Arg::Str).collect(),
+    );
     sql.push(" GROUP BY project, fingerprint");
     sql
 }
@@ -268,7 +310,7 @@ fn activity_since_sql(db: &str, project: &str, since: &[(String, u32)]) -> Sql {
     let mut sql = Sql::default();
     sql.push(&format!("SELECT fingerprint, count() AS n, groupUniqArray(release) AS rel FROM `{db}`.occurrences WHERE 1"))
         .arg(" AND project = ?", Arg::Str(project.to_string()))
-        .arg(" AND has(?, fingerprint)", Arg::Strs(fps.clone()))
+        .in_list("fingerprint", fps.iter().cloned().map(Arg::Str).collect())
         .arg(" AND toUInt32(timestamp) > transform(fingerprint, ?", Arg::Strs(fps))
         .arg(", ?, toUInt32(4294967295))", Arg::U32s(ts))
         .push(" GROUP BY fingerprint");
@@ -321,12 +363,23 @@ impl Dimension {
 }
 
 fn breakdown_sql(db: &str, dims: &Dims, w: Window, by: Dimension) -> Sql {
+    let col = match by {
+        Dimension::HttpStatus => "http_status",
+        other => other.expr(),
+    };
     let mut sql = Sql::default();
     sql.push(&format!(
         "SELECT {} AS label, countMerge(occurrences) AS n FROM ",
         by.expr()
     ));
-    rollup_source(db, dims, w, &mut sql);
+    rollup_source(
+        db,
+        dims,
+        w,
+        Level::Day,
+        &format!("occurrences, {col}"),
+        &mut sql,
+    );
     sql.push(" GROUP BY label ORDER BY n DESC, label ASC");
     sql
 }
@@ -341,22 +394,15 @@ fn error_series_sql(db: &str, dims: &Dims, w: Window, step: u32) -> Sql {
         " * ?) AS t, countMerge(occurrences) AS n FROM ",
         Arg::U32(step),
     );
-    if step.is_multiple_of(3600) {
-        // Whole-hour steps over hour-aligned windows read the hour rollup only.
-        let mut hour_only = Sql::default();
-        hour_only.push(&format!(
-            "(SELECT {ROLLUP_COLUMNS}, hour AS bucket FROM `{db}`.issues_hour WHERE 1"
-        ));
-        dims.filter(&mut hour_only);
-        hour_only
-            .arg(" AND hour >= ?", Arg::U32(w.from))
-            .arg(" AND hour < ?", Arg::U32(w.to))
-            .push(") AS r");
-        sql.text.push_str(&hour_only.text);
-        sql.args.extend(hour_only.args);
+    // A bucket of the series must hold whole rollup buckets (the window is aligned to the step).
+    let max = if step.is_multiple_of(86_400) {
+        Level::Day
+    } else if step.is_multiple_of(3600) {
+        Level::Hour
     } else {
-        rollup_source(db, dims, w, &mut sql);
-    }
+        Level::Minute
+    };
+    rollup_source(db, dims, w, max, "occurrences", &mut sql);
     sql.push(" GROUP BY t ORDER BY t");
     sql
 }
@@ -385,9 +431,7 @@ fn request_series_sql(
     if let Some(p) = project {
         sql.arg(" AND project = ?", Arg::Str(p.to_string()));
     }
-    if !services.is_empty() {
-        sql.arg(" AND has(?, service)", Arg::Strs(services.to_vec()));
-    }
+    sql.in_list("service", services.iter().cloned().map(Arg::Str).collect());
     sql.arg(&format!(" AND {col} >= ?"), Arg::U32(w.from))
         .arg(&format!(" AND {col} < ?"), Arg::U32(w.to))
         .push(" GROUP BY t ORDER BY t");
@@ -439,17 +483,31 @@ fn occurrences_sql(
         .map(|(n, _)| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ");
+    // The page's conditions, used twice: first to find the oldest timestamp on the page reading
+    // the timestamp column only, then to read whole rows from that timestamp on. Sorting whole
+    // rows of a busy issue (every stack trace) to keep fifty would read them all.
+    let filter = |sql: &mut Sql| {
+        sql.arg(" AND project = ?", Arg::Str(project.to_string()));
+        if let Some(fp) = fingerprint {
+            sql.arg(" AND fingerprint = ?", Arg::Str(fp.to_string()));
+        }
+        if let Some((ts, id)) = before {
+            sql.arg(" AND (toUInt32(timestamp) < ?", Arg::U32(ts))
+                .arg(" OR (toUInt32(timestamp) = ?", Arg::U32(ts))
+                .arg(" AND event_id > ?))", Arg::Str(id.to_string()));
+        }
+    };
     let mut sql = Sql::default();
-    sql.push(&format!("SELECT {cols} FROM `{db}`.occurrences WHERE 1"))
-        .arg(" AND project = ?", Arg::Str(project.to_string()));
-    if let Some(fp) = fingerprint {
-        sql.arg(" AND fingerprint = ?", Arg::Str(fp.to_string()));
-    }
-    if let Some((ts, id)) = before {
-        sql.arg(" AND (toUInt32(timestamp) < ?", Arg::U32(ts))
-            .arg(" OR (toUInt32(timestamp) = ?", Arg::U32(ts))
-            .arg(" AND event_id > ?))", Arg::Str(id.to_string()));
-    }
+    sql.push(&format!("SELECT {cols} FROM `{db}`.occurrences WHERE 1"));
+    filter(&mut sql);
+    sql.push(&format!(
+        " AND timestamp >= (SELECT ifNull(min(t), toDateTime(0, 'UTC')) FROM (SELECT timestamp AS t FROM `{db}`.occurrences WHERE 1"
+    ));
+    filter(&mut sql);
+    sql.arg(
+        " ORDER BY timestamp DESC LIMIT ?) AS page)",
+        Arg::U32(limit),
+    );
     sql.arg(
         " ORDER BY timestamp DESC, event_id ASC LIMIT ?",
         Arg::U32(limit),

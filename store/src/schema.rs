@@ -98,6 +98,7 @@ pub fn migrations(db: &str) -> Vec<Migration> {
         "toStartOfMinute",
     ));
     statements.extend(issue_rollup(db, "issues_hour", "hour", "toStartOfHour"));
+    statements.extend(issue_rollup(db, "issues_day", "day", "toStartOfDay"));
     statements.extend([
         // One row per issue after merges: all-time count, first and last seen, latest text.
         format!(
@@ -191,6 +192,7 @@ pub const DAILY_TABLES: &[&str] = &[
     "occurrences",
     "issues_minute",
     "issues_hour",
+    "issues_day",
     "requests_minute",
     "requests_hour",
     "not_found_hour",
@@ -202,6 +204,7 @@ pub const TABLES: &[&str] = &[
     "occurrences",
     "issues_minute",
     "issues_hour",
+    "issues_day",
     "issue_totals",
     "issue_states",
     "requests_minute",
