@@ -48,6 +48,13 @@ pub struct Config {
     pub insert_retry_secs: u64,
     /// Shutdown: how long to wait for in-flight batches to be written, in seconds.
     pub shutdown_timeout_secs: u64,
+    /// Shutdown: how long to keep serving with readiness 503 before closing the listeners, so load
+    /// balancers stop sending traffic first, in seconds.
+    pub shutdown_drain_secs: u64,
+    /// Requests slower than this are logged as warnings, in milliseconds.
+    pub slow_request_ms: u64,
+    /// Name of this deployment, shown by `/health`.
+    pub environment: String,
     /// Log format: `text` or `json`.
     pub log_format: String,
 }
@@ -72,6 +79,9 @@ impl Default for Config {
             queue_capacity: 4096,
             insert_retry_secs: 10,
             shutdown_timeout_secs: 20,
+            shutdown_drain_secs: 0,
+            slow_request_ms: 1000,
+            environment: "production".into(),
             log_format: "text".into(),
         }
     }

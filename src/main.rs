@@ -32,17 +32,61 @@ enum Command {
     Fingerprint,
 }
 
-fn init_logging(format: &str) {
+/// Logs to stderr (JSON or text); with `OTEL_EXPORTER_OTLP_ENDPOINT` set, Faultline's own spans
+/// also go there over OTLP/gRPC. Returns the tracer provider to flush at exit.
+fn init_logging(
+    format: &str,
+    env: &HashMap<String, String>,
+) -> Option<opentelemetry_sdk::trace::SdkTracerProvider> {
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_otlp::WithExportConfig;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let mut provider = None;
+    let otel = env
+        .get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .filter(|e| !e.trim().is_empty())
+        .and_then(|endpoint| {
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint.trim())
+                .build()
+                .map_err(|e| eprintln!("faultline: cannot export traces to {endpoint}: {e}"))
+                .ok()?;
+            let service = env
+                .get("OTEL_SERVICE_NAME")
+                .cloned()
+                .unwrap_or_else(|| "faultline".into());
+            let p = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+                .with_batch_exporter(exporter)
+                .with_resource(
+                    opentelemetry_sdk::Resource::builder()
+                        .with_service_name(service)
+                        .build(),
+                )
+                .build();
+            let tracer = p.tracer("faultline");
+            provider = Some(p);
+            Some(tracing_opentelemetry::layer().with_tracer(tracer))
+        });
+    let registry = tracing_subscriber::registry().with(filter).with(otel);
     if format == "json" {
-        builder.json().init();
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            )
+            .init();
     } else {
-        builder.init();
+        registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .init();
     }
+    provider
 }
 
 async fn run_server(cfg: Config, roles: Roles) -> anyhow::Result<()> {
@@ -86,8 +130,16 @@ async fn main() -> anyhow::Result<()> {
     }
     let env: HashMap<String, String> = std::env::vars().collect();
     let cfg = Config::load(&env).context("configuration")?;
-    init_logging(&cfg.log_format);
-    match cli.command {
+    let tracer = init_logging(&cfg.log_format, &env);
+    let result = run(cli.command, cfg).await;
+    if let Some(t) = tracer {
+        let _ = t.shutdown();
+    }
+    result
+}
+
+async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
+    match command {
         Command::Serve => run_server(cfg, Roles::ALL).await,
         Command::Collector => {
             run_server(

@@ -13,7 +13,9 @@ use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
 use faultline_collector::{Auth, Ingest, Limits};
-use faultline_health::{FnCheck, Health, Readiness, Status};
+use faultline_health::{
+    DiskSpace, FnCheck, Health, HttpMetrics, Outcome, ProcessMemory, Readiness, RequestLayer,
+};
 use faultline_store::embedded::EmbeddedClickHouse;
 use faultline_store::writer::{Writer, WriterConfig};
 use faultline_store::{Store, StoreConfig};
@@ -139,34 +141,35 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
         },
     );
 
-    let ch_store = store.clone();
-    let ch_check = FnCheck::new("clickhouse", move || {
-        let s = ch_store.clone();
-        async move {
-            s.ping(Duration::from_secs(2))
-                .await
-                .map(|_| Status::Ok)
-                .map_err(|e| e.to_string())
-        }
-    });
-    let health = Health::new(
-        readiness.clone(),
-        vec![Box::new(ch_check)],
-        Duration::from_secs(3),
-        env!("CARGO_PKG_VERSION"),
-    );
+    let health = health_probes(&cfg, &store, &ingest, readiness.clone());
+    let http_metrics = HttpMetrics::default();
     let metrics_ingest = ingest.clone();
-    let common = health.router().route(
-        "/metrics",
-        get(move || {
-            let i = metrics_ingest.clone();
-            async move { crate::metrics::render(&i) }
-        }),
-    );
+    let metrics_http = http_metrics.clone();
+    let db_store = store.clone();
+    let common = health
+        .router()
+        .route(
+            "/health/db",
+            get(move || {
+                let s = db_store.clone();
+                async move { health_db(&s).await }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let (i, h) = (metrics_ingest.clone(), metrics_http.clone());
+                async move { crate::metrics::render(&i, &h) }
+            }),
+        );
+    let request_layer = RequestLayer::new(Duration::from_millis(cfg.slow_request_ms), http_metrics);
 
+    // Listeners stop accepting only after the drain period that follows the shutdown signal.
+    let stop_accepting = CancellationToken::new();
     let mut servers: Vec<JoinHandle<()>> = Vec::new();
     let mut serve = |name: &'static str, listener: TcpListener, app: Router| {
-        let token = shutdown.clone();
+        let token = stop_accepting.clone();
+        let app = app.layer(request_layer.clone());
         servers.push(tokio::spawn(async move {
             let r = axum::serve(listener, app)
                 .with_graceful_shutdown(token.cancelled_owned())
@@ -209,13 +212,20 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
         serve("api", l, api.router().merge(common.clone()));
     }
 
+    let drain = Duration::from_secs(cfg.shutdown_drain_secs);
     let grace = Duration::from_secs(cfg.shutdown_timeout_secs);
     let token = shutdown.clone();
     let ready = readiness.clone();
     let done = tokio::spawn(async move {
         token.cancelled().await;
         ready.set(false);
-        tracing::info!("shutting down: not ready, draining listeners");
+        tracing::info!(
+            drain_secs = drain.as_secs(),
+            "shutting down: readiness is 503; still serving while traffic drains"
+        );
+        tokio::time::sleep(drain).await;
+        tracing::info!("closing listeners; finishing requests in flight");
+        stop_accepting.cancel();
         let listeners = futures_join(servers);
         if tokio::time::timeout(grace, listeners).await.is_err() {
             tracing::warn!("listeners did not finish within the shutdown timeout");
@@ -241,6 +251,77 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
         shutdown,
         done,
     })
+}
+
+/// The probes: ClickHouse (readiness depends on it), disk under the data directory, process memory,
+/// ingest queue depth.
+fn health_probes(cfg: &Config, store: &Store, ingest: &Ingest, readiness: Readiness) -> Health {
+    let ch = store.clone();
+    let clickhouse = FnCheck::critical("clickhouse", move || {
+        let s = ch.clone();
+        async move {
+            match s.ping(Duration::from_secs(2)).await {
+                Ok(info) => Outcome::ok_with(format!("ClickHouse {}", info.version)),
+                Err(e) => Outcome::down(e.to_string()),
+            }
+        }
+    });
+    let q = ingest.clone();
+    let capacity = cfg.queue_capacity;
+    let queue = FnCheck::informational("queue", move || {
+        let depth = q
+            .writer()
+            .stats()
+            .queue_depth
+            .load(std::sync::atomic::Ordering::Relaxed);
+        async move {
+            if depth * 5 >= capacity * 4 {
+                Outcome::degraded(format!(
+                    "{depth} of {capacity} requests waiting for storage"
+                ))
+            } else {
+                Outcome::ok_with(format!("{depth} of {capacity} requests waiting"))
+            }
+        }
+    });
+    Health::new(
+        readiness,
+        vec![
+            Box::new(clickhouse),
+            Box::new(DiskSpace::new(cfg.data_dir.clone(), 1 << 30)),
+            Box::new(ProcessMemory::new(0)),
+            Box::new(queue),
+        ],
+        Duration::from_secs(3),
+    )
+    .describe(env!("CARGO_PKG_VERSION"), &cfg.environment)
+}
+
+/// `GET /health/db`: ClickHouse version, round trip, uptime, and whether Faultline's tables exist.
+async fn health_db(store: &Store) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let t0 = std::time::Instant::now();
+    let ping = store.ping(Duration::from_secs(2)).await;
+    let latency_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    match ping {
+        Ok(info) => {
+            let tables = store.tables_exist().await.unwrap_or(false);
+            let body = serde_json::json!({
+                "status": if tables { "ok" } else { "degraded" },
+                "server_version": info.version,
+                "latency_ms": (latency_ms * 1000.0).round() / 1000.0,
+                "uptime_seconds": info.uptime_seconds,
+                "database": store.database(),
+                "tables_exist": tables,
+            });
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
+        Err(e) => {
+            let body = serde_json::json!({"status": "down", "database": store.database(), "error": e.to_string()});
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+        }
+    }
 }
 
 async fn futures_join(handles: Vec<JoinHandle<()>>) {

@@ -1,295 +1,216 @@
-//! Reusable health probes for any axum (or tonic-behind-axum) service.
+//! Reusable health probes and request middleware for any axum (or tonic-behind-axum) service.
 //!
 //! The crate knows nothing about errors or ClickHouse: a service hands it [`Check`]s and flips its
 //! [`Readiness`], and it serves:
 //!
 //! - `GET /health/live` and `GET /live`: 200 while the process serves. Never runs a check.
 //! - `GET /health/ready` and `GET /ready`: 200 only when the service marked itself ready (for
-//!   Faultline: migrations ran) *and* every check passes; 503 before, while a check fails, and from
-//!   the first shutdown signal on.
-//! - `GET /health`: the report of every check with its latency.
+//!   Faultline: migrations ran) *and* no critical check is down; 503 before, while one is down, and
+//!   from the first shutdown signal on.
+//! - `GET /health`: every check with its latency; `healthy`, `degraded` (a non-critical check is not
+//!   ok, or any check is degraded) or `unhealthy` (a critical check is down, answered with 503).
 //!
 //! Checks run concurrently, each under its own timeout, so a slow dependency cannot hang a probe.
+//! [`RequestLayer`] adds request ids, timing headers, one log line per request and per-route
+//! counters, as a tower layer. `examples/minimal.rs` mounts both in a ten-line app.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+mod checks;
+mod probes;
+mod request;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Serialize;
-
-/// Outcome of one check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Working.
-    Ok,
-    /// Working, but something needs attention.
-    Degraded,
-    /// Not working.
-    Down,
-}
-
-/// A dependency check.
-pub trait Check: Send + Sync + 'static {
-    /// Name in reports.
-    fn name(&self) -> &str;
-    /// Runs the check; `Err` carries a message for the report.
-    fn run(&self) -> Pin<Box<dyn Future<Output = Result<Status, String>> + Send + '_>>;
-}
-
-/// A check built from a closure returning a future.
-pub struct FnCheck<F> {
-    name: String,
-    f: F,
-}
-
-impl<F, Fut> FnCheck<F>
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Status, String>> + Send + 'static,
-{
-    /// Names a closure as a check.
-    pub fn new(name: impl Into<String>, f: F) -> Self {
-        FnCheck {
-            name: name.into(),
-            f,
-        }
-    }
-}
-
-impl<F, Fut> Check for FnCheck<F>
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Status, String>> + Send + 'static,
-{
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn run(&self) -> Pin<Box<dyn Future<Output = Result<Status, String>> + Send + '_>> {
-        Box::pin((self.f)())
-    }
-}
-
-/// The service's own word on readiness: false until it finished starting, false again from shutdown.
-#[derive(Clone, Default)]
-pub struct Readiness(Arc<AtomicBool>);
-
-impl Readiness {
-    /// Marks the service ready (or not).
-    pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::SeqCst);
-    }
-    /// Whether the service said it is ready.
-    pub fn get(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Probes and their checks. Cheap to clone.
-#[derive(Clone)]
-pub struct Health {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    readiness: Readiness,
-    checks: Vec<Box<dyn Check>>,
-    timeout: Duration,
-    version: String,
-    started: Instant,
-}
-
-/// One check in a report.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckReport {
-    /// Check name.
-    pub name: String,
-    /// Outcome.
-    pub status: Status,
-    /// How long it took, in milliseconds.
-    pub latency_ms: u64,
-    /// Why it is not ok.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-impl Health {
-    /// Probes over `checks`, each limited to `timeout`.
-    pub fn new(
-        readiness: Readiness,
-        checks: Vec<Box<dyn Check>>,
-        timeout: Duration,
-        version: &str,
-    ) -> Self {
-        Health {
-            inner: Arc::new(Inner {
-                readiness,
-                checks,
-                timeout,
-                version: version.to_string(),
-                started: Instant::now(),
-            }),
-        }
-    }
-
-    /// Runs every check concurrently, each under the timeout.
-    pub async fn run_checks(&self) -> Vec<CheckReport> {
-        let timeout = self.inner.timeout;
-        let runs = self.inner.checks.iter().map(|c| async move {
-            let t0 = Instant::now();
-            let (status, message) = match tokio::time::timeout(timeout, c.run()).await {
-                Ok(Ok(s)) => (s, None),
-                Ok(Err(m)) => (Status::Down, Some(m)),
-                Err(_) => (
-                    Status::Down,
-                    Some(format!("no answer within {} ms", timeout.as_millis())),
-                ),
-            };
-            CheckReport {
-                name: c.name().to_string(),
-                status,
-                latency_ms: t0.elapsed().as_millis() as u64,
-                message,
-            }
-        });
-        futures::future::join_all(runs).await
-    }
-
-    /// The probe routes.
-    pub fn router(&self) -> Router {
-        Router::new()
-            .route("/health", get(report))
-            .route("/health/live", get(live))
-            .route("/live", get(live))
-            .route("/health/ready", get(ready))
-            .route("/ready", get(ready))
-            .with_state(self.clone())
-    }
-}
-
-async fn live() -> Response {
-    (StatusCode::OK, Json(serde_json::json!({"status": "alive"}))).into_response()
-}
-
-async fn ready(State(h): State<Health>) -> Response {
-    if !h.inner.readiness.get() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "not_ready", "reason": "starting or shutting down"})),
-        )
-            .into_response();
-    }
-    let checks = h.run_checks().await;
-    let ok = checks.iter().all(|c| c.status != Status::Down);
-    let code = if ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let status = if ok { "ready" } else { "not_ready" };
-    (
-        code,
-        Json(serde_json::json!({"status": status, "checks": checks})),
-    )
-        .into_response()
-}
-
-async fn report(State(h): State<Health>) -> Response {
-    let checks = h.run_checks().await;
-    let status = if checks.iter().any(|c| c.status == Status::Down) {
-        "unhealthy"
-    } else if checks.iter().any(|c| c.status == Status::Degraded) {
-        "degraded"
-    } else {
-        "healthy"
-    };
-    let code = if status == "unhealthy" {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    };
-    let body = serde_json::json!({
-        "status": status,
-        "ready": h.inner.readiness.get(),
-        "version": h.inner.version,
-        "uptime_seconds": h.inner.started.elapsed().as_secs(),
-        "checks": checks,
-    });
-    (code, Json(body)).into_response()
-}
+pub use checks::{Check, CheckFuture, DiskSpace, FnCheck, Outcome, ProcessMemory, Status};
+pub use probes::{CheckReport, Health, Overall, Readiness, is_ready, overall};
+pub use request::{HttpMetrics, RequestId, RequestLayer, RequestService, request_id};
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::body::Body;
-    use axum::http::Request;
+    use axum::http::{Request, StatusCode};
+    use std::time::{Duration, Instant};
     use tower::ServiceExt;
 
-    fn health(ready: bool, check_ok: bool, slow: bool) -> Health {
+    fn report(status: Status, critical: bool) -> CheckReport {
+        CheckReport {
+            status,
+            critical,
+            latency_ms: 0,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn aggregation_rules() {
+        use Status::*;
+        assert_eq!(
+            overall([&report(Ok, true), &report(Ok, false)]),
+            Overall::Healthy
+        );
+        assert_eq!(
+            overall([&report(Ok, true), &report(Degraded, false)]),
+            Overall::Degraded
+        );
+        assert_eq!(
+            overall([&report(Ok, true), &report(Down, false)]),
+            Overall::Degraded
+        );
+        assert_eq!(overall([&report(Degraded, true)]), Overall::Degraded);
+        assert_eq!(
+            overall([&report(Down, true), &report(Ok, false)]),
+            Overall::Unhealthy
+        );
+        assert_eq!(overall([]), Overall::Healthy);
+        assert!(is_ready(true, [&report(Ok, true), &report(Down, false)]));
+        assert!(is_ready(true, [&report(Degraded, true)]));
+        assert!(!is_ready(true, [&report(Down, true)]));
+        assert!(!is_ready(false, [&report(Ok, true)]));
+    }
+
+    fn health(ready: bool, dep_ok: bool, slow: bool) -> Health {
         let r = Readiness::default();
         r.set(ready);
-        let check = FnCheck::new("dep", move || async move {
+        let dep = FnCheck::critical("dep", move || async move {
             if slow {
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
-            if check_ok {
-                Ok(Status::Ok)
+            if dep_ok {
+                Outcome::ok()
             } else {
-                Err("down".to_string())
+                Outcome::down("down")
             }
         });
-        Health::new(r, vec![Box::new(check)], Duration::from_millis(100), "test")
+        let extra = FnCheck::informational("queue", || async { Outcome::degraded("deep") });
+        Health::new(
+            r,
+            vec![Box::new(dep), Box::new(extra)],
+            Duration::from_millis(100),
+        )
+        .describe("1.2.3", "test")
     }
 
-    async fn status(h: &Health, path: &str) -> StatusCode {
-        h.router()
+    async fn call(h: &Health, path: &str) -> (StatusCode, serde_json::Value) {
+        let resp = h
+            .router()
             .oneshot(Request::get(path).body(Body::empty()).expect("request"))
             .await
-            .expect("response")
-            .status()
+            .expect("response");
+        let status = resp.status();
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        (status, serde_json::from_slice(&body).unwrap_or_default())
     }
 
     #[tokio::test]
-    async fn live_ignores_checks_ready_needs_them() {
+    async fn live_ignores_checks_ready_needs_critical_ones() {
         let h = health(true, false, false);
-        assert_eq!(status(&h, "/health/live").await, StatusCode::OK);
-        assert_eq!(status(&h, "/live").await, StatusCode::OK);
+        assert_eq!(call(&h, "/health/live").await.0, StatusCode::OK);
+        assert_eq!(call(&h, "/live").await.0, StatusCode::OK);
         assert_eq!(
-            status(&h, "/health/ready").await,
+            call(&h, "/health/ready").await.0,
             StatusCode::SERVICE_UNAVAILABLE
         );
-        assert_eq!(status(&h, "/health").await, StatusCode::SERVICE_UNAVAILABLE);
+        let (s, body) = call(&h, "/health").await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["status"], "unhealthy");
+        assert_eq!(body["checks"]["dep"]["message"], "down");
         let h = health(true, true, false);
-        assert_eq!(status(&h, "/ready").await, StatusCode::OK);
-        assert_eq!(status(&h, "/health").await, StatusCode::OK);
+        assert_eq!(
+            call(&h, "/ready").await.0,
+            StatusCode::OK,
+            "a degraded informational check does not block readiness"
+        );
+        let (s, body) = call(&h, "/health").await;
+        assert_eq!(
+            (s, body["status"].as_str()),
+            (StatusCode::OK, Some("degraded"))
+        );
+        assert_eq!(
+            (body["version"].as_str(), body["environment"].as_str()),
+            (Some("1.2.3"), Some("test"))
+        );
+        assert!(body["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
     }
 
     #[tokio::test]
     async fn not_ready_until_marked() {
         let h = health(false, true, false);
         assert_eq!(
-            status(&h, "/health/ready").await,
+            call(&h, "/health/ready").await.0,
             StatusCode::SERVICE_UNAVAILABLE
         );
-        h.inner.readiness.set(true);
-        assert_eq!(status(&h, "/health/ready").await, StatusCode::OK);
+        h.readiness().set(true);
+        assert_eq!(call(&h, "/health/ready").await.0, StatusCode::OK);
     }
 
     #[tokio::test]
     async fn slow_check_times_out() {
         let h = health(true, true, true);
         let t0 = Instant::now();
-        assert_eq!(
-            status(&h, "/health/ready").await,
-            StatusCode::SERVICE_UNAVAILABLE
+        let (s, body) = call(&h, "/health").await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body["checks"]["dep"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("no answer")
         );
         assert!(t0.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn request_ids_are_echoed_or_made() {
+        let metrics = HttpMetrics::default();
+        let app = axum::Router::new()
+            .route("/x/{id}", axum::routing::get(|| async { "ok" }))
+            .layer(RequestLayer::new(Duration::from_secs(1), metrics.clone()));
+        let resp = app
+            .clone()
+            .oneshot(
+                Request::get("/x/1")
+                    .header("x-request-id", "abc-123")
+                    .body(Body::empty())
+                    .expect("req"),
+            )
+            .await
+            .expect("resp");
+        assert_eq!(resp.headers()["x-request-id"], "abc-123");
+        assert!(
+            resp.headers()["x-request-duration"]
+                .to_str()
+                .expect("ascii")
+                .parse::<f64>()
+                .is_ok()
+        );
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let resp = app
+            .clone()
+            .oneshot(
+                Request::get("/x/2")
+                    .header("traceparent", tp)
+                    .body(Body::empty())
+                    .expect("req"),
+            )
+            .await
+            .expect("resp");
+        assert_eq!(
+            resp.headers()["x-request-id"],
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        let resp = app
+            .clone()
+            .oneshot(Request::get("/x/3").body(Body::empty()).expect("req"))
+            .await
+            .expect("resp");
+        assert_eq!(resp.headers()["x-request-id"].len(), 32);
+        assert_eq!(metrics.count("/x/{id}", 200), 3);
+        let mut text = String::new();
+        metrics.render(&mut text);
+        assert!(
+            text.contains(
+                "faultline_http_requests_total{route=\"/x/{id}\",method=\"GET\",status=\"200\"} 3"
+            ),
+            "{text}"
+        );
     }
 }

@@ -17,6 +17,7 @@ const CONFIG_TEMPLATE: &str = include_str!("../../deploy/clickhouse/config.xml")
 pub struct EmbeddedClickHouse {
     child: tokio::process::Child,
     url: String,
+    tcp_port: u16,
     dir: PathBuf,
 }
 
@@ -49,8 +50,15 @@ pub fn render_config(dir: &Path, http_port: u16, tcp_port: u16) -> String {
 }
 
 impl EmbeddedClickHouse {
-    /// Starts `clickhouse-server` with its data in `data_dir/clickhouse` and waits until it answers.
+    /// Starts `clickhouse-server` with its data in `data_dir/clickhouse` on free ports and waits
+    /// until it answers.
     pub async fn start(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::start_on(data_dir, None).await
+    }
+
+    /// Like [`start`](Self::start), on the given `(http, tcp)` ports when `ports` is set (a server
+    /// restarted on the same ports keeps its URL).
+    pub async fn start_on(data_dir: &Path, ports: Option<(u16, u16)>) -> Result<Self, StoreError> {
         let server = find_server().ok_or_else(|| {
             StoreError::Local(
                 "clickhouse-server is not installed: run `scripts/clickhouse.sh install`, \
@@ -66,7 +74,10 @@ impl EmbeddedClickHouse {
             })?;
         }
         stop_stale(&dir).await;
-        let (http_port, tcp_port) = (free_port()?, free_port()?);
+        let (http_port, tcp_port) = match ports {
+            Some(p) => p,
+            None => (free_port()?, free_port()?),
+        };
         let config = dir.join("config.xml");
         std::fs::write(&config, render_config(&dir, http_port, tcp_port))
             .map_err(|e| StoreError::Local(format!("cannot write {}: {e}", config.display())))?;
@@ -89,7 +100,12 @@ impl EmbeddedClickHouse {
             .spawn()
             .map_err(|e| StoreError::Local(format!("cannot start {}: {e}", server.display())))?;
         let url = format!("http://127.0.0.1:{http_port}");
-        let mut me = EmbeddedClickHouse { child, url, dir };
+        let mut me = EmbeddedClickHouse {
+            child,
+            url,
+            tcp_port,
+            dir,
+        };
         me.wait_ready(Duration::from_secs(60)).await?;
         Ok(me)
     }
@@ -121,6 +137,17 @@ impl EmbeddedClickHouse {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// `(http, tcp)` ports of the server.
+    pub fn ports(&self) -> (u16, u16) {
+        let http = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        (http, self.tcp_port)
     }
 
     /// HTTP URL of the server.
