@@ -38,8 +38,9 @@ pub fn create_migrations_table(db: &str) -> String {
     )
 }
 
-/// Per-issue rollup of occurrences into `bucket`-sized time buckets (`minute` or `hour`), by the
-/// dimensions the API filters on.
+/// Per-issue rollup of occurrences into time buckets (`minute`, `hour` or `day`), by the dimensions
+/// the API filters on. Ordered by time first: every aggregate reads a time window, most of them
+/// across issues (and often across projects), so the window is what the primary key must prune.
 fn issue_rollup(db: &str, table: &str, bucket_col: &str, bucket_fn: &str) -> [String; 2] {
     [
         format!(
@@ -60,7 +61,7 @@ fn issue_rollup(db: &str, table: &str, bucket_col: &str, bucket_fn: &str) -> [St
     culprit AggregateFunction(anyLast, String)
 ) ENGINE = AggregatingMergeTree()
 PARTITION BY toYYYYMMDD({bucket_col})
-ORDER BY (project, fingerprint, {bucket_col}, service, environment, release, http_status, severity)"
+ORDER BY ({bucket_col}, project, fingerprint, service, environment, release, http_status, severity)"
         ),
         format!(
             "CREATE MATERIALIZED VIEW IF NOT EXISTS `{db}`.{table}_mv TO `{db}`.{table} AS
