@@ -587,18 +587,25 @@ pub async fn detail(
     let hour_end = now - now % 3600 + 3600;
     let day_end = now - now % 86_400 + 86_400;
     let s = &api.store;
-    let (win, known, latest, hourly, daily, by_env, by_rel) = tokio::try_join!(
+    let known_and_latest = async {
+        let known = Known::load(s, Some(&project), std::slice::from_ref(&fingerprint), now).await?;
+        let last_seen = known
+            .totals
+            .get(&(project.clone(), fingerprint.clone()))
+            .map(|t| t.last_seen)
+            .unwrap_or(0);
+        let latest = s
+            .latest_occurrence(&project, &fingerprint, last_seen)
+            .await?;
+        Ok::<_, QueryError>((known, latest))
+    };
+    let (win, (known, latest), hourly, daily, breakdown) = tokio::try_join!(
         async {
             s.issues_in_window(&dims, all)
                 .await
                 .map_err(QueryError::from)
         },
-        Known::load(s, Some(&project), std::slice::from_ref(&fingerprint), now),
-        async {
-            s.occurrences(&project, Some(&fingerprint), 1)
-                .await
-                .map_err(QueryError::from)
-        },
+        known_and_latest,
         async {
             s.issue_buckets(
                 &project,
@@ -620,12 +627,7 @@ pub async fn detail(
             .map_err(QueryError::from)
         },
         async {
-            s.breakdown(&dims, all, Dimension::Environment)
-                .await
-                .map_err(QueryError::from)
-        },
-        async {
-            s.breakdown(&dims, all, Dimension::Release)
+            s.breakdown_by(&dims, all, &[Dimension::Environment, Dimension::Release])
                 .await
                 .map_err(QueryError::from)
         },
@@ -653,22 +655,27 @@ pub async fn detail(
         ignore_until: (s.ignore_until > 0).then(|| rfc3339(s.ignore_until)),
         ignore_until_count: (s.ignore_until_count > 0).then_some(s.ignore_until_count),
     });
-    let labels = |v: Vec<faultline_store::queries::LabelCount>| {
-        v.into_iter()
-            .map(|l| LabelCount {
-                label: l.label,
-                count: l.count,
-            })
-            .collect()
+    let labels = |i: usize| {
+        let mut by: HashMap<String, u64> = HashMap::new();
+        for r in &breakdown {
+            *by.entry(r.labels.get(i).cloned().unwrap_or_default())
+                .or_default() += r.count;
+        }
+        let mut v: Vec<LabelCount> = by
+            .into_iter()
+            .map(|(label, count)| LabelCount { label, count })
+            .collect();
+        v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.label.cmp(&b.label)));
+        v
     };
     Ok(Json(IssueDetail {
         issue: item(w, totals, status),
         state,
-        latest: latest.into_iter().next().map(Occurrence::from),
+        latest: latest.map(Occurrence::from),
         hourly_24h: fill(hour_end - 24 * 3600, hour_end, 3600, &hourly),
         daily_30d: fill(day_end - 30 * 86_400, day_end, 86_400, &daily),
-        by_environment: labels(by_env),
-        by_release: labels(by_rel),
+        by_environment: labels(0),
+        by_release: labels(1),
     }))
 }
 

@@ -89,7 +89,15 @@ async fn top(
         project: project.map(String::from),
         ..Dims::default()
     };
-    let mut rows = api.store.issues_in_window(&dims, w).await?;
+    let (mut rows, known) = tokio::try_join!(
+        async {
+            api.store
+                .issues_in_window(&dims, w)
+                .await
+                .map_err(QueryError::from)
+        },
+        Known::load(&api.store, project, &[], now),
+    )?;
     rows.sort_by(|a, b| {
         b.count
             .cmp(&a.count)
@@ -97,8 +105,6 @@ async fn top(
             .then_with(|| a.fingerprint.cmp(&b.fingerprint))
     });
     rows.truncate(limit);
-    let fps: Vec<String> = rows.iter().map(|r| r.fingerprint.clone()).collect();
-    let known = Known::load(&api.store, project, &fps, now).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -134,43 +140,42 @@ pub async fn metrics(
         ..Dims::default()
     };
     let s = &api.store;
-    let (sev, svc, st, most) = tokio::try_join!(
+    let (cube, most) = tokio::try_join!(
         async {
-            s.breakdown(&dims, w, Dimension::Severity)
-                .await
-                .map_err(QueryError::from)
-        },
-        async {
-            s.breakdown(&dims, w, Dimension::Service)
-                .await
-                .map_err(QueryError::from)
-        },
-        async {
-            s.breakdown(&dims, w, Dimension::HttpStatus)
-                .await
-                .map_err(QueryError::from)
+            s.breakdown_by(
+                &dims,
+                w,
+                &[
+                    Dimension::Severity,
+                    Dimension::Service,
+                    Dimension::HttpStatus,
+                ],
+            )
+            .await
+            .map_err(QueryError::from)
         },
         top(&api, project, w, 10, now),
     )?;
-    let total: u64 = sev.iter().map(|l| l.count).sum();
+    let total: u64 = cube.iter().map(|r| r.count).sum();
     let mut by_sev: HashMap<String, u64> = ["low", "medium", "high", "critical"]
         .iter()
         .map(|s| (s.to_string(), 0))
         .collect();
-    for l in sev {
-        *by_sev.entry(l.label).or_default() += l.count;
+    let (mut by_svc, mut by_st): (HashMap<String, u64>, HashMap<String, u64>) = Default::default();
+    for r in &cube {
+        let label = |i: usize| r.labels.get(i).cloned().unwrap_or_default();
+        *by_sev.entry(label(0)).or_default() += r.count;
+        *by_svc.entry(label(1)).or_default() += r.count;
+        *by_st.entry(label(2)).or_default() += r.count;
     }
-    let map = |v: Vec<faultline_store::queries::LabelCount>| {
-        v.into_iter().map(|l| (l.label, l.count)).collect()
-    };
     Ok(Json(Metrics {
         period: p.period.unwrap_or_else(|| "24h".into()),
         from: rfc3339(w.from),
         to: rfc3339(w.to),
         total_errors: total,
         errors_by_severity: by_sev,
-        errors_by_service: map(svc),
-        errors_by_http_status: map(st),
+        errors_by_service: by_svc,
+        errors_by_http_status: by_st,
         error_rate_per_hour: total as f64 / (f64::from(w.to - w.from) / 3600.0),
         most_common: most,
     }))
@@ -307,22 +312,20 @@ pub async fn top_errors(
     let project = p.project.as_deref().filter(|s| !s.is_empty());
     let w = params::window(None, None, None, Some(secs), now)?;
     let before = Window::new(w.from.saturating_sub(secs), w.from);
-    let mut data = top(&api, project, w, limit, now).await?;
-    let dims = Dims {
+    let prev_dims = Dims {
         project: project.map(String::from),
-        fingerprints: data.iter().map(|t| t.fingerprint.clone()).collect(),
         ..Dims::default()
     };
-    let prev: HashMap<(String, String), u64> = if data.is_empty() {
-        HashMap::new()
-    } else {
+    let (mut data, prev) = tokio::try_join!(top(&api, project, w, limit, now), async {
         api.store
-            .issues_in_window(&dims, before)
-            .await?
-            .into_iter()
-            .map(|r| ((r.project, r.fingerprint), r.count))
-            .collect()
-    };
+            .issues_in_window(&prev_dims, before)
+            .await
+            .map_err(QueryError::from)
+    })?;
+    let prev: HashMap<(String, String), u64> = prev
+        .into_iter()
+        .map(|r| ((r.project, r.fingerprint), r.count))
+        .collect();
     for t in &mut data {
         let pc = prev
             .get(&(t.project.clone(), t.fingerprint.clone()))

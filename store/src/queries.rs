@@ -326,6 +326,15 @@ pub struct LabelCount {
     pub count: u64,
 }
 
+/// A count per combination of labels (in the order of the dimensions asked for).
+#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct MultiCount {
+    /// One label per dimension.
+    pub labels: Vec<String>,
+    /// The count.
+    pub count: u64,
+}
+
 /// A count per time bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
 pub struct BucketCount {
@@ -351,6 +360,16 @@ pub enum Dimension {
 }
 
 impl Dimension {
+    fn name(self) -> &'static str {
+        match self {
+            Dimension::Service => "service",
+            Dimension::Environment => "environment",
+            Dimension::Release => "release",
+            Dimension::Severity => "severity",
+            Dimension::HttpStatus => "http_status",
+        }
+    }
+
     fn expr(self) -> &'static str {
         match self {
             Dimension::Service => "service",
@@ -362,25 +381,44 @@ impl Dimension {
     }
 }
 
-fn breakdown_sql(db: &str, dims: &Dims, w: Window, by: Dimension) -> Sql {
-    let col = match by {
-        Dimension::HttpStatus => "http_status",
-        other => other.expr(),
-    };
+fn breakdown_sql(db: &str, dims: &Dims, w: Window, by: &[Dimension]) -> Sql {
+    let labels: Vec<String> = by
+        .iter()
+        .map(|d| format!("{} AS l_{}", d.expr(), d.name()))
+        .collect();
+    let cols: Vec<&str> = by
+        .iter()
+        .map(|d| match d {
+            Dimension::HttpStatus => "http_status",
+            other => other.expr(),
+        })
+        .collect();
+    let group: Vec<String> = by.iter().map(|d| format!("l_{}", d.name())).collect();
     let mut sql = Sql::default();
     sql.push(&format!(
-        "SELECT {} AS label, countMerge(occurrences) AS n FROM ",
-        by.expr()
+        "SELECT [{}] AS labels, countMerge(occurrences) AS n FROM ",
+        by.iter()
+            .map(|d| format!("toString(l_{})", d.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
+    // The labels are computed in an inner SELECT so the outer one can group by them.
+    let mut inner = Sql::default();
     rollup_source(
         db,
         dims,
         w,
         Level::Day,
-        &format!("occurrences, {col}"),
-        &mut sql,
+        &format!("occurrences, {}", cols.join(", ")),
+        &mut inner,
     );
-    sql.push(" GROUP BY label ORDER BY n DESC, label ASC");
+    sql.push(&format!("(SELECT {}, occurrences FROM ", labels.join(", ")));
+    sql.text.push_str(&inner.text);
+    sql.args.extend(inner.args);
+    sql.push(&format!(
+        ") AS b GROUP BY {} ORDER BY n DESC",
+        group.join(", ")
+    ));
     sql
 }
 
@@ -515,6 +553,24 @@ fn occurrences_sql(
     sql
 }
 
+fn latest_sql(db: &str, project: &str, fingerprint: &str, last_seen: u32) -> Sql {
+    let cols = OCCURRENCE_COLUMNS
+        .iter()
+        .map(|(n, _)| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut sql = Sql::default();
+    sql.push(&format!("SELECT {cols} FROM `{db}`.occurrences WHERE 1"))
+        .arg(" AND project = ?", Arg::Str(project.to_string()))
+        .arg(" AND fingerprint = ?", Arg::Str(fingerprint.to_string()))
+        .arg(
+            " AND timestamp >= toDateTime(?, 'UTC')",
+            Arg::U32(last_seen),
+        )
+        .push(" ORDER BY timestamp DESC, event_id ASC LIMIT 1");
+    sql
+}
+
 fn count_sql(db: &str, project: &str) -> Sql {
     let mut sql = Sql::default();
     sql.push(&format!("SELECT count() FROM `{db}`.occurrences WHERE 1"))
@@ -627,9 +683,41 @@ impl Store {
         w: Window,
         by: Dimension,
     ) -> Result<Vec<LabelCount>, StoreError> {
+        Ok(self
+            .breakdown_by(dims, w, &[by])
+            .await?
+            .into_iter()
+            .map(|r| LabelCount {
+                label: r.labels.into_iter().next().unwrap_or_default(),
+                count: r.count,
+            })
+            .collect())
+    }
+
+    /// Occurrences in `w` matching `dims`, grouped by several dimensions at once (one scan).
+    pub async fn breakdown_by(
+        &self,
+        dims: &Dims,
+        w: Window,
+        by: &[Dimension],
+    ) -> Result<Vec<MultiCount>, StoreError> {
         Ok(breakdown_sql(self.database(), dims, w, by)
             .query(self.client())
             .fetch_all()
+            .await?)
+    }
+
+    /// The latest occurrence of an issue, whose last occurrence is known to be at `last_seen`
+    /// (from `issue_totals`): a literal time bound lets ClickHouse read one partition.
+    pub async fn latest_occurrence(
+        &self,
+        project: &str,
+        fingerprint: &str,
+        last_seen: u32,
+    ) -> Result<Option<OccurrenceRow>, StoreError> {
+        Ok(latest_sql(self.database(), project, fingerprint, last_seen)
+            .query(self.client())
+            .fetch_optional()
             .await?)
     }
 
@@ -805,7 +893,7 @@ pub(crate) fn catalog(db: &str) -> Vec<(String, String)> {
         ),
         (
             "breakdown".into(),
-            show(breakdown_sql(db, &dims, long, Dimension::HttpStatus)),
+            show(breakdown_sql(db, &dims, long, &[Dimension::HttpStatus])),
         ),
         (
             "error_series_minutes".into(),
@@ -848,6 +936,23 @@ pub(crate) fn catalog(db: &str) -> Vec<(String, String)> {
             )),
         ),
         ("count_occurrences".into(), show(count_sql(db, "shop"))),
+        (
+            "breakdown_cube".into(),
+            show(breakdown_sql(
+                db,
+                &Dims::default(),
+                long,
+                &[
+                    Dimension::Severity,
+                    Dimension::Service,
+                    Dimension::HttpStatus,
+                ],
+            )),
+        ),
+        (
+            "latest_occurrence".into(),
+            show(latest_sql(db, "shop", "abc", 1_760_000_000)),
+        ),
         ("request_totals".into(), show(requests_sql(db, "shop"))),
         (
             "old_partitions".into(),

@@ -88,8 +88,10 @@ GROUP BY project, fingerprint, {bucket_col}, service, environment, release, http
 
 /// All migrations, oldest first.
 pub fn migrations(db: &str) -> Vec<Migration> {
+    // Small granules for occurrences: reads of one issue's latest rows would otherwise decompress
+    // 8192 stack traces to return one.
     let mut statements = vec![format!(
-        "CREATE TABLE IF NOT EXISTS `{db}`.occurrences (\n{}\n) ENGINE = MergeTree()\nPARTITION BY toYYYYMMDD(timestamp)\nORDER BY (project, fingerprint, timestamp)",
+        "CREATE TABLE IF NOT EXISTS `{db}`.occurrences (\n{}\n) ENGINE = MergeTree()\nPARTITION BY toYYYYMMDD(timestamp)\nORDER BY (project, fingerprint, timestamp)\nSETTINGS index_granularity = 1024",
         columns(OCCURRENCE_COLUMNS)
     )];
     statements.extend(issue_rollup(
