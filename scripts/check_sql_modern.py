@@ -2,10 +2,12 @@
 """Run every statement the store emits on a modern ClickHouse engine (chdb-core, ClickHouse 26.x
 in-process), in order: DDL, then the read queries, then a small insert and the reads again.
 
-usage: python3 scripts/check_sql_modern.py target/sql-catalog.json
+usage: python3 scripts/check_sql_modern.py target/sql-catalog.json [target/grafana-queries.json]
 
 The catalog is written by the store's `catalog_statements_run_on_this_server` test, which runs the
-same statements on the 18.16 server. Exits non-zero naming the first statement that fails.
+same statements on the 18.16 server; the Grafana queries (panels and variables, macros expanded) by
+the `every_panel_query_runs_and_returns_rows` test, which runs them there too. Exits non-zero naming
+every statement that fails.
 """
 import json
 import sys
@@ -46,7 +48,21 @@ def main(path):
         except Exception as exc:
             failed += 1
             print(f"FAIL insert: {exc}", file=sys.stderr)
+        grafana = []
+        if len(sys.argv) > 2:
+            with open(sys.argv[2], encoding="utf-8") as f:
+                grafana = json.load(f)
+            # Some request totals too, so the joins have both sides.
+            s.query("INSERT INTO faultline.requests_minute VALUES ('shop', 'api', 'prod', toStartOfMinute(now()), 10, 1)")
+            s.query("USE faultline")
+            for name, sql in grafana:
+                try:
+                    s.query(sql, "TabSeparated")
+                except Exception as exc:
+                    failed += 1
+                    print(f"FAIL {name}: {str(exc).splitlines()[0]}\n{sql}\n", file=sys.stderr)
         s.close()
+    stmts = stmts + grafana
     print(f"check_sql_modern: {len(stmts)} statements on ClickHouse {version}: {len(stmts) - failed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -38,7 +38,7 @@ set -e -o pipefail
 [ "$test_status" = 0 ] || { echo "cargo test failed"; exit "$test_status"; }
 
 step "SQL on a modern ClickHouse (chdb-core)"
-.venv/bin/python scripts/check_sql_modern.py target/sql-catalog.json
+.venv/bin/python scripts/check_sql_modern.py target/sql-catalog.json target/grafana-queries.json
 
 step "summary"
 grep -E 'corpus: ' target/test-output.log || true

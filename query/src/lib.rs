@@ -12,6 +12,7 @@
 //! | `GET /frequent-404s` | paths with the most 404s |
 //! | `GET /projects` | projects with errors in the last 24 h |
 //! | `POST /cleanup` | retention: drop whole day partitions older than N days |
+//! | `GET /grafana/dashboards`, `GET /grafana/dashboards/{uid}` | the Grafana dashboards, ready to import |
 //! | `GET /openapi.json` | the OpenAPI 3 document, generated from the handlers |
 //!
 //! Aggregates read rollups (see `faultline_store::queries`). The API writes only triage state and
@@ -21,6 +22,7 @@
 //! 400 naming it.
 
 pub mod error;
+pub mod grafana;
 pub mod issues;
 pub mod params;
 pub mod stats;
@@ -129,6 +131,8 @@ impl Api {
             .routes(routes!(stats::frequent_404s))
             .routes(routes!(stats::projects))
             .routes(routes!(stats::cleanup))
+            .routes(routes!(grafana::list))
+            .routes(routes!(grafana::get))
             .split_for_parts()
     }
 
@@ -283,12 +287,14 @@ mod tests {
             "/api/v1/projects",
             "/api/v1/cleanup",
             "/api/v1/openapi.json",
+            "/api/v1/grafana/dashboards",
+            "/api/v1/grafana/dashboards/{uid}",
         ] {
             assert!(
                 doc.paths.paths.contains_key(p),
                 "{p} missing from {paths:?}"
             );
         }
-        assert_eq!(paths.len(), 11, "{paths:?}");
+        assert_eq!(paths.len(), 13, "{paths:?}");
     }
 }
