@@ -196,16 +196,20 @@ pub fn parse_stacktrace(text: &str) -> Vec<Segment> {
     if text.contains("Traceback (most recent call last):") {
         return parse_python(text);
     }
-    if re!(r"(?m)^goroutine \d+ \[").is_match(text) || re!(r"(?m)^\t.+\.go:\d+").is_match(text) {
+    // Cheap substring checks gate every regex: this runs for every occurrence ingested.
+    if text.contains(".go:")
+        && (re!(r"(?m)^goroutine \d+ \[").is_match(text)
+            || re!(r"(?m)^\t.+\.go:\d+").is_match(text))
+    {
         return parse_go(text);
     }
     if re!(r"(?m)^\s+\d+: \S").is_match(text) && re!(r"(?m)^\s+at .+:\d+:\d+$").is_match(text) {
         return parse_rust(text);
     }
-    if re!(r"(?m)^#\d+ ").is_match(text) {
+    if text.contains('#') && re!(r"(?m)^#\d+ ").is_match(text) {
         return parse_php_trace(text);
     }
-    if re!(r"(?m)^\s*(from )?[^\s:][^:]*:\d+:in [`']").is_match(text) {
+    if text.contains(":in ") && re!(r"(?m)^\s*(from )?[^\s:][^:]*:\d+:in [`']").is_match(text) {
         return parse_ruby(text);
     }
     parse_at_frames(text)
@@ -221,6 +225,14 @@ fn basename_module(path: &str) -> String {
     }
 }
 
+/// `File "path", line N, in func` → `(path, func)`.
+fn python_frame(line: &str) -> Option<(&str, &str)> {
+    let rest = line.strip_prefix("File \"")?;
+    let (path, rest) = rest.split_once("\", line ")?;
+    let (num, func) = rest.split_once(", in ")?;
+    (!num.is_empty() && num.bytes().all(|b| b.is_ascii_digit())).then(|| (path, func.trim()))
+}
+
 fn parse_python(text: &str) -> Vec<Segment> {
     // Chained: the cause is printed first, then "The above exception..." / "During handling...".
     let mut segments = Vec::new();
@@ -232,20 +244,21 @@ fn parse_python(text: &str) -> Vec<Segment> {
             segments.push(std::mem::take(&mut cur));
             continue;
         }
-        if let Some(c) = re!(r#"^\s*File "([^"]+)", line \d+, in (.+)$"#).captures(line) {
-            let path = &c[1];
-            let func = c[2].trim().to_string();
+        let trimmed = line.trim_start();
+        if let Some((path, func)) = python_frame(trimmed) {
+            let func = func.to_string();
             let in_app = !(path.contains("site-packages")
                 || path.contains("dist-packages")
                 || path.starts_with('<')
-                || re!(r"/lib/python\d(\.\d+)?/").is_match(path));
+                || (path.contains("/lib/python") && re!(r"/lib/python\d(\.\d+)?/").is_match(path)));
             cur.frames.push(Frame {
                 module: basename_module(path),
                 function: func,
                 in_app,
             });
-        } else if let Some(c) = re!(r"^([A-Za-z_][\w.]*)(: |$)").captures(line)
+        } else if trimmed.len() == line.len()
             && !line.starts_with("Traceback")
+            && let Some(c) = re!(r"^([A-Za-z_][\w.]*)(: |$)").captures(line)
         {
             cur.exception_type = Some(c[1].to_string());
         }
@@ -267,7 +280,7 @@ fn go_in_app(func: &str, path: &str) -> bool {
         || func.starts_with("testing.")
         || path.contains("/src/runtime/")
         || path.contains("/pkg/mod/")
-        || re!(r"/(usr/lib|usr/local)/go[^/]*/src/").is_match(path)
+        || (path.contains("/go") && re!(r"/(usr/lib|usr/local)/go[^/]*/src/").is_match(path))
         || path.starts_with("/usr/local/go/"))
 }
 
@@ -280,6 +293,13 @@ fn normalize_go_func(func: &str) -> (String, String) {
         Some(dot) => (&func[..slash + dot], &func[slash + dot + 1..]),
         None => ("", func),
     };
+    if !(rest.contains(".func")
+        || rest.contains(".gowrap")
+        || rest.ends_with("-fm")
+        || rest.ends_with(|c: char| c.is_ascii_digit()))
+    {
+        return (pkg.to_string(), rest.to_string());
+    }
     let rest = re!(r"(\.func\d+|\.gowrap\d+|-fm|\.\d+)+$").replace(rest, "");
     let rest = re!(r"\.func\d+").replace_all(&rest, "");
     (pkg.to_string(), rest.into_owned())
@@ -293,7 +313,7 @@ fn parse_go(text: &str) -> Vec<Segment> {
         let line = lines[i];
         if let Some(next) = lines.get(i + 1)
             && next.starts_with('\t')
-            && re!(r"\.go:\d+").is_match(next)
+            && next.contains(".go:")
             && !line.starts_with('\t')
             && !line.starts_with("goroutine ")
         {
@@ -365,12 +385,23 @@ fn parse_rust(text: &str) -> Vec<Segment> {
     let lines: Vec<&str> = text.lines().collect();
     let mut seg = Segment::default();
     for (i, line) in lines.iter().enumerate() {
-        let Some(c) = re!(r"^\s+\d+: (.+)$").captures(line) else {
+        let t = line.trim_start();
+        let Some((num, sym)) = t.split_once(": ") else {
             continue;
         };
-        let sym = re!(r"::h[0-9a-f]{16}$")
-            .replace(c[1].trim(), "")
-            .into_owned();
+        if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) || t.len() == line.len() {
+            continue;
+        }
+        let sym = sym.trim();
+        // Drop the `::h0123456789abcdef` hash of legacy-mangled symbols.
+        let sym = match sym.len().checked_sub(19).map(|i| sym.split_at(i)) {
+            Some((head, tail))
+                if tail.starts_with("::h") && tail[3..].bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                head.to_string()
+            }
+            _ => sym.to_string(),
+        };
         let path = lines
             .get(i + 1)
             .and_then(|l| l.trim().strip_prefix("at "))
@@ -392,6 +423,9 @@ fn parse_rust(text: &str) -> Vec<Segment> {
 fn parse_php_trace(text: &str) -> Vec<Segment> {
     let mut seg = Segment::default();
     for line in text.lines() {
+        if !line.starts_with('#') {
+            continue;
+        }
         if let Some(c) = re!(r"^#\d+ (.+?)\(\d+\): (.+?)(\(.*\))?$").captures(line) {
             let path = &c[1];
             seg.frames.push(Frame {
@@ -415,13 +449,16 @@ fn ruby_in_app(path: &str) -> bool {
     !(path.contains("/gems/")
         || path.contains("/rubygems")
         || path.starts_with("<internal:")
-        || re!(r"/lib/ruby/\d").is_match(path)
+        || (path.contains("/lib/ruby/") && re!(r"/lib/ruby/\d").is_match(path))
         || path.contains("/vendor/bundle/"))
 }
 
 fn parse_ruby(text: &str) -> Vec<Segment> {
     let mut segments: Vec<Segment> = Vec::new();
     for line in text.lines() {
+        if !line.contains(":in ") {
+            continue;
+        }
         let Some(c) = re!(r"^\s*(from )?([^\s:][^:]*):\d+:in [`']([^']+)'(: .*\(([\w:]+)\)\s*$)?")
             .captures(line)
         else {
@@ -435,7 +472,13 @@ fn parse_ruby(text: &str) -> Vec<Segment> {
             });
         }
         let path = &c[2];
-        let func = re!(r"^(block( \(\d+ levels\))? in |rescue in |ensure in )+").replace(&c[3], "");
+        let raw = &c[3];
+        let func =
+            if raw.starts_with("block") || raw.starts_with("rescue") || raw.starts_with("ensure") {
+                re!(r"^(block( \(\d+ levels\))? in |rescue in |ensure in )+").replace(raw, "")
+            } else {
+                std::borrow::Cow::Borrowed(raw)
+            };
         let func = func.rsplit(['#', '.']).next().unwrap_or(&func).to_string();
         if let Some(seg) = segments.last_mut() {
             seg.frames.push(Frame {
@@ -474,13 +517,40 @@ const JVM_LIBS: &[&str] = &[
 ];
 
 fn normalize_symbol(sym: &str) -> (String, String) {
-    let sym = re!(r"\$\$(EnhancerBySpringCGLIB|FastClassBySpringCGLIB|SpringCGLIB)\$\$[0-9a-f]+")
-        .replace_all(sym, "");
-    let sym = re!(r"\$Proxy\d+").replace_all(&sym, "$$Proxy");
-    let sym = re!(r"GeneratedMethodAccessor\d+").replace_all(&sym, "GeneratedMethodAccessor");
-    let sym = re!(r"lambda\$([\w]+)\$\d+").replace_all(&sym, "lambda$$$1");
-    let sym = re!(r"\$\d+").replace_all(&sym, "$$anon");
-    let sym = re!(r"\[[^\]]*\]").replace_all(&sym, "");
+    let mut sym = std::borrow::Cow::Borrowed(sym);
+    if sym.contains("$$") {
+        sym = re!(r"\$\$(EnhancerBySpringCGLIB|FastClassBySpringCGLIB|SpringCGLIB)\$\$[0-9a-f]+")
+            .replace_all(&sym, "")
+            .into_owned()
+            .into();
+    }
+    if sym.contains("$Proxy") {
+        sym = re!(r"\$Proxy\d+")
+            .replace_all(&sym, "$$Proxy")
+            .into_owned()
+            .into();
+    }
+    if sym.contains("GeneratedMethodAccessor") {
+        sym = re!(r"GeneratedMethodAccessor\d+")
+            .replace_all(&sym, "GeneratedMethodAccessor")
+            .into_owned()
+            .into();
+    }
+    if sym.contains("lambda$") {
+        sym = re!(r"lambda\$([\w]+)\$\d+")
+            .replace_all(&sym, "lambda$$$1")
+            .into_owned()
+            .into();
+    }
+    if sym.contains('$') {
+        sym = re!(r"\$\d+")
+            .replace_all(&sym, "$$anon")
+            .into_owned()
+            .into();
+    }
+    if sym.contains('[') {
+        sym = re!(r"\[[^\]]*\]").replace_all(&sym, "").into_owned().into();
+    }
     match sym.rfind('.') {
         Some(p) => (sym[..p].to_string(), sym[p + 1..].to_string()),
         None => (String::new(), sym.into_owned()),
@@ -499,7 +569,7 @@ fn js_frame(func: &str, loc: &str) -> Frame {
         || !loc.contains(['/', '\\'])
         || loc.contains("<anonymous>"));
     Frame {
-        module: basename_module(re!(r"(:\d+)+$").replace(loc, "").as_ref()),
+        module: basename_module(strip_line_col(loc)),
         function: if func.is_empty() {
             "?".into()
         } else {
@@ -509,11 +579,28 @@ fn js_frame(func: &str, loc: &str) -> Frame {
     }
 }
 
+/// `path:12:34` → `path` (trailing `:digits` groups removed).
+fn strip_line_col(loc: &str) -> &str {
+    let mut s = loc;
+    while let Some((head, tail)) = s.rsplit_once(':') {
+        if tail.is_empty() || !tail.bytes().all(|b| b.is_ascii_digit()) {
+            break;
+        }
+        s = head;
+    }
+    s
+}
+
 fn parse_at_frames(text: &str) -> Vec<Segment> {
     let mut segments = vec![Segment::default()];
     let mut in_suppressed = false;
     for (n, line) in text.lines().enumerate() {
-        if let Some(c) = re!(r"^\s*Caused by: ([\w.$]+)").captures(line) {
+        let trimmed = line.trim_start();
+        if let Some(c) = trimmed
+            .starts_with("Caused by: ")
+            .then(|| re!(r"^\s*Caused by: ([\w.$]+)").captures(line))
+            .flatten()
+        {
             in_suppressed = false;
             segments.push(Segment {
                 exception_type: Some(c[1].to_string()),
@@ -521,27 +608,41 @@ fn parse_at_frames(text: &str) -> Vec<Segment> {
             });
             continue;
         }
-        if re!(r"^\s*Suppressed: ").is_match(line) {
+        if trimmed.starts_with("Suppressed: ") {
             in_suppressed = true;
             continue;
         }
         if in_suppressed {
             continue;
         }
-        let frame = if let Some(c) = re!(r"^\s*at (?:async )?(.+?) \((.+)\)\s*$").captures(line) {
-            js_frame(&c[1], &c[2])
-        } else if let Some(c) = re!(r"^\s*at (?:async )?(\S+:\d+:\d+)\s*$").captures(line) {
-            js_frame("", &c[1])
-        } else if let Some(c) = re!(r"^\s*at ([^\s(]+)\(([^)]*)\)").captures(line) {
-            let (module, function) = normalize_symbol(&c[1]);
-            let in_app = !(JVM_LIBS.iter().any(|l| c[1].starts_with(l))
-                || c[2].contains("Native Method")
-                || c[1].starts_with("DateTime")
-                || module.is_empty() && function.starts_with('{'));
-            Frame {
-                module,
-                function,
-                in_app,
+        let frame = if let Some(rest) = trimmed.strip_prefix("at ") {
+            let rest = rest.trim_end();
+            let rest = rest.strip_prefix("async ").unwrap_or(rest);
+            if let Some(open) = rest.find(" (").filter(|_| rest.ends_with(')')) {
+                // V8: `at func (location)`.
+                js_frame(&rest[..open], &rest[open + 2..rest.len() - 1])
+            } else if !rest.contains(['(', ' ']) && strip_line_col(rest).len() < rest.len() {
+                // V8, anonymous: `at path:line:col`.
+                js_frame("", rest)
+            } else if let Some(open) = rest.find('(') {
+                // JVM, .NET, OpenTelemetry-PHP: `at pkg.Class.method(File.java:12)`.
+                let sym = &rest[..open];
+                let args = rest[open + 1..].split(')').next().unwrap_or("");
+                if sym.is_empty() || sym.contains(char::is_whitespace) {
+                    continue;
+                }
+                let (module, function) = normalize_symbol(sym);
+                let in_app = !(JVM_LIBS.iter().any(|l| sym.starts_with(l))
+                    || args.contains("Native Method")
+                    || sym.starts_with("DateTime")
+                    || module.is_empty() && function.starts_with('{'));
+                Frame {
+                    module,
+                    function,
+                    in_app,
+                }
+            } else {
+                continue;
             }
         } else if let Some(c) = re!(r"^([^@\s]*)@(.+?:\d+:\d+)$").captures(line) {
             js_frame(&c[1], &c[2])
