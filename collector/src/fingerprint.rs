@@ -662,6 +662,39 @@ fn parse_at_frames(text: &str) -> Vec<Segment> {
     segments
 }
 
+/// B-cubed precision, recall and F1 of a predicted grouping against the true one (per item,
+/// averaged), the measure of the grouping corpus. `truth[i]` and `pred[i]` label item `i`.
+pub fn bcubed(truth: &[&str], pred: &[&str]) -> (f64, f64, f64) {
+    use std::collections::HashMap;
+    let n = truth.len().min(pred.len());
+    if n == 0 {
+        return (0.0, 0.0, 0.0);
+    }
+    let mut by_pred: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut true_size: HashMap<&str, usize> = HashMap::new();
+    for i in 0..n {
+        by_pred.entry(pred[i]).or_default().push(i);
+        *true_size.entry(truth[i]).or_default() += 1;
+    }
+    let (mut p, mut r) = (0.0, 0.0);
+    for i in 0..n {
+        let same_pred = &by_pred[pred[i]];
+        let both = same_pred.iter().filter(|&&j| truth[j] == truth[i]).count() as f64;
+        p += both / same_pred.len() as f64;
+        r += both / true_size[truth[i]] as f64;
+    }
+    let (p, r) = (p / n as f64, r / n as f64);
+    (
+        p,
+        r,
+        if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -676,6 +709,15 @@ mod tests {
             client_fingerprint: None,
         })
         .fingerprint
+    }
+
+    #[test]
+    fn bcubed_scores() {
+        assert_eq!(bcubed(&["a", "a", "b"], &["x", "x", "y"]).2, 1.0);
+        let (p, r, _) = bcubed(&["a", "a", "b"], &["x", "x", "x"]);
+        assert!((p - 5.0 / 9.0).abs() < 1e-9 && r == 1.0);
+        let (p, r, _) = bcubed(&["a", "a"], &["x", "y"]);
+        assert!(p == 1.0 && (r - 0.5).abs() < 1e-9);
     }
 
     #[test]

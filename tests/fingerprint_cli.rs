@@ -1,0 +1,127 @@
+//! `faultline fingerprint` on the public grouping corpus: scored (B-cubed F1 ≥ 0.97), and proven to
+//! give the very fingerprints ingest stores for the same events (webhook and OTLP/HTTP JSON).
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const CORPUS: &str = include_str!("../collector/tests/data/grouping/events.jsonl");
+
+fn events() -> Vec<serde_json::Value> {
+    CORPUS
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("corpus JSON"))
+        .collect()
+}
+
+fn cli_fingerprints() -> HashMap<String, String> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("fingerprint")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run faultline fingerprint");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(CORPUS.as_bytes())
+        .expect("write corpus");
+    let out = child.wait_with_output().expect("output");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("prediction JSON");
+            (
+                v["id"].as_str().expect("id").to_string(),
+                v["fingerprint"].as_str().expect("fp").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn cli_scores_the_corpus() {
+    let ev = events();
+    let pred = cli_fingerprints();
+    assert_eq!(pred.len(), ev.len(), "one line per event");
+    let truth: Vec<&str> = ev
+        .iter()
+        .map(|e| e["group"].as_str().expect("group"))
+        .collect();
+    let p: Vec<&str> = ev
+        .iter()
+        .map(|e| pred[e["id"].as_str().expect("id")].as_str())
+        .collect();
+    let (precision, recall, f1) = faultline_collector::fingerprint::bcubed(&truth, &p);
+    println!(
+        "faultline fingerprint: bcubed_precision={precision:.4} bcubed_recall={recall:.4} bcubed_f1={f1:.4}"
+    );
+    assert!(f1 >= 0.97, "B-cubed F1 {f1:.4} below 0.97");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_and_ingest_agree() {
+    let pred = cli_fingerprints();
+    let s = common::start("").await;
+    let c = reqwest::Client::new();
+    // Every corpus event through the webhook (development mode: project `default`, as the CLI).
+    for e in events() {
+        let body = serde_json::json!({
+            "message": e["message"], "exception_class": e["exception_type"], "stack_trace": e["stacktrace"],
+            "service": e["service"], "event_id": e["id"],
+        });
+        let ack: serde_json::Value = c
+            .post(format!("{}/webhook/error/dev", s.http))
+            .json(&body)
+            .send()
+            .await
+            .expect("webhook")
+            .json()
+            .await
+            .expect("ack");
+        let id = e["id"].as_str().expect("id");
+        assert_eq!(
+            ack["fingerprint"].as_str(),
+            Some(pred[id].as_str()),
+            "{id}: webhook and CLI disagree"
+        );
+    }
+    // And a few through OTLP/HTTP JSON, checked in what was stored.
+    let some: Vec<serde_json::Value> = events().into_iter().step_by(15).collect();
+    for (i, e) in some.iter().enumerate() {
+        let kv = |k: &str, v: &serde_json::Value| serde_json::json!({"key": k, "value": {"stringValue": v}});
+        let otlp = serde_json::json!({"resourceSpans": [{"resource": {"attributes": [kv("service.name", &e["service"])]},
+            "scopeSpans": [{"spans": [{"traceId": format!("{:032x}", i + 1), "spanId": format!("{:016x}", i + 1), "name": "op", "kind": 1,
+                "events": [{"name": "exception", "timeUnixNano": "1700000000000000000",
+                    "attributes": [kv("exception.type", &e["exception_type"]), kv("exception.message", &e["message"]), kv("exception.stacktrace", &e["stacktrace"]), kv("faultline.event_id", &e["id"])]}]}]}]}]});
+        let r = c
+            .post(format!("{}/v1/traces", s.http))
+            .json(&otlp)
+            .send()
+            .await
+            .expect("otlp");
+        assert_eq!(r.status(), 200);
+    }
+    common::wait_count(&s.store, "default", 300 + some.len() as u64).await;
+    let rows = s
+        .store
+        .occurrences("default", None, 1000)
+        .await
+        .expect("rows");
+    let otlp_rows: Vec<_> = rows.iter().filter(|r| r.source == "otlp_trace").collect();
+    assert_eq!(otlp_rows.len(), some.len());
+    for r in otlp_rows {
+        assert_eq!(
+            r.fingerprint, pred[&r.event_id],
+            "{}: OTLP ingest and CLI disagree",
+            r.event_id
+        );
+    }
+    s.running.shutdown().await;
+}
