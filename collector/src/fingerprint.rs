@@ -179,7 +179,14 @@ pub fn mask_message(msg: &str) -> String {
         .replace_all(&m, "<date>");
     let m = re!(r"\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b").replace_all(&m, "<ip>");
     let m = re!(r"(?i)\b0x[0-9a-f]+\b").replace_all(&m, "<hex>");
-    let m = re!(r"(?i)\b[0-9a-f]{8,}\b").replace_all(&m, "<hex>");
+    // Long hex runs (hashes, ids); all-digit runs are numbers, masked below.
+    let m = re!(r"(?i)\b[0-9a-f]{8,}\b").replace_all(&m, |c: &regex::Captures| {
+        if c[0].bytes().any(|b| b.is_ascii_alphabetic()) {
+            "<hex>".to_string()
+        } else {
+            c[0].to_string()
+        }
+    });
     let m = re!(r#""[^"]*"|'[^']*'|`[^`]*`"#).replace_all(&m, "<str>");
     let m = re!(r"(?i)\b\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d)\b").replace_all(&m, "<duration>");
     let m = re!(r"[-+]?\b\d+(\.\d+)?\b").replace_all(&m, "<num>");
@@ -219,9 +226,21 @@ fn basename_module(path: &str) -> String {
     let path = path.trim().trim_start_matches("file://");
     let path = path.split(['?', '#']).next().unwrap_or(path);
     let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
-    match base.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() && ext.len() <= 4 => stem.to_string(),
-        _ => base.to_string(),
+    let stem = match base.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && ext.len() <= 4 => stem,
+        _ => base,
+    };
+    // Build hashes in bundle names (`app.3f2a1b.js`, `main-9c1e0f7a.js`) change with every deploy.
+    match stem.rsplit_once(['.', '-']) {
+        Some((head, tail))
+            if !head.is_empty()
+                && tail.len() >= 6
+                && tail.bytes().all(|b| b.is_ascii_hexdigit())
+                && tail.bytes().any(|b| b.is_ascii_digit()) =>
+        {
+            head.to_string()
+        }
+        _ => stem.to_string(),
     }
 }
 
@@ -514,6 +533,18 @@ const JVM_LIBS: &[&str] = &[
     "org.junit.",
     "System.",
     "Microsoft.",
+    "org.postgresql.",
+    "com.mysql.",
+    "com.zaxxer.",
+    "org.glassfish.",
+    "io.undertow.",
+    "org.slf4j.",
+    "ch.qos.",
+    "com.google.",
+    "io.vertx.",
+    "akka.",
+    "Npgsql.",
+    "Newtonsoft.",
 ];
 
 fn normalize_symbol(sym: &str) -> (String, String) {
