@@ -57,6 +57,10 @@ pub struct Config {
     pub environment: String,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// Grouping per project (file only): `[grouping.<project>]` with `in_app_include`,
+    /// `in_app_exclude` and `[[grouping.<project>.rules]]` (see README.md, Grouping).
+    pub grouping:
+        std::collections::HashMap<String, faultline_collector::fingerprint::GroupingConfig>,
 }
 
 impl Default for Config {
@@ -83,6 +87,7 @@ impl Default for Config {
             slow_request_ms: 1000,
             environment: "production".into(),
             log_format: "text".into(),
+            grouping: Default::default(),
         }
     }
 }
@@ -102,6 +107,7 @@ impl std::fmt::Debug for Config {
             .field("otlp_grpc_addr", &self.otlp_grpc_addr)
             .field("http_addr", &self.http_addr)
             .field("api_addr", &self.api_addr)
+            .field("grouping", &self.grouping.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -181,6 +187,10 @@ impl Config {
         if self.batch_max_rows == 0 || self.queue_capacity == 0 || self.max_body_bytes == 0 {
             bail!("batch_max_rows, queue_capacity and max_body_bytes must be above 0");
         }
+        for (project, g) in &self.grouping {
+            g.validate()
+                .map_err(|e| anyhow::anyhow!("grouping.{project}: {e}"))?;
+        }
         if self.max_decompressed_bytes < self.max_body_bytes {
             bail!("max_decompressed_bytes must be at least max_body_bytes");
         }
@@ -235,6 +245,30 @@ mod tests {
         assert!(format!("{e:#}").contains("name:token"));
         let e = Config::load(&env(&[("FAULTLINE_API_ADDR", "localhost")])).expect_err("addr");
         assert!(format!("{e:#}").contains("api_addr"));
+    }
+
+    #[test]
+    fn grouping_rules_from_the_file() {
+        let dir = std::env::temp_dir().join(format!("faultline-grp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("g.toml");
+        std::fs::write(
+            &path,
+            "[grouping.shop]\nin_app_include = [\"com.shop.\"]\n[[grouping.shop.rules]]\nexception_type = \"Timeout*\"\nfingerprint = \"timeouts\"\n",
+        )
+        .expect("write");
+        let c = Config::load(&env(&[("FAULTLINE_CONFIG", path.to_str().expect("utf8"))]))
+            .expect("valid");
+        assert_eq!(c.grouping["shop"].rules[0].fingerprint, "timeouts");
+        std::fs::write(&path, "[[grouping.shop.rules]]\nfingerprint = \"x\"\n").expect("write");
+        let e = Config::load(&env(&[("FAULTLINE_CONFIG", path.to_str().expect("utf8"))]))
+            .expect_err("no condition");
+        assert!(format!("{e:#}").contains("grouping.shop"), "{e:#}");
+        std::fs::write(&path, "[grouping.shop]\nin_app = [\"x\"]\n").expect("write");
+        assert!(
+            Config::load(&env(&[("FAULTLINE_CONFIG", path.to_str().expect("utf8"))])).is_err(),
+            "unknown keys are refused"
+        );
     }
 
     #[test]

@@ -4,10 +4,17 @@
 
 use std::io::{BufRead, Write};
 
-use faultline_collector::fingerprint::{GroupingInput, fingerprint};
+use std::collections::HashMap;
 
-/// Reads events from `input`, writes predictions to `output`. Returns how many lines were read.
-pub fn run(input: impl BufRead, mut output: impl Write) -> anyhow::Result<usize> {
+use faultline_collector::fingerprint::{GroupingConfig, GroupingInput, fingerprint};
+
+/// Reads events from `input`, writes predictions to `output`, with the projects' grouping
+/// configuration (as ingest does). Returns how many lines were read.
+pub fn run(
+    input: impl BufRead,
+    mut output: impl Write,
+    grouping: &HashMap<String, GroupingConfig>,
+) -> anyhow::Result<usize> {
     let mut n = 0;
     for (i, line) in input.lines().enumerate() {
         let line = line?;
@@ -17,17 +24,19 @@ pub fn run(input: impl BufRead, mut output: impl Write) -> anyhow::Result<usize>
         let v: serde_json::Value = serde_json::from_str(&line)
             .map_err(|e| anyhow::anyhow!("line {}: invalid JSON: {e}", i + 1))?;
         let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("");
+        let project = if s("project").is_empty() {
+            faultline_collector::auth::DEFAULT_PROJECT
+        } else {
+            s("project")
+        };
         let g = fingerprint(&GroupingInput {
-            project: if s("project").is_empty() {
-                faultline_collector::auth::DEFAULT_PROJECT
-            } else {
-                s("project")
-            },
+            project,
             service: s("service"),
             exception_type: s("exception_type"),
             message: s("message"),
             stacktrace: s("stacktrace"),
             client_fingerprint: v.get("fingerprint").and_then(|x| x.as_str()),
+            config: grouping.get(project),
         });
         writeln!(
             output,

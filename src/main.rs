@@ -122,14 +122,14 @@ async fn wait_signal() {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let cfg = Config::load(&env).context("configuration")?;
     if let Command::Fingerprint = cli.command {
         let stdin = std::io::stdin().lock();
         let stdout = std::io::BufWriter::new(std::io::stdout().lock());
-        faultline::fingerprint_cmd::run(stdin, stdout)?;
+        faultline::fingerprint_cmd::run(stdin, stdout, &cfg.grouping)?;
         return Ok(());
     }
-    let env: HashMap<String, String> = std::env::vars().collect();
-    let cfg = Config::load(&env).context("configuration")?;
     let tracer = init_logging(&cfg.log_format, &env);
     let result = run(cli.command, cfg).await;
     if let Some(t) = tracer {

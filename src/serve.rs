@@ -139,6 +139,7 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
             max_body_bytes: cfg.max_body_bytes,
             max_decompressed_bytes: cfg.max_decompressed_bytes,
         },
+        cfg.grouping.clone(),
     );
 
     let health = health_probes(&cfg, &store, &ingest, readiness.clone());

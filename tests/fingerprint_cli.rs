@@ -125,3 +125,63 @@ async fn cli_and_ingest_agree() {
     }
     s.running.shutdown().await;
 }
+
+#[tokio::test]
+async fn grouping_rules_apply_to_ingest_and_cli_alike() {
+    let toml = "[[grouping.default.rules]]\nexception_type = \"Timeout*\"\nservice = \"api\"\nfingerprint = \"timeouts-{{ default }}\"\n";
+    let dir = std::env::temp_dir().join(format!("faultline-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("faultline.toml");
+    std::fs::write(&path, toml).expect("write");
+    let env: HashMap<String, String> =
+        [("FAULTLINE_CONFIG".to_string(), path.display().to_string())].into();
+    let file_cfg = faultline::config::Config::load(&env).expect("config");
+    let (mut cfg, sc) = common::test_config("");
+    cfg.grouping = file_cfg.grouping;
+    let s = common::start_with(cfg, &sc).await;
+    let c = reqwest::Client::new();
+    let send = |ty: &str, svc: &str| {
+        c.post(format!("{}/webhook/error/dev", s.http))
+            .json(&serde_json::json!({"message": "upstream took 3000ms", "exception_class": ty, "service": svc}))
+            .send()
+    };
+    let hit: serde_json::Value = send("TimeoutError", "api")
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let miss: serde_json::Value = send("TimeoutError", "worker")
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let hit_fp = hit["fingerprint"].as_str().expect("fp");
+    assert!(hit_fp.starts_with("timeouts-"), "{hit}");
+    assert!(
+        !miss["fingerprint"]
+            .as_str()
+            .expect("fp")
+            .starts_with("timeouts-"),
+        "{miss}"
+    );
+    // The CLI, given the same file, says the same.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("fingerprint")
+        .env("FAULTLINE_CONFIG", &path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"{\"id\": \"x\", \"service\": \"api\", \"exception_type\": \"TimeoutError\", \"message\": \"upstream took 3000ms\", \"stacktrace\": \"\"}\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("out");
+    let line: serde_json::Value = serde_json::from_slice(out.stdout.trim_ascii()).expect("json");
+    assert_eq!(line["fingerprint"].as_str(), Some(hit_fp));
+    s.running.shutdown().await;
+}

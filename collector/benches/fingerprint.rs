@@ -42,6 +42,7 @@ fn run(events: &[&Event]) {
             message: &e.message,
             stacktrace: &e.stacktrace,
             client_fingerprint: None,
+            config: None,
         }));
     }
 }

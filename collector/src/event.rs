@@ -5,7 +5,7 @@
 
 use faultline_store::OccurrenceRow;
 
-use crate::fingerprint::{GroupingInput, fingerprint};
+use crate::fingerprint::{GroupingConfig, GroupingInput, fingerprint};
 
 /// Which receiver took the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,8 +132,14 @@ pub fn severity(ev: &ErrorEvent) -> &'static str {
 }
 
 impl ErrorEvent {
-    /// Fingerprints and enriches the event into a row of `project`.
-    pub fn into_row(self, project: &str, received_at: u32) -> OccurrenceRow {
+    /// Fingerprints (with the project's grouping configuration, if any) and enriches the event
+    /// into a row of `project`.
+    pub fn into_row(
+        self,
+        project: &str,
+        received_at: u32,
+        config: Option<&GroupingConfig>,
+    ) -> OccurrenceRow {
         let grouping = fingerprint(&GroupingInput {
             project,
             service: &self.service,
@@ -141,6 +147,7 @@ impl ErrorEvent {
             message: &self.message,
             stacktrace: &self.stacktrace,
             client_fingerprint: self.client_fingerprint.as_deref(),
+            config,
         });
         let severity = severity(&self).to_string();
         let (attr_keys, attr_values) = self.attributes.into_iter().unzip();

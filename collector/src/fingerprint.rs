@@ -57,6 +57,119 @@ pub struct GroupingInput<'a> {
     pub stacktrace: &'a str,
     /// Fingerprint sent by the client, if any.
     pub client_fingerprint: Option<&'a str>,
+    /// The project's grouping configuration (in-app overrides, fingerprint rules), if any.
+    pub config: Option<&'a GroupingConfig>,
+}
+
+/// A project's grouping configuration (`[grouping.<project>]` in the configuration file).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GroupingConfig {
+    /// Frames whose module starts with one of these are the application's own (in-app).
+    pub in_app_include: Vec<String>,
+    /// Frames whose module starts with one of these are not in-app (wins over include).
+    pub in_app_exclude: Vec<String>,
+    /// Fingerprint rules, tried in order; the first that matches decides.
+    pub rules: Vec<FingerprintRule>,
+}
+
+/// "Occurrences matching this get that fingerprint." Every condition given must hold; patterns
+/// are case-sensitive globs where `*` matches any run of characters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FingerprintRule {
+    /// Glob on the exception type.
+    pub exception_type: Option<String>,
+    /// Glob on the message.
+    pub message: Option<String>,
+    /// Glob on the module of any in-app frame of the root cause.
+    pub module: Option<String>,
+    /// Glob on the function of any in-app frame of the root cause.
+    pub function: Option<String>,
+    /// Glob on the service.
+    pub service: Option<String>,
+    /// The fingerprint to give; `{{ default }}` stands for the one Faultline would compute.
+    pub fingerprint: String,
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first)
+        || !text[first.len()..].ends_with(last)
+        || text.len() < first.len() + last.len()
+    {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+impl GroupingConfig {
+    /// Checks the rules (every rule needs a fingerprint and at least one condition).
+    pub fn validate(&self) -> Result<(), String> {
+        for (i, r) in self.rules.iter().enumerate() {
+            if r.fingerprint.trim().is_empty() {
+                return Err(format!("rule {}: `fingerprint` is empty", i + 1));
+            }
+            if r.exception_type.is_none()
+                && r.message.is_none()
+                && r.module.is_none()
+                && r.function.is_none()
+                && r.service.is_none()
+            {
+                return Err(format!(
+                    "rule {}: give at least one of exception_type, message, module, function, service",
+                    i + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_in_app(&self, segments: &mut [Segment]) {
+        if self.in_app_include.is_empty() && self.in_app_exclude.is_empty() {
+            return;
+        }
+        for f in segments.iter_mut().flat_map(|s| s.frames.iter_mut()) {
+            if self
+                .in_app_include
+                .iter()
+                .any(|p| f.module.starts_with(p.as_str()))
+            {
+                f.in_app = true;
+            }
+            if self
+                .in_app_exclude
+                .iter()
+                .any(|p| f.module.starts_with(p.as_str()))
+            {
+                f.in_app = false;
+            }
+        }
+    }
+
+    fn rule_for(&self, input: &GroupingInput<'_>, frames: &[&Frame]) -> Option<&FingerprintRule> {
+        let m =
+            |pat: &Option<String>, text: &str| pat.as_deref().is_none_or(|p| glob_match(p, text));
+        self.rules.iter().find(|r| {
+            m(&r.exception_type, input.exception_type)
+                && m(&r.message, input.message)
+                && m(&r.service, input.service)
+                && (r.module.is_none() || frames.iter().any(|f| m(&r.module, &f.module)))
+                && (r.function.is_none() || frames.iter().any(|f| m(&r.function, &f.function)))
+        })
+    }
 }
 
 /// The result of grouping.
@@ -81,7 +194,10 @@ fn hash(parts: &[&str]) -> String {
 
 /// Computes the fingerprint of one occurrence.
 pub fn fingerprint(input: &GroupingInput<'_>) -> Grouping {
-    let segments = parse_stacktrace(input.stacktrace);
+    let mut segments = parse_stacktrace(input.stacktrace);
+    if let Some(cfg) = input.config {
+        cfg.apply_in_app(&mut segments);
+    }
     let root = segments.last();
     let culprit = root
         .and_then(|s| s.frames.iter().find(|f| f.in_app).or(s.frames.first()))
@@ -126,6 +242,7 @@ pub fn fingerprint(input: &GroupingInput<'_>) -> Grouping {
         None => Vec::new(),
     };
     let frames = collapse_recursion(frames);
+    let rule = input.config.and_then(|c| c.rule_for(input, &frames));
     if frames.is_empty() {
         parts.push("message".into());
         parts.push(mask_message(input.message));
@@ -136,8 +253,23 @@ pub fn fingerprint(input: &GroupingInput<'_>) -> Grouping {
         }
     }
     let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let default = hash(&refs);
+    let fingerprint = match rule {
+        None => default,
+        Some(r) => {
+            let fp = r
+                .fingerprint
+                .replace("{{ default }}", &default)
+                .replace("{{default}}", &default);
+            if fp.len() <= 128 {
+                fp
+            } else {
+                hash(&["rule", &fp])
+            }
+        }
+    };
     Grouping {
-        fingerprint: hash(&refs),
+        fingerprint,
         culprit,
         version: GROUPING_VERSION,
     }
@@ -738,6 +870,7 @@ mod tests {
             message: msg,
             stacktrace: st,
             client_fingerprint: None,
+            config: None,
         })
         .fingerprint
     }
@@ -790,6 +923,93 @@ mod tests {
             fp("E", "user 1 not found", ""),
             fp("F", "user 1 not found", "")
         );
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("Timeout*", "TimeoutError"));
+        assert!(glob_match("*Error", "TimeoutError"));
+        assert!(glob_match("a*c*e", "abcde"));
+        assert!(!glob_match("a*c*e", "abde"));
+        assert!(glob_match("exact", "exact") && !glob_match("exact", "exactly"));
+        assert!(!glob_match("ab*ba", "aba"));
+    }
+
+    #[test]
+    fn rules_and_in_app_overrides() {
+        let st = "Error: x\n    at handler (/app/src/api.js:1:1)\n    at call (/app/node_modules/lib/index.js:1:1)";
+        let input = |config| GroupingInput {
+            project: "p",
+            service: "api",
+            exception_type: "TimeoutError",
+            message: "upstream took 5s",
+            stacktrace: st,
+            client_fingerprint: None,
+            config,
+        };
+        let plain = fingerprint(&input(None)).fingerprint;
+        let cfg = GroupingConfig {
+            rules: vec![FingerprintRule {
+                exception_type: Some("Timeout*".into()),
+                service: Some("api".into()),
+                fingerprint: "timeouts-{{ default }}".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            fingerprint(&input(Some(&cfg))).fingerprint,
+            format!("timeouts-{plain}")
+        );
+        let other = GroupingConfig {
+            rules: vec![FingerprintRule {
+                function: Some("handler".into()),
+                fingerprint: "all-handler-errors".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            fingerprint(&input(Some(&other))).fingerprint,
+            "all-handler-errors"
+        );
+        let no_match = GroupingConfig {
+            rules: vec![FingerprintRule {
+                service: Some("worker".into()),
+                fingerprint: "x".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(fingerprint(&input(Some(&no_match))).fingerprint, plain);
+        // Marking the library in-app changes which frames group (and the culprit stays the app's).
+        let vendor_in_app = GroupingConfig {
+            in_app_include: vec!["index".into()],
+            ..Default::default()
+        };
+        assert_ne!(fingerprint(&input(Some(&vendor_in_app))).fingerprint, plain);
+        let app_excluded = GroupingConfig {
+            in_app_exclude: vec!["api".into()],
+            ..Default::default()
+        };
+        assert_ne!(fingerprint(&input(Some(&app_excluded))).fingerprint, plain);
+        assert!(
+            GroupingConfig {
+                rules: vec![FingerprintRule {
+                    fingerprint: "x".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        // A client fingerprint still wins over rules.
+        let g = fingerprint(&GroupingInput {
+            client_fingerprint: Some("mine"),
+            ..input(Some(&cfg))
+        });
+        assert_eq!(g.fingerprint, "mine");
     }
 
     #[test]

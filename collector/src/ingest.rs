@@ -1,6 +1,7 @@
 //! The shared pipeline behind every receiver: authenticate → decode/normalize/fingerprint off the
 //! async runtime → one writer job → acknowledge only once stored.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use faultline_proto::otlp::collector::logs::v1::ExportLogsServiceRequest;
@@ -12,6 +13,7 @@ use crate::auth::Auth;
 use crate::drops::{DropCounter, DropReason};
 use crate::error::IngestError;
 use crate::event::now_secs;
+use crate::fingerprint::GroupingConfig;
 use crate::otlp::{self, Extracted};
 
 /// Limits applied to every request.
@@ -43,6 +45,7 @@ struct Inner {
     auth: Auth,
     limits: Limits,
     drops: DropCounter,
+    grouping: Arc<HashMap<String, GroupingConfig>>,
 }
 
 /// What a stored webhook event got.
@@ -57,14 +60,20 @@ pub struct WebhookAck {
 }
 
 impl Ingest {
-    /// Builds the pipeline.
-    pub fn new(writer: Writer, auth: Auth, limits: Limits) -> Self {
+    /// Builds the pipeline; `grouping` holds the projects' grouping configurations.
+    pub fn new(
+        writer: Writer,
+        auth: Auth,
+        limits: Limits,
+        grouping: HashMap<String, GroupingConfig>,
+    ) -> Self {
         Ingest {
             inner: Arc::new(Inner {
                 writer,
                 auth,
                 limits,
                 drops: DropCounter::default(),
+                grouping: Arc::new(grouping),
             }),
         }
     }
@@ -102,13 +111,15 @@ impl Ingest {
         extracted: Extracted,
     ) -> Result<(), IngestError> {
         let n = extracted.events.len() as u64;
+        let grouping = self.inner.grouping.clone();
         let batch = tokio::task::spawn_blocking(move || {
             let received_at = now_secs();
+            let config = grouping.get(&project);
             Batch {
                 occurrences: extracted
                     .events
                     .into_iter()
-                    .map(|e| e.into_row(&project, received_at))
+                    .map(|e| e.into_row(&project, received_at, config))
                     .collect(),
                 requests: extracted
                     .requests
@@ -184,7 +195,7 @@ impl Ingest {
         const SOURCE: &str = "webhook";
         let event = crate::webhook::to_event(ev)
             .map_err(|m| self.refuse(SOURCE, IngestError::BadRequest(m), 1))?;
-        let row = event.into_row(&project, now_secs());
+        let row = event.into_row(&project, now_secs(), self.inner.grouping.get(&project));
         let ack = WebhookAck {
             id: row.event_id.clone(),
             fingerprint: row.fingerprint.clone(),

@@ -61,6 +61,7 @@ fn fp(message: &str, stacktrace: &str) -> String {
         message,
         stacktrace,
         client_fingerprint: None,
+        config: None,
     })
     .fingerprint
 }

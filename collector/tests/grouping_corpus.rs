@@ -26,6 +26,7 @@ fn corpus() -> Vec<Event> {
                 message: &s("message"),
                 stacktrace: &s("stacktrace"),
                 client_fingerprint: None,
+                config: None,
             });
             Event {
                 id: s("id"),
