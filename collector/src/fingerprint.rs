@@ -332,23 +332,52 @@ pub fn parse_stacktrace(text: &str) -> Vec<Segment> {
     if text.is_empty() {
         return Vec::new();
     }
-    if text.contains("Traceback (most recent call last):") {
-        return parse_python(text);
+    // One pass over the lines decides the format (this runs for every occurrence ingested, so no
+    // whole-text regex unless a line already looks the part). Precedence: Python, Go, Rust, PHP,
+    // Ruby, then `at ...` frames (JVM, .NET, JavaScript, OpenTelemetry-PHP) as the fallback.
+    let (mut go, mut rust_num, mut rust_at, mut php, mut ruby) =
+        (false, false, false, false, false);
+    for line in text.lines() {
+        if line.starts_with("Traceback (most recent call last):") {
+            return parse_python(text);
+        }
+        if line.starts_with("goroutine ") || (line.starts_with('\t') && line.contains(".go:")) {
+            go = true;
+            continue;
+        }
+        let t = line.trim_start();
+        let indented = t.len() < line.len();
+        if indented {
+            if let Some((num, _)) = t.split_once(": ")
+                && !num.is_empty()
+                && num.bytes().all(|b| b.is_ascii_digit())
+            {
+                rust_num = true;
+            } else if t.starts_with("at ") && strip_line_col(t).len() < t.len() && !t.ends_with(')')
+            {
+                rust_at = true;
+            }
+        }
+        if line.starts_with('#') && line.as_bytes().get(1).is_some_and(u8::is_ascii_digit) {
+            php = true;
+        }
+        if !ruby
+            && let Some(i) = line.find(":in ")
+            && matches!(line.as_bytes().get(i + 4), Some(b'`' | b'\''))
+        {
+            ruby = true;
+        }
     }
-    // Cheap substring checks gate every regex: this runs for every occurrence ingested.
-    if text.contains(".go:")
-        && (re!(r"(?m)^goroutine \d+ \[").is_match(text)
-            || re!(r"(?m)^\t.+\.go:\d+").is_match(text))
-    {
+    if go {
         return parse_go(text);
     }
-    if re!(r"(?m)^\s+\d+: \S").is_match(text) && re!(r"(?m)^\s+at .+:\d+:\d+$").is_match(text) {
+    if rust_num && rust_at {
         return parse_rust(text);
     }
-    if text.contains('#') && re!(r"(?m)^#\d+ ").is_match(text) {
+    if php && re!(r"(?m)^#\d+ ").is_match(text) {
         return parse_php_trace(text);
     }
-    if text.contains(":in ") && re!(r"(?m)^\s*(from )?[^\s:][^:]*:\d+:in [`']").is_match(text) {
+    if ruby && re!(r"(?m)^\s*(from )?[^\s:][^:]*:\d+:in [`']").is_match(text) {
         return parse_ruby(text);
     }
     parse_at_frames(text)
