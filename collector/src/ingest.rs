@@ -148,6 +148,23 @@ impl Ingest {
         }
     }
 
+    /// Normalizes on a blocking thread (`extract`), then stores.
+    async fn extract_and_store(
+        &self,
+        source: &str,
+        project: String,
+        extract: impl FnOnce() -> Extracted + Send + 'static,
+    ) -> Result<(), IngestError> {
+        let extracted = tokio::task::spawn_blocking(extract).await.map_err(|e| {
+            self.refuse(
+                source,
+                IngestError::Internal(format!("decode task failed: {e}")),
+                0,
+            )
+        })?;
+        self.store(source, project, extracted).await
+    }
+
     /// Stores the errors and request counts of a trace export.
     pub async fn traces(
         &self,
@@ -155,16 +172,8 @@ impl Ingest {
         project: String,
         req: ExportTraceServiceRequest,
     ) -> Result<(), IngestError> {
-        let extracted = tokio::task::spawn_blocking(move || otlp::from_traces(&req, now_secs()))
+        self.extract_and_store(source, project, move || otlp::from_traces(&req, now_secs()))
             .await
-            .map_err(|e| {
-                self.refuse(
-                    source,
-                    IngestError::Internal(format!("decode task failed: {e}")),
-                    0,
-                )
-            })?;
-        self.store(source, project, extracted).await
     }
 
     /// Stores the errors of a logs export.
@@ -174,16 +183,8 @@ impl Ingest {
         project: String,
         req: ExportLogsServiceRequest,
     ) -> Result<(), IngestError> {
-        let extracted = tokio::task::spawn_blocking(move || otlp::from_logs(&req))
+        self.extract_and_store(source, project, move || otlp::from_logs(&req))
             .await
-            .map_err(|e| {
-                self.refuse(
-                    source,
-                    IngestError::Internal(format!("decode task failed: {e}")),
-                    0,
-                )
-            })?;
-        self.store(source, project, extracted).await
     }
 
     /// Stores one webhook event.
