@@ -34,11 +34,17 @@ fn find_server() -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.is_file())
 }
 
-fn free_port() -> Result<u16, StoreError> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| StoreError::Local(e.to_string()))?;
-    Ok(l.local_addr()
-        .map_err(|e| StoreError::Local(e.to_string()))?
-        .port())
+/// Two distinct free ports: both listeners are held until both are known, so the second bind
+/// cannot hand back the first port.
+fn free_ports() -> Result<(u16, u16), StoreError> {
+    let bind = || TcpListener::bind("127.0.0.1:0").map_err(|e| StoreError::Local(e.to_string()));
+    let (a, b) = (bind()?, bind()?);
+    let port = |l: &TcpListener| {
+        l.local_addr()
+            .map(|a| a.port())
+            .map_err(|e| StoreError::Local(e.to_string()))
+    };
+    Ok((port(&a)?, port(&b)?))
 }
 
 /// Fills the configuration template.
@@ -76,7 +82,7 @@ impl EmbeddedClickHouse {
         stop_stale(&dir).await;
         let (http_port, tcp_port) = match ports {
             Some(p) => p,
-            None => (free_port()?, free_port()?),
+            None => free_ports()?,
         };
         let config = dir.join("config.xml");
         std::fs::write(&config, render_config(&dir, http_port, tcp_port))
