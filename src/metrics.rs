@@ -13,26 +13,37 @@ pub fn render(ingest: &Ingest, http: &faultline_health::HttpMetrics) -> String {
     http.render(&mut out);
     ingest.drops().render(&mut out);
     let s = ingest.writer().stats();
-    let _ = writeln!(
-        out,
-        "# HELP faultline_batches_total Inserts into ClickHouse that succeeded.\n# TYPE faultline_batches_total counter\nfaultline_batches_total {}",
-        s.batches.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        out,
-        "# HELP faultline_rows_written_total Occurrence rows written.\n# TYPE faultline_rows_written_total counter\nfaultline_rows_written_total {}",
-        s.rows.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        out,
-        "# HELP faultline_insert_errors_total Insert attempts that failed.\n# TYPE faultline_insert_errors_total counter\nfaultline_insert_errors_total {}",
-        s.insert_errors.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        out,
-        "# HELP faultline_queue_depth Requests waiting for the writer.\n# TYPE faultline_queue_depth gauge\nfaultline_queue_depth {}",
-        s.queue_depth.load(Ordering::Relaxed)
-    );
+    for (name, kind, help, value) in [
+        (
+            "faultline_batches_total",
+            "counter",
+            "Inserts into ClickHouse that succeeded.",
+            s.batches.load(Ordering::Relaxed),
+        ),
+        (
+            "faultline_rows_written_total",
+            "counter",
+            "Occurrence rows written.",
+            s.rows.load(Ordering::Relaxed),
+        ),
+        (
+            "faultline_insert_errors_total",
+            "counter",
+            "Insert attempts that failed.",
+            s.insert_errors.load(Ordering::Relaxed),
+        ),
+        (
+            "faultline_queue_depth",
+            "gauge",
+            "Requests waiting for the writer.",
+            s.queue_depth.load(Ordering::Relaxed) as u64,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    }
     let h = &s.insert_latency;
     out.push_str("# HELP faultline_insert_duration_seconds Latency of occurrence inserts into ClickHouse.\n# TYPE faultline_insert_duration_seconds histogram\n");
     let mut cumulative = 0;

@@ -190,7 +190,6 @@ pub struct Extracted {
 /// Extracts errors and request counts from a trace export (project filled in later).
 pub fn from_traces(req: &ExportTraceServiceRequest, received_at: u32) -> Extracted {
     let mut out = Extracted::default();
-    let mut counts: HashMap<(String, String, u32), (u64, u64)> = HashMap::new();
     for rs in &req.resource_spans {
         let mut res = Attrs::default();
         if let Some(r) = &rs.resource {
@@ -215,13 +214,14 @@ pub fn from_traces(req: &ExportTraceServiceRequest, received_at: u32) -> Extract
                         t => t,
                     };
                     let t = if t == 0 { received_at } else { t };
-                    let e = counts
-                        .entry((base.service.clone(), base.environment.clone(), t - t % 60))
-                        .or_default();
-                    e.0 += 1;
-                    if status_error || http_status >= 500 {
-                        e.1 += 1;
-                    }
+                    out.requests.push(RequestCountRow {
+                        project: String::new(),
+                        service: base.service.clone(),
+                        environment: base.environment.clone(),
+                        minute: t - t % 60,
+                        requests: 1,
+                        failed: u64::from(status_error || http_status >= 500),
+                    });
                 }
                 for (i, event) in span.events.iter().enumerate() {
                     let mut attrs = Attrs::default();
@@ -254,19 +254,7 @@ pub fn from_traces(req: &ExportTraceServiceRequest, received_at: u32) -> Extract
             }
         }
     }
-    out.requests = counts
-        .into_iter()
-        .map(
-            |((service, environment, minute), (requests, failed))| RequestCountRow {
-                project: String::new(),
-                service,
-                environment,
-                minute,
-                requests,
-                failed,
-            },
-        )
-        .collect();
+    out.requests = RequestCountRow::merge(std::mem::take(&mut out.requests));
     out
 }
 

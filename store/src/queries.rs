@@ -54,6 +54,14 @@ impl Sql {
         self.args.extend(items);
         self
     }
+    /// Runs the query and reads every row.
+    async fn fetch_all<T>(&self, store: &Store) -> Result<Vec<T>, StoreError>
+    where
+        T: clickhouse::RowOwned + clickhouse::RowRead,
+    {
+        Ok(self.query(store.client()).fetch_all().await?)
+    }
+
     fn query(&self, client: &clickhouse::Client) -> clickhouse::query::Query {
         let mut q = client.query(&self.text);
         for a in &self.args {
@@ -626,10 +634,9 @@ impl Store {
         dims: &Dims,
         w: Window,
     ) -> Result<Vec<IssueInWindow>, StoreError> {
-        Ok(issues_in_window_sql(self.database(), dims, w)
-            .query(self.client())
-            .fetch_all()
-            .await?)
+        issues_in_window_sql(self.database(), dims, w)
+            .fetch_all(self)
+            .await
     }
 
     /// All-time figures of a project's issues (or of the given ones).
@@ -638,10 +645,9 @@ impl Store {
         project: Option<&str>,
         fingerprints: &[String],
     ) -> Result<Vec<IssueTotals>, StoreError> {
-        Ok(issue_totals_sql(self.database(), project, fingerprints)
-            .query(self.client())
-            .fetch_all()
-            .await?)
+        issue_totals_sql(self.database(), project, fingerprints)
+            .fetch_all(self)
+            .await
     }
 
     /// Current triage state of issues that have one.
@@ -650,10 +656,9 @@ impl Store {
         project: Option<&str>,
         fingerprints: &[String],
     ) -> Result<Vec<IssueStateRow>, StoreError> {
-        Ok(issue_states_sql(self.database(), project, fingerprints)
-            .query(self.client())
-            .fetch_all()
-            .await?)
+        issue_states_sql(self.database(), project, fingerprints)
+            .fetch_all(self)
+            .await
     }
 
     /// Records a triage change.
@@ -670,10 +675,9 @@ impl Store {
         if since.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(activity_since_sql(self.database(), project, since)
-            .query(self.client())
-            .fetch_all()
-            .await?)
+        activity_since_sql(self.database(), project, since)
+            .fetch_all(self)
+            .await
     }
 
     /// Occurrences in `w` matching `dims`, grouped by one dimension.
@@ -701,10 +705,9 @@ impl Store {
         w: Window,
         by: &[Dimension],
     ) -> Result<Vec<MultiCount>, StoreError> {
-        Ok(breakdown_sql(self.database(), dims, w, by)
-            .query(self.client())
-            .fetch_all()
-            .await?)
+        breakdown_sql(self.database(), dims, w, by)
+            .fetch_all(self)
+            .await
     }
 
     /// The latest occurrence of an issue, whose last occurrence is known to be at `last_seen`
@@ -729,10 +732,9 @@ impl Store {
         w: Window,
         step: u32,
     ) -> Result<Vec<BucketCount>, StoreError> {
-        Ok(error_series_sql(self.database(), dims, w, step)
-            .query(self.client())
-            .fetch_all()
-            .await?)
+        error_series_sql(self.database(), dims, w, step)
+            .fetch_all(self)
+            .await
     }
 
     /// SERVER spans per `step`-second bucket (non-empty buckets only).
@@ -743,12 +745,9 @@ impl Store {
         w: Window,
         step: u32,
     ) -> Result<Vec<BucketCount>, StoreError> {
-        Ok(
-            request_series_sql(self.database(), project, services, w, step)
-                .query(self.client())
-                .fetch_all()
-                .await?,
-        )
+        request_series_sql(self.database(), project, services, w, step)
+            .fetch_all(self)
+            .await
     }
 
     /// One issue's occurrences per `step`-second bucket.
@@ -759,12 +758,9 @@ impl Store {
         w: Window,
         step: u32,
     ) -> Result<Vec<BucketCount>, StoreError> {
-        Ok(
-            issue_buckets_sql(self.database(), project, fingerprint, w, step)
-                .query(self.client())
-                .fetch_all()
-                .await?,
-        )
+        issue_buckets_sql(self.database(), project, fingerprint, w, step)
+            .fetch_all(self)
+            .await
     }
 
     /// Paths with the most 404s since `from_hour`.
@@ -774,10 +770,9 @@ impl Store {
         from_hour: u32,
         limit: u32,
     ) -> Result<Vec<NotFoundPath>, StoreError> {
-        Ok(not_found_sql(self.database(), project, from_hour, limit)
-            .query(self.client())
-            .fetch_all()
-            .await?)
+        not_found_sql(self.database(), project, from_hour, limit)
+            .fetch_all(self)
+            .await
     }
 
     /// Occurrences of a project (optionally one issue), newest first, after the cursor `before`
@@ -789,12 +784,9 @@ impl Store {
         before: Option<(u32, &str)>,
         limit: u32,
     ) -> Result<Vec<OccurrenceRow>, StoreError> {
-        Ok(
-            occurrences_sql(self.database(), project, fingerprint, before, limit)
-                .query(self.client())
-                .fetch_all()
-                .await?,
-        )
+        occurrences_sql(self.database(), project, fingerprint, before, limit)
+            .fetch_all(self)
+            .await
     }
 
     /// Occurrences of a project (optionally one issue), newest first.
@@ -818,10 +810,7 @@ impl Store {
 
     /// Request totals per service of a project, all time.
     pub async fn request_totals(&self, project: &str) -> Result<Vec<ServiceRequests>, StoreError> {
-        Ok(requests_sql(self.database(), project)
-            .query(self.client())
-            .fetch_all()
-            .await?)
+        requests_sql(self.database(), project).fetch_all(self).await
     }
 
     /// Drops every daily partition older than `before_day` (`YYYYMMDD`) and returns what it dropped.
@@ -830,8 +819,7 @@ impl Store {
         before_day: u32,
     ) -> Result<Vec<PartitionInfo>, StoreError> {
         let parts: Vec<PartitionInfo> = old_partitions_sql(self.database(), before_day)
-            .query(self.client())
-            .fetch_all()
+            .fetch_all(self)
             .await?;
         for p in &parts {
             // Partition ids are digits only (checked), so they are safe to splice.

@@ -145,6 +145,34 @@ pub struct RequestCountRow {
     pub failed: u64,
 }
 
+impl RequestCountRow {
+    /// Sums rows with the same project, service, environment and minute (what the table engine
+    /// would do later; doing it before the insert keeps batches small).
+    pub fn merge(rows: impl IntoIterator<Item = RequestCountRow>) -> Vec<RequestCountRow> {
+        let mut by: std::collections::HashMap<(String, String, String, u32), (u64, u64)> =
+            std::collections::HashMap::new();
+        for r in rows {
+            let e = by
+                .entry((r.project, r.service, r.environment, r.minute))
+                .or_default();
+            e.0 += r.requests;
+            e.1 += r.failed;
+        }
+        by.into_iter()
+            .map(
+                |((project, service, environment, minute), (requests, failed))| RequestCountRow {
+                    project,
+                    service,
+                    environment,
+                    minute,
+                    requests,
+                    failed,
+                },
+            )
+            .collect()
+    }
+}
+
 /// Columns of `issue_states`, in the order of [`IssueStateRow`].
 pub const ISSUE_STATE_COLUMNS: &[(&str, &str)] = &[
     ("project", "String"),

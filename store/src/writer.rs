@@ -7,7 +7,6 @@
 //! so receivers can answer "retry later" instead of piling up memory. Network and overload errors are
 //! retried with backoff for up to `retry_for`; data and schema errors never are.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -230,32 +229,14 @@ async fn flush(store: &Store, cfg: &WriterConfig, stats: &WriterStats, jobs: Vec
         return;
     }
     let mut occurrences = Vec::with_capacity(jobs.iter().map(|j| j.batch.occurrences.len()).sum());
-    let mut requests: HashMap<(String, String, String, u32), (u64, u64)> = HashMap::new();
+    let mut requests = Vec::new();
     let mut acks = Vec::with_capacity(jobs.len());
     for j in jobs {
         occurrences.extend(j.batch.occurrences);
-        for r in j.batch.requests {
-            let e = requests
-                .entry((r.project, r.service, r.environment, r.minute))
-                .or_default();
-            e.0 += r.requests;
-            e.1 += r.failed;
-        }
+        requests.extend(j.batch.requests);
         acks.push(j.ack);
     }
-    let requests: Vec<RequestCountRow> = requests
-        .into_iter()
-        .map(
-            |((project, service, environment, minute), (requests, failed))| RequestCountRow {
-                project,
-                service,
-                environment,
-                minute,
-                requests,
-                failed,
-            },
-        )
-        .collect();
+    let requests = RequestCountRow::merge(requests);
 
     let mut result = with_retry(cfg, stats, || {
         insert_all(store, "requests_minute", &requests)
