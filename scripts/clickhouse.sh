@@ -39,7 +39,7 @@ install() {
     $sudo chmod +x "$policy"
   fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq clickhouse-server clickhouse-client >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -qq clickhouse-server clickhouse-client >/dev/null
   [ $had_policy = 1 ] || $sudo rm -f "$policy"
   find_server >/dev/null || { log "clickhouse-server not found after install"; exit 1; }
 }
@@ -54,8 +54,13 @@ start() {
     "$root/deploy/clickhouse/config.xml" > "$dir/config.xml"
   local server
   server=$(find_server)
-  (cd "$dir" && nohup "$server" --config-file="$dir/config.xml" --pid-file="$dir/clickhouse.pid" \
-      >"$dir/log/stdout.log" 2>&1 &)
+  # The server gets none of this script's file descriptors: a caller reading our stdout through
+  # `$(...)` must see EOF as soon as the URL is printed, not when the server exits. 18.16 ignores
+  # --pid-file outside daemon mode, so the pid file is written here ($! is the server: exec).
+  (cd "$dir" && exec "$server" --config-file="$dir/config.xml") \
+      </dev/null >>"$dir/log/stdout.log" 2>&1 &
+  echo $! >"$dir/clickhouse.pid"
+  disown || true
   for _ in $(seq 1 120); do
     if ping; then echo "$url"; return 0; fi
     sleep 0.5

@@ -6,7 +6,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-step() { printf '\n==> %s\n' "$*"; }
+started=$(date +%s)
+# Each step prints the seconds elapsed so far; every step that waits on something outside (apt,
+# pip, servers, tests) runs under `timeout`, so a hang fails the run with a message instead of
+# eating CI's whole budget.
+step() { printf '\n==> [%ss] %s\n' "$(($(date +%s) - started))" "$*"; }
 
 step "rustfmt"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
@@ -17,8 +21,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "ClickHouse (local, scripts/clickhouse.sh)"
 export FAULTLINE_TEST_CLICKHOUSE_URL
-FAULTLINE_TEST_CLICKHOUSE_URL=$(bash scripts/clickhouse.sh start)
-echo "test server: $FAULTLINE_TEST_CLICKHOUSE_URL ($(curl -fsS "$FAULTLINE_TEST_CLICKHOUSE_URL/?query=SELECT%20version()"))"
+FAULTLINE_TEST_CLICKHOUSE_URL=$(timeout 900 bash scripts/clickhouse.sh start)
+echo "test server: $FAULTLINE_TEST_CLICKHOUSE_URL ($(curl -fsS --max-time 10 "$FAULTLINE_TEST_CLICKHOUSE_URL/?query=SELECT%20version()"))"
 started_here=1
 cleanup() { [ "${started_here:-0}" = 1 ] && bash scripts/clickhouse.sh stop || true; }
 trap cleanup EXIT
@@ -27,18 +31,18 @@ step "Python test clients (virtualenv .venv)"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv || { apt-get install -y -qq python3-venv >/dev/null && python3 -m venv .venv; }
 fi
-.venv/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt chdb-core
+timeout 900 .venv/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt chdb-core
 export FAULTLINE_TEST_PYTHON="$root/.venv/bin/python"
 
 step "tests (unit, integration, end-to-end)"
 set +e +o pipefail
-cargo test --workspace --locked -- --nocapture 2>&1 | tee target/test-output.log
+timeout 3600 cargo test --workspace --locked -- --nocapture 2>&1 | tee target/test-output.log
 test_status=${PIPESTATUS[0]}
 set -e -o pipefail
 [ "$test_status" = 0 ] || { echo "cargo test failed"; exit "$test_status"; }
 
 step "SQL on a modern ClickHouse (chdb-core)"
-.venv/bin/python scripts/check_sql_modern.py target/sql-catalog.json target/grafana-queries.json
+timeout 600 .venv/bin/python scripts/check_sql_modern.py target/sql-catalog.json target/grafana-queries.json
 
 step "summary"
 grep -E 'corpus: ' target/test-output.log || true

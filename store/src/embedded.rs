@@ -94,10 +94,6 @@ impl EmbeddedClickHouse {
             .map_err(|e| StoreError::Local(e.to_string()))?;
         let child = tokio::process::Command::new(&server)
             .arg(format!("--config-file={}", config.display()))
-            .arg(format!(
-                "--pid-file={}",
-                dir.join("clickhouse.pid").display()
-            ))
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(out)
@@ -105,6 +101,11 @@ impl EmbeddedClickHouse {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| StoreError::Local(format!("cannot start {}: {e}", server.display())))?;
+        // Written here: 18.16 honours --pid-file only when it daemonizes. A later start uses it
+        // to stop a server its crashed owner left behind (`stop_stale`).
+        if let Some(pid) = child.id() {
+            let _ = std::fs::write(dir.join("clickhouse.pid"), pid.to_string());
+        }
         let url = format!("http://127.0.0.1:{http_port}");
         let mut me = EmbeddedClickHouse {
             child,
@@ -169,11 +170,13 @@ impl EmbeddedClickHouse {
                 .arg(pid.to_string())
                 .status()
                 .await;
-            if tokio::time::timeout(grace, self.child.wait()).await.is_ok() {
-                return;
+            if tokio::time::timeout(grace, self.child.wait()).await.is_err() {
+                let _ = self.child.kill().await;
             }
+        } else {
+            let _ = self.child.kill().await;
         }
-        let _ = self.child.kill().await;
+        let _ = std::fs::remove_file(self.dir.join("clickhouse.pid"));
     }
 }
 
@@ -185,7 +188,8 @@ async fn stop_stale(dir: &Path) {
     };
     let pid = pid.trim();
     let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    if !cmdline.contains("clickhouse") {
+    // Only a server started on this very config file: a reused pid is left alone.
+    if !cmdline.contains(&*dir.join("config.xml").to_string_lossy()) {
         return;
     }
     tracing::warn!(
