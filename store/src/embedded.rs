@@ -170,7 +170,10 @@ impl EmbeddedClickHouse {
                 .arg(pid.to_string())
                 .status()
                 .await;
-            if tokio::time::timeout(grace, self.child.wait()).await.is_err() {
+            if tokio::time::timeout(grace, self.child.wait())
+                .await
+                .is_err()
+            {
                 let _ = self.child.kill().await;
             }
         } else {
