@@ -11,6 +11,7 @@
 //! panics and `runtime.Stack`, PHP `getTraceAsString()`, Ruby `full_message`, Rust backtraces.
 //! Frames come out innermost first whatever the language printed.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -22,24 +23,25 @@ pub const GROUPING_VERSION: u8 = 1;
 /// Grouping version recorded when the client sent its own fingerprint.
 pub const CLIENT_GROUPING_VERSION: u8 = 0;
 
-/// One stack frame, normalized.
+/// One stack frame, normalized. Borrowed from the stack trace's text wherever normalization only
+/// cuts (most frames): parsing allocates per trace, not per frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
+pub struct Frame<'a> {
     /// Module, package, class, or file basename without extension.
-    pub module: String,
+    pub module: Cow<'a, str>,
     /// Function or method, without generated suffixes.
-    pub function: String,
+    pub function: Cow<'a, str>,
     /// Whether the frame is the application's own code (not the runtime or a dependency).
     pub in_app: bool,
 }
 
 /// One exception of a chain, as found in a stack trace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Segment {
+pub struct Segment<'a> {
     /// Exception type printed in the trace for this segment, when there is one.
-    pub exception_type: Option<String>,
+    pub exception_type: Option<&'a str>,
     /// Frames, innermost first.
-    pub frames: Vec<Frame>,
+    pub frames: Vec<Frame<'a>>,
 }
 
 /// What grouping looks at.
@@ -137,7 +139,7 @@ impl GroupingConfig {
         Ok(())
     }
 
-    fn apply_in_app(&self, segments: &mut [Segment]) {
+    fn apply_in_app(&self, segments: &mut [Segment<'_>]) {
         if self.in_app_include.is_empty() && self.in_app_exclude.is_empty() {
             return;
         }
@@ -159,7 +161,11 @@ impl GroupingConfig {
         }
     }
 
-    fn rule_for(&self, input: &GroupingInput<'_>, frames: &[&Frame]) -> Option<&FingerprintRule> {
+    fn rule_for(
+        &self,
+        input: &GroupingInput<'_>,
+        frames: &[&Frame<'_>],
+    ) -> Option<&FingerprintRule> {
         let m =
             |pat: &Option<String>, text: &str| pat.as_deref().is_none_or(|p| glob_match(p, text));
         self.rules.iter().find(|r| {
@@ -183,13 +189,39 @@ pub struct Grouping {
     pub version: u8,
 }
 
-fn hash(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0x1f]);
+/// SHA-256 over parts, each followed by 0x1f, cut to 128 bits (32 hex characters). Parts are fed
+/// one by one: no joined string is built.
+struct PartHasher(Sha256);
+
+impl PartHasher {
+    fn new() -> Self {
+        PartHasher(Sha256::new())
     }
-    hex::encode(&h.finalize()[..16])
+
+    fn part(&mut self, p: &str) -> &mut Self {
+        self.0.update(p.as_bytes());
+        self.0.update([0x1f]);
+        self
+    }
+
+    /// `a:b` as one part.
+    fn pair(&mut self, a: &str, b: &str) -> &mut Self {
+        self.0.update(a.as_bytes());
+        self.0.update(b":");
+        self.part(b)
+    }
+
+    fn finish(self) -> String {
+        hex::encode(&self.0.finalize()[..16])
+    }
+}
+
+fn hash(parts: &[&str]) -> String {
+    let mut h = PartHasher::new();
+    for p in parts {
+        h.part(p);
+    }
+    h.finish()
 }
 
 /// Computes the fingerprint of one occurrence.
@@ -221,18 +253,17 @@ pub fn fingerprint(input: &GroupingInput<'_>) -> Grouping {
         };
     }
 
-    let mut parts: Vec<String> = vec![
-        "v1".into(),
-        input.project.into(),
-        input.service.into(),
-        input.exception_type.trim().into(),
-    ];
-    let frames: Vec<&Frame> = match root {
+    let mut h = PartHasher::new();
+    h.part("v1")
+        .part(input.project)
+        .part(input.service)
+        .part(input.exception_type.trim());
+    let frames: Vec<&Frame<'_>> = match root {
         Some(seg) => {
-            if let Some(t) = &seg.exception_type {
-                parts.push(t.clone());
+            if let Some(t) = seg.exception_type {
+                h.part(t);
             }
-            let in_app: Vec<&Frame> = seg.frames.iter().filter(|f| f.in_app).collect();
+            let in_app: Vec<&Frame<'_>> = seg.frames.iter().filter(|f| f.in_app).collect();
             if in_app.is_empty() {
                 seg.frames.iter().collect()
             } else {
@@ -244,16 +275,14 @@ pub fn fingerprint(input: &GroupingInput<'_>) -> Grouping {
     let frames = collapse_recursion(frames);
     let rule = input.config.and_then(|c| c.rule_for(input, &frames));
     if frames.is_empty() {
-        parts.push("message".into());
-        parts.push(mask_message(input.message));
+        h.part("message").part(&mask_message(input.message));
     } else {
-        parts.push("frames".into());
+        h.part("frames");
         for f in frames {
-            parts.push(format!("{}:{}", f.module, f.function));
+            h.pair(&f.module, &f.function);
         }
     }
-    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-    let default = hash(&refs);
+    let default = h.finish();
     let fingerprint = match rule {
         None => default,
         Some(r) => {
@@ -276,8 +305,8 @@ pub fn fingerprint(input: &GroupingInput<'_>) -> Grouping {
 }
 
 /// Removes consecutive repeats of the same frame or frame cycle (recursion depth must not split).
-fn collapse_recursion(frames: Vec<&Frame>) -> Vec<&Frame> {
-    let mut out: Vec<&Frame> = Vec::with_capacity(frames.len());
+fn collapse_recursion<'f, 'a>(frames: Vec<&'f Frame<'a>>) -> Vec<&'f Frame<'a>> {
+    let mut out: Vec<&Frame<'a>> = Vec::with_capacity(frames.len());
     for f in frames {
         out.push(f);
         // Drop a just-completed repeat of the preceding cycle of length 1..=4.
@@ -325,9 +354,88 @@ pub fn mask_message(msg: &str) -> String {
     m.into_owned()
 }
 
+/// A fixed string the parsers look for in every line or frame. Its `memchr::memmem` searchers are
+/// built once ([`needle!`]); std's `str::find` builds a two-way searcher on every call, which for
+/// these short lines costs more than the scan.
+struct Needle {
+    text: &'static str,
+    fwd: memchr::memmem::Finder<'static>,
+}
+
+impl Needle {
+    fn new(text: &'static str) -> Self {
+        Needle {
+            text,
+            fwd: memchr::memmem::Finder::new(text),
+        }
+    }
+}
+
+macro_rules! needle {
+    ($s:literal) => {{
+        static N: LazyLock<Needle> = LazyLock::new(|| Needle::new($s));
+        &*N
+    }};
+}
+
+/// Byte offset of the first `n` in `hay`.
+fn find(hay: &str, n: &Needle) -> Option<usize> {
+    n.fwd.find(hay.as_bytes())
+}
+
+/// Byte offset of the last `::` in `hay` (paths of Rust symbols: the last one is near the end).
+fn rfind_path_sep(hay: &str) -> Option<usize> {
+    let b = hay.as_bytes();
+    let mut end = b.len();
+    while let Some(i) = memchr::memrchr(b':', &b[..end]) {
+        if i > 0 && b[i - 1] == b':' {
+            return Some(i - 1);
+        }
+        end = i;
+    }
+    None
+}
+
+/// `str::lines` (split at `\n` or `\r\n`, no empty last line) with a SIMD `memchr`.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        Some(match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(i) => {
+                let line = &rest[..i];
+                rest = &rest[i + 1..];
+                line.strip_suffix('\r').unwrap_or(line)
+            }
+            None => std::mem::take(&mut rest),
+        })
+    })
+}
+
+fn has(hay: &str, n: &Needle) -> bool {
+    find(hay, n).is_some()
+}
+
+/// `str::split_once` with a [`Needle`]. Needles are ASCII, so both cuts are on char boundaries.
+fn split_once<'a>(hay: &'a str, n: &Needle) -> Option<(&'a str, &'a str)> {
+    find(hay, n).map(|i| (&hay[..i], &hay[i + n.text.len()..]))
+}
+
+/// Length of the run of ASCII digits `s` starts with.
+fn digits(s: &str) -> usize {
+    s.bytes().take_while(u8::is_ascii_digit).count()
+}
+
+/// The text of capture group `i`, borrowed from the haystack (empty when the group did not match).
+fn group<'a>(c: &regex::Captures<'a>, i: usize) -> &'a str {
+    c.get(i).map_or("", |m| m.as_str())
+}
+
 /// Splits a stack trace into its chain of exceptions, outermost first (so the root cause is last),
 /// each with its frames innermost first.
-pub fn parse_stacktrace(text: &str) -> Vec<Segment> {
+pub fn parse_stacktrace(text: &str) -> Vec<Segment<'_>> {
     let text = text.trim_end();
     if text.is_empty() {
         return Vec::new();
@@ -337,21 +445,20 @@ pub fn parse_stacktrace(text: &str) -> Vec<Segment> {
     // Ruby, then `at ...` frames (JVM, .NET, JavaScript, OpenTelemetry-PHP) as the fallback.
     let (mut go, mut rust_num, mut rust_at, mut php, mut ruby) =
         (false, false, false, false, false);
-    for line in text.lines() {
+    for line in lines(text) {
         if line.starts_with("Traceback (most recent call last):") {
             return parse_python(text);
         }
-        if line.starts_with("goroutine ") || (line.starts_with('\t') && line.contains(".go:")) {
+        if line.starts_with("goroutine ") || (line.starts_with('\t') && has(line, needle!(".go:")))
+        {
             go = true;
             continue;
         }
-        let t = line.trim_start();
+        let t = line.trim_ascii_start();
         let indented = t.len() < line.len();
         if indented {
-            if let Some((num, _)) = t.split_once(": ")
-                && !num.is_empty()
-                && num.bytes().all(|b| b.is_ascii_digit())
-            {
+            let d = digits(t);
+            if d > 0 && t[d..].starts_with(": ") {
                 rust_num = true;
             } else if t.starts_with("at ") && strip_line_col(t).len() < t.len() && !t.ends_with(')')
             {
@@ -362,7 +469,7 @@ pub fn parse_stacktrace(text: &str) -> Vec<Segment> {
             php = true;
         }
         if !ruby
-            && let Some(i) = line.find(":in ")
+            && let Some(i) = find(line, needle!(":in "))
             && matches!(line.as_bytes().get(i + 4), Some(b'`' | b'\''))
         {
             ruby = true;
@@ -383,8 +490,8 @@ pub fn parse_stacktrace(text: &str) -> Vec<Segment> {
     parse_at_frames(text)
 }
 
-fn basename_module(path: &str) -> String {
-    let path = path.trim().trim_start_matches("file://");
+fn basename_module(path: &str) -> &str {
+    let path = path.trim_ascii().trim_start_matches("file://");
     let path = path.split(['?', '#']).next().unwrap_or(path);
     let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
     let stem = match base.rsplit_once('.') {
@@ -399,48 +506,48 @@ fn basename_module(path: &str) -> String {
                 && tail.bytes().all(|b| b.is_ascii_hexdigit())
                 && tail.bytes().any(|b| b.is_ascii_digit()) =>
         {
-            head.to_string()
+            head
         }
-        _ => stem.to_string(),
+        _ => stem,
     }
 }
 
 /// `File "path", line N, in func` → `(path, func)`.
 fn python_frame(line: &str) -> Option<(&str, &str)> {
     let rest = line.strip_prefix("File \"")?;
-    let (path, rest) = rest.split_once("\", line ")?;
-    let (num, func) = rest.split_once(", in ")?;
-    (!num.is_empty() && num.bytes().all(|b| b.is_ascii_digit())).then(|| (path, func.trim()))
+    let (path, rest) = split_once(rest, needle!("\", line "))?;
+    let (num, func) = split_once(rest, needle!(", in "))?;
+    (!num.is_empty() && num.bytes().all(|b| b.is_ascii_digit())).then(|| (path, func.trim_ascii()))
 }
 
-fn parse_python(text: &str) -> Vec<Segment> {
+fn parse_python(text: &str) -> Vec<Segment<'_>> {
     // Chained: the cause is printed first, then "The above exception..." / "During handling...".
     let mut segments = Vec::new();
     let mut cur = Segment::default();
-    for line in text.lines() {
+    for line in lines(text) {
         if line.starts_with("The above exception was the direct cause")
             || line.starts_with("During handling of the above exception")
         {
             segments.push(std::mem::take(&mut cur));
             continue;
         }
-        let trimmed = line.trim_start();
+        let trimmed = line.trim_ascii_start();
         if let Some((path, func)) = python_frame(trimmed) {
-            let func = func.to_string();
-            let in_app = !(path.contains("site-packages")
-                || path.contains("dist-packages")
+            let in_app = !(has(path, needle!("site-packages"))
+                || has(path, needle!("dist-packages"))
                 || path.starts_with('<')
-                || (path.contains("/lib/python") && re!(r"/lib/python\d(\.\d+)?/").is_match(path)));
+                || (has(path, needle!("/lib/python"))
+                    && re!(r"/lib/python\d(\.\d+)?/").is_match(path)));
             cur.frames.push(Frame {
-                module: basename_module(path),
-                function: func,
+                module: Cow::Borrowed(basename_module(path)),
+                function: Cow::Borrowed(func),
                 in_app,
             });
         } else if trimmed.len() == line.len()
             && !line.starts_with("Traceback")
             && let Some(c) = re!(r"^([A-Za-z_][\w.]*)(: |$)").captures(line)
         {
-            cur.exception_type = Some(c[1].to_string());
+            cur.exception_type = Some(group(&c, 1));
         }
     }
     segments.push(cur);
@@ -458,62 +565,58 @@ fn go_in_app(func: &str, path: &str) -> bool {
         || func.starts_with("runtime/")
         || func == "panic"
         || func.starts_with("testing.")
-        || path.contains("/src/runtime/")
-        || path.contains("/pkg/mod/")
-        || (path.contains("/go") && re!(r"/(usr/lib|usr/local)/go[^/]*/src/").is_match(path))
+        || has(path, needle!("/src/runtime/"))
+        || has(path, needle!("/pkg/mod/"))
+        || (has(path, needle!("/go")) && re!(r"/(usr/lib|usr/local)/go[^/]*/src/").is_match(path))
         || path.starts_with("/usr/local/go/"))
 }
 
-fn normalize_go_func(func: &str) -> (String, String) {
+fn normalize_go_func(func: &str) -> (&str, Cow<'_, str>) {
     let func = func.trim_start_matches("created by ");
-    let func = func.split(" in goroutine ").next().unwrap_or(func);
+    let func = split_once(func, needle!(" in goroutine ")).map_or(func, |(f, _)| f);
     // Package path is everything up to the first '.' after the last '/'.
     let slash = func.rfind('/').map(|i| i + 1).unwrap_or(0);
     let (pkg, rest) = match func[slash..].find('.') {
         Some(dot) => (&func[..slash + dot], &func[slash + dot + 1..]),
         None => ("", func),
     };
-    if !(rest.contains(".func")
-        || rest.contains(".gowrap")
+    if !(has(rest, needle!(".func"))
+        || has(rest, needle!(".gowrap"))
         || rest.ends_with("-fm")
         || rest.ends_with(|c: char| c.is_ascii_digit()))
     {
-        return (pkg.to_string(), rest.to_string());
+        return (pkg, Cow::Borrowed(rest));
     }
     let rest = re!(r"(\.func\d+|\.gowrap\d+|-fm|\.\d+)+$").replace(rest, "");
-    let rest = re!(r"\.func\d+").replace_all(&rest, "");
-    (pkg.to_string(), rest.into_owned())
+    let rest = re!(r"\.func\d+").replace_all(&rest, "").into_owned();
+    (pkg, Cow::Owned(rest))
 }
 
-fn parse_go(text: &str) -> Vec<Segment> {
-    let lines: Vec<&str> = text.lines().collect();
+fn parse_go(text: &str) -> Vec<Segment<'_>> {
     let mut seg = Segment::default();
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
-        if let Some(next) = lines.get(i + 1)
+    let mut lines = lines(text).peekable();
+    while let Some(line) = lines.next() {
+        if let Some(&next) = lines.peek()
             && next.starts_with('\t')
-            && next.contains(".go:")
+            && has(next, needle!(".go:"))
             && !line.starts_with('\t')
             && !line.starts_with("goroutine ")
         {
-            let call = line.trim();
+            let call = line.trim_ascii();
             let func = match call.rfind('(') {
                 Some(p) if call.ends_with(')') && !call.starts_with("created by ") => &call[..p],
                 _ => call,
             };
-            let path = next.trim().split(':').next().unwrap_or("");
+            let path = next.trim_ascii().split(':').next().unwrap_or("");
             let in_app = go_in_app(func.trim_start_matches("created by "), path);
             let (module, function) = normalize_go_func(func);
             seg.frames.push(Frame {
-                module,
+                module: Cow::Borrowed(module),
                 function,
                 in_app,
             });
-            i += 2;
-            continue;
+            lines.next();
         }
-        i += 1;
     }
     // A panic's own frames (debug.Stack, the recover helper, panic()) come first: keep only what
     // follows the last `panic(` frame when there is one.
@@ -557,68 +660,90 @@ fn rust_in_app(sym: &str, path: &str) -> bool {
     ];
     !(LIBS.iter().any(|l| sym.starts_with(l))
         || path.starts_with("/rustc/")
-        || path.contains("/.cargo/registry/")
-        || path.contains("/rustlib/"))
+        || has(path, needle!("/.cargo/registry/"))
+        || has(path, needle!("/rustlib/")))
 }
 
-fn parse_rust(text: &str) -> Vec<Segment> {
-    let lines: Vec<&str> = text.lines().collect();
+fn parse_rust(text: &str) -> Vec<Segment<'_>> {
     let mut seg = Segment::default();
-    for (i, line) in lines.iter().enumerate() {
-        let t = line.trim_start();
-        let Some((num, sym)) = t.split_once(": ") else {
-            continue;
-        };
-        if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) || t.len() == line.len() {
+    let mut lines = lines(text).peekable();
+    while let Some(line) = lines.next() {
+        let t = line.trim_ascii_start();
+        let d = digits(t);
+        if t.len() == line.len() || d == 0 || !t[d..].starts_with(": ") {
             continue;
         }
-        let sym = sym.trim();
+        let sym = t[d + 2..].trim_ascii();
         // Drop the `::h0123456789abcdef` hash of legacy-mangled symbols.
-        let sym = match sym.len().checked_sub(19).map(|i| sym.split_at(i)) {
-            Some((head, tail))
+        let sym = match sym.len().checked_sub(19).map(|i| sym.split_at_checked(i)) {
+            Some(Some((head, tail)))
                 if tail.starts_with("::h") && tail[3..].bytes().all(|b| b.is_ascii_hexdigit()) =>
             {
-                head.to_string()
+                head
             }
-            _ => sym.to_string(),
+            _ => sym,
         };
         let path = lines
-            .get(i + 1)
-            .and_then(|l| l.trim().strip_prefix("at "))
+            .peek()
+            .and_then(|l| l.trim_ascii().strip_prefix("at "))
             .unwrap_or("");
-        let in_app = rust_in_app(&sym, path);
-        let (module, function) = match sym.rfind("::") {
-            Some(p) if !sym.ends_with('>') => (sym[..p].to_string(), sym[p + 2..].to_string()),
-            _ => (String::new(), sym.clone()),
+        let in_app = rust_in_app(sym, path);
+        let (module, function) = match rfind_path_sep(sym) {
+            Some(p) if !sym.ends_with('>') => (&sym[..p], &sym[p + 2..]),
+            _ => ("", sym),
         };
         seg.frames.push(Frame {
-            module,
-            function,
+            module: Cow::Borrowed(module),
+            function: Cow::Borrowed(function),
             in_app,
         });
     }
     vec![seg]
 }
 
-fn parse_php_trace(text: &str) -> Vec<Segment> {
-    let mut seg = Segment::default();
-    for line in text.lines() {
-        if !line.starts_with('#') {
-            continue;
-        }
-        if let Some(c) = re!(r"^#\d+ (.+?)\(\d+\): (.+?)(\(.*\))?$").captures(line) {
-            let path = &c[1];
-            seg.frames.push(Frame {
-                module: basename_module(path),
-                function: c[2].to_string(),
-                in_app: !path.contains("/vendor/"),
-            });
-        } else if let Some(c) = re!(r"^#\d+ \[internal function\]: (.+?)(\(.*\))?$").captures(line)
+/// `#N path(line): call` of `getTraceAsString()` → `(path, function)`; `#N [internal function]:
+/// call` → `("", function)`. Hand-written equivalents of `^#\d+ (.+?)\(\d+\): (.+?)(\(.*\))?$` and
+/// `^#\d+ \[internal function\]: (.+?)(\(.*\))?$` (no regex: this runs for every frame).
+fn php_frame(line: &str) -> Option<(&str, &str)> {
+    let rest = line.strip_prefix('#')?;
+    let d = digits(rest);
+    let rest = rest.get(d..)?.strip_prefix(' ').filter(|_| d > 0)?;
+    // The first `(digits): ` after at least one character of path.
+    let mut from = rest.chars().next()?.len_utf8();
+    while let Some(i) = rest[from..].find('(') {
+        let open = from + i;
+        let after = &rest[open + 1..];
+        let n = digits(after);
+        if n > 0
+            && let Some(call) = after[n..].strip_prefix("): ")
         {
+            return php_call(call).map(|f| (&rest[..open], f));
+        }
+        from = open + 1;
+    }
+    let call = rest.strip_prefix("[internal function]: ")?;
+    php_call(call).map(|f| ("", f))
+}
+
+/// `(.+?)(\(.*\))?$`: the function name before its argument list, if the call has one.
+fn php_call(call: &str) -> Option<&str> {
+    let first = call.chars().next()?.len_utf8();
+    if call.ends_with(')')
+        && let Some(i) = call[first..].find('(')
+    {
+        return Some(&call[..first + i]);
+    }
+    Some(call)
+}
+
+fn parse_php_trace(text: &str) -> Vec<Segment<'_>> {
+    let mut seg = Segment::default();
+    for line in lines(text) {
+        if let Some((path, function)) = php_frame(line) {
             seg.frames.push(Frame {
-                module: String::new(),
-                function: c[1].to_string(),
-                in_app: false,
+                module: Cow::Borrowed(basename_module(path)),
+                function: Cow::Borrowed(function),
+                in_app: !path.is_empty() && !has(path, needle!("/vendor/")),
             });
         }
     }
@@ -626,43 +751,79 @@ fn parse_php_trace(text: &str) -> Vec<Segment> {
 }
 
 fn ruby_in_app(path: &str) -> bool {
-    !(path.contains("/gems/")
-        || path.contains("/rubygems")
+    !(has(path, needle!("/gems/"))
+        || has(path, needle!("/rubygems"))
         || path.starts_with("<internal:")
-        || (path.contains("/lib/ruby/") && re!(r"/lib/ruby/\d").is_match(path))
-        || path.contains("/vendor/bundle/"))
+        || (has(path, needle!("/lib/ruby/")) && re!(r"/lib/ruby/\d").is_match(path))
+        || has(path, needle!("/vendor/bundle/")))
 }
 
-fn parse_ruby(text: &str) -> Vec<Segment> {
-    let mut segments: Vec<Segment> = Vec::new();
-    for line in text.lines() {
-        if !line.contains(":in ") {
+/// One line of a Ruby backtrace (`full_message`): whether it starts with `from `, the path, the
+/// raw function, and on an exception's first line its type. The hand-written equivalent of
+/// ``^\s*(from )?([^\s:][^:]*):\d+:in [`']([^']+)'(: .*\(([\w:]+)\)\s*$)?`` (no regex: this runs
+/// for every frame).
+fn ruby_line(line: &str) -> Option<(bool, &str, &str, Option<&str>)> {
+    let starts_path = |s: &str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| !c.is_whitespace() && c != ':')
+    };
+    let t = line.trim_start();
+    let (from, body) = match t.strip_prefix("from ") {
+        Some(r) if starts_path(r) => (true, r),
+        _ => (false, t),
+    };
+    if !starts_path(body) {
+        return None;
+    }
+    let (path, rest) = body.split_once(':')?;
+    let n = digits(rest);
+    let rest = rest[n..]
+        .strip_prefix(":in ")
+        .filter(|_| n > 0)?
+        .strip_prefix(['`', '\''])?;
+    let (func, tail) = rest.split_once('\'').filter(|(f, _)| !f.is_empty())?;
+    let exception_type = tail.strip_prefix(": ").and_then(|m| {
+        let inner = m.trim_end().strip_suffix(')')?;
+        let ty = &inner[inner.rfind('(')? + 1..];
+        (!ty.is_empty()
+            && ty
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == ':'))
+        .then_some(ty)
+    });
+    Some((from, path, func, exception_type))
+}
+
+fn parse_ruby(text: &str) -> Vec<Segment<'_>> {
+    let mut segments: Vec<Segment<'_>> = Vec::new();
+    for line in lines(text) {
+        if !has(line, needle!(":in ")) {
             continue;
         }
-        let Some(c) = re!(r"^\s*(from )?([^\s:][^:]*):\d+:in [`']([^']+)'(: .*\(([\w:]+)\)\s*$)?")
-            .captures(line)
-        else {
+        let Some((from, path, raw, exception_type)) = ruby_line(line) else {
             continue;
         };
         // A line without "from" starts an exception (the outer one, then each cause).
-        if c.get(1).is_none() || segments.is_empty() {
+        if !from || segments.is_empty() {
             segments.push(Segment {
-                exception_type: c.get(5).map(|m| m.as_str().to_string()),
+                exception_type,
                 frames: Vec::new(),
             });
         }
-        let path = &c[2];
-        let raw = &c[3];
         let func =
             if raw.starts_with("block") || raw.starts_with("rescue") || raw.starts_with("ensure") {
                 re!(r"^(block( \(\d+ levels\))? in |rescue in |ensure in )+").replace(raw, "")
             } else {
-                std::borrow::Cow::Borrowed(raw)
+                Cow::Borrowed(raw)
             };
-        let func = func.rsplit(['#', '.']).next().unwrap_or(&func).to_string();
+        let func = match func {
+            Cow::Borrowed(f) => Cow::Borrowed(f.rsplit(['#', '.']).next().unwrap_or(f)),
+            Cow::Owned(f) => Cow::Owned(f.rsplit(['#', '.']).next().unwrap_or(&f).to_string()),
+        };
         if let Some(seg) = segments.last_mut() {
             seg.frames.push(Frame {
-                module: basename_module(path),
+                module: Cow::Borrowed(basename_module(path)),
                 function: func,
                 in_app: ruby_in_app(path),
             });
@@ -708,27 +869,27 @@ const JVM_LIBS: &[&str] = &[
     "Newtonsoft.",
 ];
 
-fn normalize_symbol(sym: &str) -> (String, String) {
-    let mut sym = std::borrow::Cow::Borrowed(sym);
-    if sym.contains("$$") {
+fn normalize_symbol(sym: &str) -> (Cow<'_, str>, Cow<'_, str>) {
+    let mut sym = Cow::Borrowed(sym);
+    if has(&sym, needle!("$$")) {
         sym = re!(r"\$\$(EnhancerBySpringCGLIB|FastClassBySpringCGLIB|SpringCGLIB)\$\$[0-9a-f]+")
             .replace_all(&sym, "")
             .into_owned()
             .into();
     }
-    if sym.contains("$Proxy") {
+    if has(&sym, needle!("$Proxy")) {
         sym = re!(r"\$Proxy\d+")
             .replace_all(&sym, "$$Proxy")
             .into_owned()
             .into();
     }
-    if sym.contains("GeneratedMethodAccessor") {
+    if has(&sym, needle!("GeneratedMethodAccessor")) {
         sym = re!(r"GeneratedMethodAccessor\d+")
             .replace_all(&sym, "GeneratedMethodAccessor")
             .into_owned()
             .into();
     }
-    if sym.contains("lambda$") {
+    if has(&sym, needle!("lambda$")) {
         sym = re!(r"lambda\$([\w]+)\$\d+")
             .replace_all(&sym, "lambda$$$1")
             .into_owned()
@@ -743,51 +904,58 @@ fn normalize_symbol(sym: &str) -> (String, String) {
     if sym.contains('[') {
         sym = re!(r"\[[^\]]*\]").replace_all(&sym, "").into_owned().into();
     }
-    match sym.rfind('.') {
-        Some(p) => (sym[..p].to_string(), sym[p + 1..].to_string()),
-        None => (String::new(), sym.into_owned()),
+    match sym {
+        Cow::Borrowed(s) => match s.rfind('.') {
+            Some(p) => (Cow::Borrowed(&s[..p]), Cow::Borrowed(&s[p + 1..])),
+            None => (Cow::Borrowed(""), Cow::Borrowed(s)),
+        },
+        Cow::Owned(s) => match s.rfind('.') {
+            Some(p) => (
+                Cow::Owned(s[..p].to_string()),
+                Cow::Owned(s[p + 1..].to_string()),
+            ),
+            None => (Cow::Borrowed(""), Cow::Owned(s)),
+        },
     }
 }
 
-fn js_frame(func: &str, loc: &str) -> Frame {
+fn js_frame<'a>(func: &'a str, loc: &'a str) -> Frame<'a> {
     let func = func
         .trim()
         .trim_start_matches("async ")
         .trim_start_matches("new ");
     let func = func.strip_prefix("Object.").unwrap_or(func);
-    let in_app = !(loc.contains("node_modules")
+    let in_app = !(has(loc, needle!("node_modules"))
         || loc.starts_with("node:")
         || loc.starts_with("internal/")
         || !loc.contains(['/', '\\'])
-        || loc.contains("<anonymous>"));
+        || has(loc, needle!("<anonymous>")));
     Frame {
-        module: basename_module(strip_line_col(loc)),
-        function: if func.is_empty() {
-            "?".into()
-        } else {
-            func.into()
-        },
+        module: Cow::Borrowed(basename_module(strip_line_col(loc))),
+        function: Cow::Borrowed(if func.is_empty() { "?" } else { func }),
         in_app,
     }
 }
 
 /// `path:12:34` → `path` (trailing `:digits` groups removed).
 fn strip_line_col(loc: &str) -> &str {
-    let mut s = loc;
-    while let Some((head, tail)) = s.rsplit_once(':') {
-        if tail.is_empty() || !tail.bytes().all(|b| b.is_ascii_digit()) {
-            break;
+    let mut s = loc.as_bytes();
+    loop {
+        let n = s.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+        match s.len().checked_sub(n + 1) {
+            Some(colon) if n > 0 && s[colon] == b':' => s = &s[..colon],
+            _ => break,
         }
-        s = head;
     }
-    s
+    // Only ASCII was cut from the end: still on a char boundary.
+    &loc[..s.len()]
 }
 
-fn parse_at_frames(text: &str) -> Vec<Segment> {
+fn parse_at_frames(text: &str) -> Vec<Segment<'_>> {
     let mut segments = vec![Segment::default()];
     let mut in_suppressed = false;
-    for (n, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
+    for (n, line) in lines(text).enumerate() {
+        let trimmed = line.trim_ascii_start();
         if let Some(c) = trimmed
             .starts_with("Caused by: ")
             .then(|| re!(r"^\s*Caused by: ([\w.$]+)").captures(line))
@@ -795,7 +963,7 @@ fn parse_at_frames(text: &str) -> Vec<Segment> {
         {
             in_suppressed = false;
             segments.push(Segment {
-                exception_type: Some(c[1].to_string()),
+                exception_type: Some(group(&c, 1)),
                 frames: Vec::new(),
             });
             continue;
@@ -810,7 +978,7 @@ fn parse_at_frames(text: &str) -> Vec<Segment> {
         let frame = if let Some(rest) = trimmed.strip_prefix("at ") {
             let rest = rest.trim_end();
             let rest = rest.strip_prefix("async ").unwrap_or(rest);
-            if let Some(open) = rest.find(" (").filter(|_| rest.ends_with(')')) {
+            if let Some(open) = find(rest, needle!(" (")).filter(|_| rest.ends_with(')')) {
                 // V8: `at func (location)`.
                 js_frame(&rest[..open], &rest[open + 2..rest.len() - 1])
             } else if !rest.contains(['(', ' ']) && strip_line_col(rest).len() < rest.len() {
@@ -825,7 +993,7 @@ fn parse_at_frames(text: &str) -> Vec<Segment> {
                 }
                 let (module, function) = normalize_symbol(sym);
                 let in_app = !(JVM_LIBS.iter().any(|l| sym.starts_with(l))
-                    || args.contains("Native Method")
+                    || has(args, needle!("Native Method"))
                     || sym.starts_with("DateTime")
                     || module.is_empty() && function.starts_with('{'));
                 Frame {
@@ -836,13 +1004,15 @@ fn parse_at_frames(text: &str) -> Vec<Segment> {
             } else {
                 continue;
             }
-        } else if let Some(c) = re!(r"^([^@\s]*)@(.+?:\d+:\d+)$").captures(line) {
-            js_frame(&c[1], &c[2])
+        } else if line.contains('@')
+            && let Some(c) = re!(r"^([^@\s]*)@(.+?:\d+:\d+)$").captures(line)
+        {
+            js_frame(group(&c, 1), group(&c, 2))
         } else {
             if n == 0
                 && let Some(c) = re!(r"^([\w.$\\]+)(: |$)").captures(line)
             {
-                segments[0].exception_type = Some(c[1].to_string());
+                segments[0].exception_type = Some(group(&c, 1));
             }
             continue;
         };
@@ -1064,5 +1234,140 @@ mod tests {
             s
         };
         assert_eq!(fp("Error", "deep", &f(3)), fp("Error", "deep", &f(9)));
+    }
+
+    // The hand-written line parsers against the regexes they replace, on lines built from the
+    // pieces those formats are made of (and arbitrary noise in between).
+    mod agree_with_regex {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn pick(options: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
+            proptest::sample::select(options)
+        }
+
+        /// Ruby backtrace lines, well-formed or broken in one of the places that matter.
+        fn ruby_line_text() -> impl Strategy<Value = String> {
+            (
+                pick(&["", "  ", "\t", " \u{a0}"]),
+                pick(&["", "from ", "from  ", "from:"]),
+                pick(&[
+                    "app/models/user.rb",
+                    "/gems/x-1.0/lib/y.rb",
+                    ":bad",
+                    " x",
+                    "a:b",
+                    "<internal:kernel>",
+                    "é.rb",
+                ]),
+                pick(&["12", "", "x", "3"]),
+                pick(&[":in ", ":in", ": in "]),
+                pick(&["`", "'", "\""]),
+                pick(&[
+                    "save",
+                    "block (2 levels) in call",
+                    "",
+                    "a'b",
+                    "Foo#bar",
+                    "a`b",
+                ]),
+                pick(&["'", ""]),
+                pick(&[
+                    "",
+                    ": boom (RuntimeError)",
+                    ": boom (Err::Type) ",
+                    ": x (a b)",
+                    ": no parens",
+                    " (X)",
+                    ": (())",
+                    ": ()",
+                    ": x (é)",
+                ]),
+            )
+                .prop_map(|(a, b, c, d, e, f, g, h, i)| [a, b, c, ":", d, e, f, g, h, i].concat())
+        }
+
+        /// PHP `getTraceAsString()` lines, well-formed or broken in one of the places that matter.
+        fn php_line_text() -> impl Strategy<Value = String> {
+            (
+                pick(&["#0", "#12", "#", "0"]),
+                pick(&[" ", "  ", ""]),
+                pick(&[
+                    "/var/www/src/a.php",
+                    "a(b).php",
+                    "",
+                    "x(1)",
+                    "[internal function]",
+                    "é",
+                ]),
+                pick(&["(12)", "()", "(a)", "(3"]),
+                pick(&[": ", ")", ":", ": : "]),
+                pick(&[
+                    "App\\C->run()",
+                    "f",
+                    "",
+                    "g(1, 'x')",
+                    "h(",
+                    "(x)",
+                    "é(x)",
+                    "a(b)(c)",
+                ]),
+            )
+                .prop_map(|(a, b, c, d, e, f)| [a, b, c, d, e, f].concat())
+        }
+
+        fn line() -> impl Strategy<Value = String> {
+            let noise = proptest::collection::vec(
+                prop_oneof![
+                    pick(&[
+                        "#",
+                        "from ",
+                        ":in ",
+                        "(12): ",
+                        "[internal function]: ",
+                        "'",
+                        "`",
+                        ": ",
+                        "(E)",
+                        " "
+                    ])
+                    .prop_map(str::to_string),
+                    "[0-9]{1,3}",
+                    "[a-z/._:()#' ]{1,6}",
+                    "[\\PC]{1,2}",
+                ],
+                0..10,
+            )
+            .prop_map(|v| v.concat());
+            prop_oneof![
+                ruby_line_text(),
+                php_line_text(),
+                "#[0-9] \\[internal function\\]: [a-z()]{0,6}",
+                noise
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn ruby(l in line()) {
+                let re = Regex::new(r"^\s*(from )?([^\s:][^:]*):\d+:in [`']([^']+)'(: .*\(([\w:]+)\)\s*$)?")
+                    .expect("regex");
+                let want = re.captures(&l).map(|c| {
+                    (c.get(1).is_some(), group(&c, 2), group(&c, 3), c.get(5).map(|m| m.as_str()))
+                });
+                prop_assert_eq!(ruby_line(&l), want);
+            }
+
+            #[test]
+            fn php(l in line()) {
+                let main = Regex::new(r"^#\d+ (.+?)\(\d+\): (.+?)(\(.*\))?$").expect("regex");
+                let internal = Regex::new(r"^#\d+ \[internal function\]: (.+?)(\(.*\))?$").expect("regex");
+                let want = match main.captures(&l) {
+                    Some(c) => Some((group(&c, 1), group(&c, 2))),
+                    None => internal.captures(&l).map(|c| ("", group(&c, 1))),
+                };
+                prop_assert_eq!(php_frame(&l), want);
+            }
+        }
     }
 }
