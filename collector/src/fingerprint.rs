@@ -423,6 +423,25 @@ fn split_once<'a>(hay: &'a str, n: &Needle) -> Option<(&'a str, &'a str)> {
     find(hay, n).map(|i| (&hay[..i], &hay[i + n.text.len()..]))
 }
 
+/// `s` without any number of leading `prefix` (`str::trim_start_matches` builds a substring
+/// searcher on every call).
+fn strip_all<'a>(mut s: &'a str, prefix: &str) -> &'a str {
+    while let Some(rest) = s.strip_prefix(prefix) {
+        s = rest;
+    }
+    s
+}
+
+/// Whether `s` starts with one of `prefixes`; the first byte is compared before the rest.
+fn starts_with_any(s: &str, prefixes: &[&str]) -> bool {
+    let Some(&first) = s.as_bytes().first() else {
+        return false;
+    };
+    prefixes
+        .iter()
+        .any(|p| p.as_bytes().first() == Some(&first) && s.starts_with(p))
+}
+
 /// Length of the run of ASCII digits `s` starts with.
 fn digits(s: &str) -> usize {
     s.bytes().take_while(u8::is_ascii_digit).count()
@@ -456,13 +475,18 @@ pub fn parse_stacktrace(text: &str) -> Vec<Segment<'_>> {
         }
         let t = line.trim_ascii_start();
         let indented = t.len() < line.len();
+        if t.starts_with("at ") {
+            // A JVM, .NET or JavaScript frame; under a Rust backtrace's symbol, its location.
+            if indented && strip_line_col(t).len() < t.len() && !t.ends_with(')') {
+                rust_at = true;
+            }
+            continue;
+        }
         if indented {
             let d = digits(t);
             if d > 0 && t[d..].starts_with(": ") {
                 rust_num = true;
-            } else if t.starts_with("at ") && strip_line_col(t).len() < t.len() && !t.ends_with(')')
-            {
-                rust_at = true;
+                continue;
             }
         }
         if line.starts_with('#') && line.as_bytes().get(1).is_some_and(u8::is_ascii_digit) {
@@ -491,15 +515,22 @@ pub fn parse_stacktrace(text: &str) -> Vec<Segment<'_>> {
 }
 
 fn basename_module(path: &str) -> &str {
-    let path = path.trim_ascii().trim_start_matches("file://");
-    let path = path.split(['?', '#']).next().unwrap_or(path);
-    let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
-    let stem = match base.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() && ext.len() <= 4 => stem,
+    let path = strip_all(path.trim_ascii(), "file://");
+    // All cuts are at ASCII bytes, so on char boundaries.
+    let path = match memchr::memchr2(b'?', b'#', path.as_bytes()) {
+        Some(i) => &path[..i],
+        None => path,
+    };
+    let base = match memchr::memrchr2(b'/', b'\\', path.as_bytes()) {
+        Some(i) => &path[i + 1..],
+        None => path,
+    };
+    let stem = match memchr::memrchr(b'.', base.as_bytes()) {
+        Some(i) if i > 0 && base.len() - i - 1 <= 4 => &base[..i],
         _ => base,
     };
     // Build hashes in bundle names (`app.3f2a1b.js`, `main-9c1e0f7a.js`) change with every deploy.
-    match stem.rsplit_once(['.', '-']) {
+    match memchr::memrchr2(b'.', b'-', stem.as_bytes()).map(|i| (&stem[..i], &stem[i + 1..])) {
         Some((head, tail))
             if !head.is_empty()
                 && tail.len() >= 6
@@ -572,7 +603,7 @@ fn go_in_app(func: &str, path: &str) -> bool {
 }
 
 fn normalize_go_func(func: &str) -> (&str, Cow<'_, str>) {
-    let func = func.trim_start_matches("created by ");
+    let func = strip_all(func, "created by ");
     let func = split_once(func, needle!(" in goroutine ")).map_or(func, |(f, _)| f);
     // Package path is everything up to the first '.' after the last '/'.
     let slash = func.rfind('/').map(|i| i + 1).unwrap_or(0);
@@ -608,7 +639,7 @@ fn parse_go(text: &str) -> Vec<Segment<'_>> {
                 _ => call,
             };
             let path = next.trim_ascii().split(':').next().unwrap_or("");
-            let in_app = go_in_app(func.trim_start_matches("created by "), path);
+            let in_app = go_in_app(strip_all(func, "created by "), path);
             let (module, function) = normalize_go_func(func);
             seg.frames.push(Frame {
                 module: Cow::Borrowed(module),
@@ -658,7 +689,7 @@ fn rust_in_app(sym: &str, path: &str) -> bool {
         "_start",
         "main\n",
     ];
-    !(LIBS.iter().any(|l| sym.starts_with(l))
+    !(starts_with_any(sym, LIBS)
         || path.starts_with("/rustc/")
         || has(path, needle!("/.cargo/registry/"))
         || has(path, needle!("/rustlib/")))
@@ -895,7 +926,11 @@ fn normalize_symbol(sym: &str) -> (Cow<'_, str>, Cow<'_, str>) {
             .into_owned()
             .into();
     }
-    if sym.contains('$') {
+    if sym
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'$' && w[1].is_ascii_digit())
+    {
         sym = re!(r"\$\d+")
             .replace_all(&sym, "$$anon")
             .into_owned()
@@ -920,10 +955,8 @@ fn normalize_symbol(sym: &str) -> (Cow<'_, str>, Cow<'_, str>) {
 }
 
 fn js_frame<'a>(func: &'a str, loc: &'a str) -> Frame<'a> {
-    let func = func
-        .trim()
-        .trim_start_matches("async ")
-        .trim_start_matches("new ");
+    let func = func.trim();
+    let func = strip_all(strip_all(func, "async "), "new ");
     let func = func.strip_prefix("Object.").unwrap_or(func);
     let in_app = !(has(loc, needle!("node_modules"))
         || loc.starts_with("node:")
@@ -981,18 +1014,21 @@ fn parse_at_frames(text: &str) -> Vec<Segment<'_>> {
             if let Some(open) = find(rest, needle!(" (")).filter(|_| rest.ends_with(')')) {
                 // V8: `at func (location)`.
                 js_frame(&rest[..open], &rest[open + 2..rest.len() - 1])
-            } else if !rest.contains(['(', ' ']) && strip_line_col(rest).len() < rest.len() {
+            } else if memchr::memchr2(b'(', b' ', rest.as_bytes()).is_none()
+                && strip_line_col(rest).len() < rest.len()
+            {
                 // V8, anonymous: `at path:line:col`.
                 js_frame("", rest)
-            } else if let Some(open) = rest.find('(') {
+            } else if let Some(open) = memchr::memchr(b'(', rest.as_bytes()) {
                 // JVM, .NET, OpenTelemetry-PHP: `at pkg.Class.method(File.java:12)`.
                 let sym = &rest[..open];
-                let args = rest[open + 1..].split(')').next().unwrap_or("");
+                let args = &rest[open + 1..];
+                let args = memchr::memchr(b')', args.as_bytes()).map_or(args, |i| &args[..i]);
                 if sym.is_empty() || sym.contains(char::is_whitespace) {
                     continue;
                 }
                 let (module, function) = normalize_symbol(sym);
-                let in_app = !(JVM_LIBS.iter().any(|l| sym.starts_with(l))
+                let in_app = !(starts_with_any(sym, JVM_LIBS)
                     || has(args, needle!("Native Method"))
                     || sym.starts_with("DateTime")
                     || module.is_empty() && function.starts_with('{'));
@@ -1004,7 +1040,7 @@ fn parse_at_frames(text: &str) -> Vec<Segment<'_>> {
             } else {
                 continue;
             }
-        } else if line.contains('@')
+        } else if memchr::memchr(b'@', line.as_bytes()).is_some()
             && let Some(c) = re!(r"^([^@\s]*)@(.+?:\d+:\d+)$").captures(line)
         {
             js_frame(group(&c, 1), group(&c, 2))
