@@ -42,10 +42,27 @@ pub struct Config {
     pub batch_max_rows: usize,
     /// Writer: flush when the oldest pending request is this old, in milliseconds.
     pub batch_max_age_ms: u64,
-    /// Writer: requests that may wait for storage before new ones get 503 / UNAVAILABLE.
-    pub queue_capacity: usize,
-    /// Writer: how long to retry an insert on network errors before answering 503, in seconds.
-    pub insert_retry_secs: u64,
+    /// Disk spool under `data_dir/spool`: largest size in bytes; beyond it new data gets 503 /
+    /// UNAVAILABLE with Retry-After (default 1 GiB).
+    pub spool_max_bytes: u64,
+    /// Attributes kept per occurrence; the rest are dropped (counted in the attribute
+    /// `faultline.dropped_attributes`).
+    pub max_attributes: usize,
+    /// Longest message kept, in bytes; longer ones are cut with a `…[truncated]` marker.
+    pub max_message_bytes: usize,
+    /// Longest stack trace kept, in bytes; longer ones are cut with a `…[truncated]` marker.
+    pub max_stacktrace_bytes: usize,
+    /// Rate limits per project: `project=occurrences_per_second[:burst]`, comma-separated. Over
+    /// the limit: HTTP 429 / gRPC RESOURCE_EXHAUSTED with Retry-After.
+    pub rate_limits: String,
+    /// Scrub personal data before storing (values of secret-looking keys, card numbers).
+    pub scrub_pii: bool,
+    /// Also zero the last octet of IPv4 addresses (last 80 bits of IPv6) in stored values.
+    pub anonymize_ip: bool,
+    /// Extra key fragments whose values are scrubbed, comma-separated (all projects).
+    pub scrub_extra_fields: String,
+    /// Keys never scrubbed, comma-separated (all projects).
+    pub scrub_safe_fields: String,
     /// Shutdown: how long to wait for in-flight batches to be written, in seconds.
     pub shutdown_timeout_secs: u64,
     /// Shutdown: how long to keep serving with readiness 503 before closing the listeners, so load
@@ -80,8 +97,15 @@ impl Default for Config {
             max_decompressed_bytes: 64 << 20,
             batch_max_rows: 50_000,
             batch_max_age_ms: 200,
-            queue_capacity: 4096,
-            insert_retry_secs: 10,
+            spool_max_bytes: 1 << 30,
+            max_attributes: 128,
+            max_message_bytes: 8 << 10,
+            max_stacktrace_bytes: 64 << 10,
+            rate_limits: String::new(),
+            scrub_pii: true,
+            anonymize_ip: false,
+            scrub_extra_fields: String::new(),
+            scrub_safe_fields: String::new(),
             shutdown_timeout_secs: 20,
             shutdown_drain_secs: 0,
             slow_request_ms: 1000,
@@ -146,6 +170,13 @@ impl Config {
                         .parse()
                         .with_context(|| format!("{key} must be a whole number, got {value:?}"))?,
                 ),
+                toml::Value::Boolean(_) => {
+                    toml::Value::Boolean(match value.trim().to_ascii_lowercase().as_str() {
+                        "1" | "true" | "yes" | "on" => true,
+                        "0" | "false" | "no" | "off" => false,
+                        _ => bail!("{key} must be true or false, got {value:?}"),
+                    })
+                }
                 _ => toml::Value::String(value.clone()),
             };
         }
@@ -184,9 +215,17 @@ impl Config {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("log_format must be text or json, got {:?}", self.log_format);
         }
-        if self.batch_max_rows == 0 || self.queue_capacity == 0 || self.max_body_bytes == 0 {
-            bail!("batch_max_rows, queue_capacity and max_body_bytes must be above 0");
+        if self.batch_max_rows == 0 || self.max_body_bytes == 0 || self.spool_max_bytes < (1 << 20)
+        {
+            bail!(
+                "batch_max_rows and max_body_bytes must be above 0, spool_max_bytes at least 1 MiB"
+            );
         }
+        if self.max_message_bytes < 64 || self.max_stacktrace_bytes < 64 {
+            bail!("max_message_bytes and max_stacktrace_bytes must be at least 64");
+        }
+        faultline_collector::limits::RateLimits::parse(&self.rate_limits)
+            .map_err(|e| anyhow::anyhow!("rate_limits: {e}"))?;
         for (project, g) in &self.grouping {
             g.validate()
                 .map_err(|e| anyhow::anyhow!("grouping.{project}: {e}"))?;

@@ -1,5 +1,5 @@
 //! Prometheus text for `GET /metrics`: accepted and dropped occurrences by reason and source,
-//! requests by route and status, writer batches, insert latency histogram, queue depth.
+//! requests by route and status, writer batches, insert latency histogram, spool size and age.
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
@@ -13,6 +13,8 @@ pub fn render(ingest: &Ingest, http: &faultline_health::HttpMetrics) -> String {
     http.render(&mut out);
     ingest.drops().render(&mut out);
     let s = ingest.writer().stats();
+    let spool = ingest.writer().spool();
+    let (commits, records) = spool.commit_counts();
     for (name, kind, help, value) in [
         (
             "faultline_batches_total",
@@ -33,10 +35,46 @@ pub fn render(ingest: &Ingest, http: &faultline_health::HttpMetrics) -> String {
             s.insert_errors.load(Ordering::Relaxed),
         ),
         (
-            "faultline_queue_depth",
+            "faultline_spool_bytes",
             "gauge",
-            "Requests waiting for the writer.",
-            s.queue_depth.load(Ordering::Relaxed) as u64,
+            "Bytes in the disk spool (acknowledged, not yet confirmed by ClickHouse).",
+            spool.bytes(),
+        ),
+        (
+            "faultline_spool_max_bytes",
+            "gauge",
+            "Size limit of the disk spool.",
+            spool.max_bytes(),
+        ),
+        (
+            "faultline_spool_oldest_age_seconds",
+            "gauge",
+            "Age of the oldest record in the spool not yet in ClickHouse.",
+            spool.oldest_age_ms().unwrap_or(0) / 1000,
+        ),
+        (
+            "faultline_spool_commits_total",
+            "counter",
+            "Group commits (fsyncs) of the spool.",
+            commits,
+        ),
+        (
+            "faultline_spool_records_total",
+            "counter",
+            "Batches appended to the spool (records / commits = batches per fsync).",
+            records,
+        ),
+        (
+            "faultline_storage_rejected_rows_total",
+            "counter",
+            "Occurrence rows ClickHouse refused as data errors (kept in spool/rejected).",
+            s.rejected_rows.load(Ordering::Relaxed),
+        ),
+        (
+            "faultline_replay_skipped_rows_total",
+            "counter",
+            "Rows of a crashed insert found already stored on replay (not inserted twice).",
+            s.replay_skipped_rows.load(Ordering::Relaxed),
         ),
     ] {
         let _ = writeln!(

@@ -12,7 +12,9 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
-use faultline_collector::{Auth, Ingest, Limits};
+use faultline_collector::limits::{FieldLimits, RateLimits};
+use faultline_collector::scrub::Scrubber;
+use faultline_collector::{Auth, Ingest, Limits, Policy};
 use faultline_health::{
     DiskSpace, FnCheck, Health, HttpMetrics, Outcome, ProcessMemory, Readiness, RequestLayer,
 };
@@ -126,12 +128,24 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
         WriterConfig {
             max_rows: cfg.batch_max_rows,
             max_age: Duration::from_millis(cfg.batch_max_age_ms),
-            queue_capacity: cfg.queue_capacity,
-            retry_for: Duration::from_secs(cfg.insert_retry_secs),
-            ..WriterConfig::default()
+            spool_max_bytes: cfg.spool_max_bytes,
+            ..WriterConfig::new(cfg.data_dir.join("spool"))
         },
         writer_stop.clone(),
-    );
+    )
+    .with_context(|| {
+        format!(
+            "opening the spool in {}",
+            cfg.data_dir.join("spool").display()
+        )
+    })?;
+    let list = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect()
+    };
     let ingest = Ingest::new(
         writer,
         auth,
@@ -140,6 +154,20 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
             max_decompressed_bytes: cfg.max_decompressed_bytes,
         },
         cfg.grouping.clone(),
+        Policy {
+            fields: FieldLimits {
+                max_attributes: cfg.max_attributes,
+                max_message_bytes: cfg.max_message_bytes,
+                max_stacktrace_bytes: cfg.max_stacktrace_bytes,
+            },
+            rates: RateLimits::parse(&cfg.rate_limits).map_err(anyhow::Error::msg)?,
+            scrub: Scrubber::new(
+                cfg.scrub_pii,
+                cfg.anonymize_ip,
+                &list(&cfg.scrub_extra_fields),
+                &list(&cfg.scrub_safe_fields),
+            ),
+        },
     );
 
     let health = health_probes(&cfg, &store, &ingest, readiness.clone());
@@ -217,6 +245,7 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
     let grace = Duration::from_secs(cfg.shutdown_timeout_secs);
     let token = shutdown.clone();
     let ready = readiness.clone();
+    let spool = ingest.writer().spool().clone();
     let done = tokio::spawn(async move {
         token.cancelled().await;
         ready.set(false);
@@ -231,9 +260,24 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
         if tokio::time::timeout(grace, listeners).await.is_err() {
             tracing::warn!("listeners did not finish within the shutdown timeout");
         }
+        // Give the drainer the shutdown timeout to empty the spool; whatever is left stays on
+        // disk and is inserted at the next start (it was acknowledged, so it is not lost).
+        let deadline = tokio::time::Instant::now() + grace;
+        while spool.oldest_age_ms().is_some() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         writer_stop.cancel();
-        if tokio::time::timeout(grace, writer_task).await.is_err() {
-            tracing::error!("pending batches were not written within the shutdown timeout");
+        if tokio::time::timeout(Duration::from_secs(5), writer_task)
+            .await
+            .is_err()
+        {
+            tracing::error!("the writer did not stop in time");
+        }
+        if spool.bytes() > 0 && spool.oldest_age_ms().is_some() {
+            tracing::warn!(
+                bytes = spool.bytes(),
+                "spooled data not yet in ClickHouse stays on disk for the next start"
+            );
         }
         if let Some(ch) = embedded {
             ch.stop(Duration::from_secs(15)).await;
@@ -254,34 +298,40 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
     })
 }
 
-/// The probes: ClickHouse (readiness depends on it), disk under the data directory, process memory,
-/// ingest queue depth.
+/// The probes: ClickHouse (readiness depends on it only once the spool cannot absorb more), disk
+/// under the data directory, process memory, and the spool (bytes, age of the oldest record).
 fn health_probes(cfg: &Config, store: &Store, ingest: &Ingest, readiness: Readiness) -> Health {
     let ch = store.clone();
+    let spool = ingest.writer().spool().clone();
     let clickhouse = FnCheck::critical("clickhouse", move || {
         let s = ch.clone();
+        let spool = spool.clone();
         async move {
             match s.ping(Duration::from_secs(2)).await {
                 Ok(info) => Outcome::ok_with(format!("ClickHouse {}", info.version)),
-                Err(e) => Outcome::down(e.to_string()),
+                // Accepting still works while the spool has room: degraded, not down, so
+                // readiness stays 200 and clients keep sending.
+                Err(e) if spool.bytes() * 10 < spool.max_bytes() * 9 => Outcome::degraded(format!(
+                    "{e}; spooling to disk ({} of {} bytes)",
+                    spool.bytes(),
+                    spool.max_bytes()
+                )),
+                Err(e) => Outcome::down(format!("{e}; spool full")),
             }
         }
     });
-    let q = ingest.clone();
-    let capacity = cfg.queue_capacity;
-    let queue = FnCheck::informational("queue", move || {
-        let depth = q
-            .writer()
-            .stats()
-            .queue_depth
-            .load(std::sync::atomic::Ordering::Relaxed);
+    let sp = ingest.writer().spool().clone();
+    let queue = FnCheck::informational("spool", move || {
+        let (bytes, max, age) = (sp.bytes(), sp.max_bytes(), sp.oldest_age_ms());
         async move {
-            if depth * 5 >= capacity * 4 {
-                Outcome::degraded(format!(
-                    "{depth} of {capacity} requests waiting for storage"
-                ))
+            let text = format!(
+                "{bytes} of {max} bytes; oldest record {}",
+                age.map_or("none".into(), |a| format!("{} s old", a / 1000))
+            );
+            if bytes * 10 >= max * 8 || age.is_some_and(|a| a > 60_000) {
+                Outcome::degraded(text)
             } else {
-                Outcome::ok_with(format!("{depth} of {capacity} requests waiting"))
+                Outcome::ok_with(text)
             }
         }
     });

@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::time::Duration;
 
 use common::{start, start_with, test_config, wait_count};
 use opentelemetry::KeyValue;
@@ -546,47 +545,69 @@ async fn bad_input_gets_clear_errors() {
 }
 
 #[tokio::test]
-async fn clickhouse_down_means_503_and_not_ready_but_alive() {
+async fn clickhouse_down_means_spooled_not_ready_but_alive_and_a_full_spool_means_503() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let dead = format!("http://{}", l.local_addr().expect("addr"));
     drop(l);
     let (mut cfg, _) = test_config("");
     cfg.clickhouse_url = dead;
-    cfg.insert_retry_secs = 1;
+    cfg.spool_max_bytes = 1 << 20;
     let running = faultline::serve::start(cfg, faultline::serve::Roles::ALL)
         .await
         .expect("starts without ClickHouse");
     let http = format!("http://{}", running.http_addr.expect("http"));
     let c = reqwest::Client::new();
-    assert_eq!(
-        c.get(format!("{http}/health/live"))
-            .send()
-            .await
-            .expect("live")
-            .status(),
-        200
-    );
-    assert_eq!(
-        c.get(format!("{http}/health/ready"))
-            .send()
-            .await
-            .expect("ready")
-            .status(),
-        503
-    );
+    let get = |path: &'static str| {
+        let c = c.clone();
+        let url = format!("{http}{path}");
+        async move { c.get(url).send().await.expect("get").status().as_u16() }
+    };
+    assert_eq!(get("/health/live").await, 200);
+    assert_eq!(get("/health/ready").await, 503, "migrations have not run");
+    // Accepted anyway: on disk, acknowledged, inserted once ClickHouse answers.
     let resp = c
         .post(format!("{http}/webhook/error/dev"))
-        .json(&serde_json::json!({"message": "lost?"}))
-        .timeout(Duration::from_secs(20))
+        .json(&serde_json::json!({"message": "kept on disk"}))
         .send()
         .await
         .expect("send");
-    assert_eq!(resp.status(), 503, "not stored, so not acknowledged");
+    assert_eq!(resp.status(), 200, "spooled");
+    // Fill the spool (1 MiB): big stack traces, 64 KiB each after truncation.
+    let big = "x".repeat(200_000);
+    let mut accepted = 1;
+    let full = loop {
+        let resp = c
+            .post(format!("{http}/webhook/error/dev"))
+            .json(&serde_json::json!({"message": "big", "stack_trace": big}))
+            .send()
+            .await
+            .expect("send");
+        if resp.status() != 200 {
+            break resp;
+        }
+        accepted += 1;
+        assert!(accepted < 100, "the spool never filled");
+    };
+    assert_eq!(full.status(), 503);
     assert_eq!(
-        resp.headers()
+        full.headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok()),
-        Some("1")
+        Some("10")
+    );
+    let body: serde_json::Value = full.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "spool_full", "{body}");
+    let metrics = c
+        .get(format!("{http}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("faultline_dropped_total{reason=\"spool_full\",source=\"webhook\"} 1"),
+        "{metrics}"
     );
     running.shutdown().await;
 }

@@ -17,20 +17,26 @@ pub enum DropReason {
     TooLarge,
     /// Content type not accepted.
     UnsupportedMediaType,
-    /// Storage down or queue full (the client was told to retry).
+    /// The spool could not write (the client was told to retry).
     Unavailable,
+    /// The spool is at its size limit (the client was told to retry).
+    SpoolFull,
+    /// Over the project's rate limit (the client was told to retry).
+    RateLimited,
     /// Storage refused the rows, or a bug.
     Internal,
 }
 
 impl DropReason {
     /// All reasons, for rendering.
-    pub const ALL: [DropReason; 6] = [
+    pub const ALL: [DropReason; 8] = [
         DropReason::Unauthenticated,
         DropReason::Malformed,
         DropReason::TooLarge,
         DropReason::UnsupportedMediaType,
         DropReason::Unavailable,
+        DropReason::SpoolFull,
+        DropReason::RateLimited,
         DropReason::Internal,
     ];
 
@@ -42,6 +48,8 @@ impl DropReason {
             DropReason::TooLarge => "too_large",
             DropReason::UnsupportedMediaType => "unsupported_media_type",
             DropReason::Unavailable => "unavailable",
+            DropReason::SpoolFull => "spool_full",
+            DropReason::RateLimited => "rate_limited",
             DropReason::Internal => "internal",
         }
     }
@@ -54,6 +62,8 @@ impl DropReason {
             IngestError::PayloadTooLarge(_) => DropReason::TooLarge,
             IngestError::UnsupportedMediaType(_) => DropReason::UnsupportedMediaType,
             IngestError::Unavailable(_) => DropReason::Unavailable,
+            IngestError::SpoolFull => DropReason::SpoolFull,
+            IngestError::RateLimited { .. } => DropReason::RateLimited,
             IngestError::Internal(_) => DropReason::Internal,
         }
     }
@@ -71,8 +81,8 @@ pub const SOURCES: [&str; 5] = [
 /// Accepted and dropped counters per source.
 #[derive(Debug, Default)]
 pub struct DropCounter {
-    dropped: [[AtomicU64; 5]; 6],
-    requests_refused: [[AtomicU64; 5]; 6],
+    dropped: [[AtomicU64; 5]; 8],
+    requests_refused: [[AtomicU64; 5]; 8],
     accepted: [AtomicU64; 5],
 }
 

@@ -19,9 +19,24 @@ pub enum IngestError {
     /// Content type the endpoint does not take.
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// Storage unreachable or the ingest queue full: retry later.
+    /// Storage unavailable (the spool could not write): retry later.
     #[error("{0}")]
     Unavailable(String),
+    /// The disk spool is at its size limit (ClickHouse has been unreachable for long): retry later.
+    #[error("ingest spool is full (FAULTLINE_SPOOL_MAX_BYTES), retry later")]
+    SpoolFull,
+    /// The project sent more than its rate limit allows.
+    #[error(
+        "rate limit of project `{project}` exceeded ({per_second} occurrences/s), retry after {retry_after} s"
+    )]
+    RateLimited {
+        /// The project.
+        project: String,
+        /// Its configured rate.
+        per_second: u32,
+        /// Seconds until there is room again.
+        retry_after: u32,
+    },
     /// A bug or an unexpected storage refusal; details are logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -36,6 +51,8 @@ impl IngestError {
             IngestError::PayloadTooLarge(_) => "payload_too_large",
             IngestError::UnsupportedMediaType(_) => "unsupported_media_type",
             IngestError::Unavailable(_) => "unavailable",
+            IngestError::SpoolFull => "spool_full",
+            IngestError::RateLimited { .. } => "rate_limited",
             IngestError::Internal(_) => "internal",
         }
     }
@@ -47,7 +64,8 @@ impl IngestError {
             IngestError::BadRequest(_) => StatusCode::BAD_REQUEST,
             IngestError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            IngestError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            IngestError::Unavailable(_) | IngestError::SpoolFull => StatusCode::SERVICE_UNAVAILABLE,
+            IngestError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             IngestError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -59,8 +77,10 @@ impl IngestError {
             IngestError::BadRequest(_) | IngestError::UnsupportedMediaType(_) => {
                 tonic::Code::InvalidArgument
             }
-            IngestError::PayloadTooLarge(_) => tonic::Code::ResourceExhausted,
-            IngestError::Unavailable(_) => tonic::Code::Unavailable,
+            IngestError::PayloadTooLarge(_) | IngestError::RateLimited { .. } => {
+                tonic::Code::ResourceExhausted
+            }
+            IngestError::Unavailable(_) | IngestError::SpoolFull => tonic::Code::Unavailable,
             IngestError::Internal(_) => tonic::Code::Internal,
         }
     }
@@ -73,10 +93,21 @@ impl IngestError {
         }
     }
 
+    /// Seconds a client should wait before retrying, for the errors worth retrying.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            IngestError::Unavailable(_) => Some(1),
+            IngestError::SpoolFull => Some(10),
+            IngestError::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     fn log(&self) {
         match self {
             IngestError::Internal(detail) => tracing::error!(detail, "ingest failed"),
             IngestError::Unavailable(m) => tracing::warn!(reason = %m, "ingest unavailable"),
+            IngestError::SpoolFull => tracing::warn!("ingest refused: spool full"),
             other => tracing::debug!(code = other.code(), reason = %other, "ingest refused"),
         }
     }
@@ -86,11 +117,11 @@ impl From<faultline_store::writer::WriteError> for IngestError {
     fn from(e: faultline_store::writer::WriteError) -> Self {
         use faultline_store::writer::WriteError as W;
         match e {
-            W::QueueFull => IngestError::Unavailable("ingest queue is full, retry later".into()),
-            W::Unavailable(_) => {
+            W::SpoolFull => IngestError::SpoolFull,
+            W::Unavailable(detail) => {
+                tracing::error!(detail, "spool write failed");
                 IngestError::Unavailable("storage is unavailable, retry later".into())
             }
-            W::Rejected(detail) => IngestError::Internal(detail),
         }
     }
 }
@@ -102,9 +133,9 @@ impl IntoResponse for IngestError {
             "error": { "code": self.code(), "message": self.public_message() }
         });
         let mut resp = (self.http_status(), axum::Json(body)).into_response();
-        if matches!(self, IngestError::Unavailable(_)) {
+        if let Some(secs) = self.retry_after() {
             resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use faultline_proto::otlp::collector::logs::v1::ExportLogsServiceRequest;
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
 use faultline_proto::webhook::WebhookEvent;
+use faultline_store::OccurrenceRow;
 use faultline_store::writer::{Batch, Writer};
 
 use crate::auth::Auth;
@@ -14,7 +15,9 @@ use crate::drops::{DropCounter, DropReason};
 use crate::error::IngestError;
 use crate::event::now_secs;
 use crate::fingerprint::GroupingConfig;
+use crate::limits::{FieldLimits, RateLimits};
 use crate::otlp::{self, Extracted};
+use crate::scrub::Scrubber;
 
 /// Limits applied to every request.
 #[derive(Debug, Clone)]
@@ -34,6 +37,28 @@ impl Default for Limits {
     }
 }
 
+/// What is done to accepted occurrences: size limits, rate limits, scrubbing.
+#[derive(Debug)]
+pub struct Policy {
+    /// Attribute count and text lengths.
+    pub fields: FieldLimits,
+    /// Token buckets per project.
+    pub rates: RateLimits,
+    /// Personal data scrubbing.
+    pub scrub: Scrubber,
+}
+
+impl Default for Policy {
+    /// Default limits, no rate limits, scrubbing on.
+    fn default() -> Self {
+        Policy {
+            fields: FieldLimits::default(),
+            rates: RateLimits::default(),
+            scrub: Scrubber::new(true, false, &[], &[]),
+        }
+    }
+}
+
 /// Everything a receiver needs. Cheap to clone.
 #[derive(Clone)]
 pub struct Ingest {
@@ -45,7 +70,8 @@ struct Inner {
     auth: Auth,
     limits: Limits,
     drops: DropCounter,
-    grouping: Arc<HashMap<String, GroupingConfig>>,
+    grouping: HashMap<String, GroupingConfig>,
+    policy: Policy,
 }
 
 /// What a stored webhook event got.
@@ -66,6 +92,7 @@ impl Ingest {
         auth: Auth,
         limits: Limits,
         grouping: HashMap<String, GroupingConfig>,
+        policy: Policy,
     ) -> Self {
         Ingest {
             inner: Arc::new(Inner {
@@ -73,9 +100,18 @@ impl Ingest {
                 auth,
                 limits,
                 drops: DropCounter::default(),
-                grouping: Arc::new(grouping),
+                grouping,
+                policy,
             }),
         }
+    }
+
+    /// Fingerprints and enriches one event into a row, then cuts it to size and scrubs it.
+    fn row(&self, ev: crate::event::ErrorEvent, project: &str, received_at: u32) -> OccurrenceRow {
+        let mut row = ev.into_row(project, received_at, self.inner.grouping.get(project));
+        self.inner.policy.fields.apply(&mut row);
+        self.inner.policy.scrub.row(&mut row);
+        row
     }
 
     /// The authenticator.
@@ -111,15 +147,19 @@ impl Ingest {
         extracted: Extracted,
     ) -> Result<(), IngestError> {
         let n = extracted.events.len() as u64;
-        let grouping = self.inner.grouping.clone();
+        self.inner
+            .policy
+            .rates
+            .take(&project, n)
+            .map_err(|e| self.refuse(source, e, n))?;
+        let me = self.clone();
         let batch = tokio::task::spawn_blocking(move || {
             let received_at = now_secs();
-            let config = grouping.get(&project);
             Batch {
                 occurrences: extracted
                     .events
                     .into_iter()
-                    .map(|e| e.into_row(&project, received_at, config))
+                    .map(|e| me.row(e, &project, received_at))
                     .collect(),
                 requests: extracted
                     .requests
@@ -196,7 +236,12 @@ impl Ingest {
         const SOURCE: &str = "webhook";
         let event = crate::webhook::to_event(ev)
             .map_err(|m| self.refuse(SOURCE, IngestError::BadRequest(m), 1))?;
-        let row = event.into_row(&project, now_secs(), self.inner.grouping.get(&project));
+        self.inner
+            .policy
+            .rates
+            .take(&project, 1)
+            .map_err(|e| self.refuse(SOURCE, e, 1))?;
+        let row = self.row(event, &project, now_secs());
         let ack = WebhookAck {
             id: row.event_id.clone(),
             fingerprint: row.fingerprint.clone(),

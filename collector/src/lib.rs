@@ -14,14 +14,21 @@
 //! 4. **Normalizing** ([`otlp`], [`webhook`]), on a blocking thread, not the async runtime: span
 //!    events named `exception`, error log records, and webhook events all become one [`event::ErrorEvent`];
 //!    SERVER spans become per-minute request counts. Spans are not stored otherwise.
-//! 5. **Grouping and enrichment** ([`fingerprint`], [`event`]): fingerprint (client's wins), culprit,
-//!    severity (seed 004 §6), HTTP context, release, environment → one `OccurrenceRow`.
-//! 6. **Batching and storage** (`faultline_store::writer`). The request's rows become one writer job;
-//!    the writer merges jobs into large `INSERT`s and retries network failures. If its queue is full,
-//!    or ClickHouse stays unreachable, the client gets 503 + `Retry-After` / `UNAVAILABLE` and retries:
-//!    the occurrence was never acknowledged, so nothing acknowledged is lost.
-//! 7. **Acknowledgement.** Only after ClickHouse confirmed the insert does the client get 200 (OTLP
-//!    `Export*ServiceResponse`, or the webhook's `{id, fingerprint, project}`).
+//! 5. **Rate limit** ([`limits`]). Over the project's token bucket: 429 / `RESOURCE_EXHAUSTED` with
+//!    `Retry-After`, nothing stored.
+//! 6. **Grouping and enrichment** ([`fingerprint`], [`event`]): fingerprint (client's wins), culprit,
+//!    severity (seed 004 §6), HTTP context, release, environment → one `OccurrenceRow`. Then, never
+//!    changing the fingerprint: messages, stack traces and attributes are cut to their limits with a
+//!    marker ([`limits`]) and personal data is scrubbed ([`scrub`]), so none of it reaches disk.
+//! 7. **Spooling** (`faultline_store::writer`, `faultline_store::spool`). The request's rows are
+//!    appended to the write-ahead spool on disk and fsynced (one fsync covers every request waiting
+//!    at that moment). If the spool is full (ClickHouse unreachable for long), the client gets 503 +
+//!    `Retry-After` / `UNAVAILABLE` and retries: nothing was acknowledged, so nothing is lost.
+//! 8. **Acknowledgement.** Once on disk, the client gets 200 (OTLP `Export*ServiceResponse`, or the
+//!    webhook's `{id, fingerprint, project}`).
+//! 9. **Storage.** The writer's drainer reads the spool back in order, merges batches into large
+//!    `INSERT`s, retries network failures for as long as it takes, and frees the spool only after
+//!    ClickHouse confirmed; a restart replays whatever was not confirmed, exactly once.
 //!
 //! Every refused request is counted once, by reason and source, in [`drops`].
 
@@ -33,9 +40,11 @@ pub mod fingerprint;
 pub mod grpc;
 pub mod http;
 pub mod ingest;
+pub mod limits;
 pub mod otlp;
+pub mod scrub;
 pub mod webhook;
 
 pub use auth::Auth;
 pub use error::IngestError;
-pub use ingest::{Ingest, Limits};
+pub use ingest::{Ingest, Limits, Policy};

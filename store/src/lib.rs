@@ -11,6 +11,7 @@ mod error;
 pub mod queries;
 pub mod rows;
 pub mod schema;
+pub mod spool;
 pub mod testing;
 pub mod writer;
 
@@ -142,6 +143,12 @@ impl Store {
             tracing::info!(version = m.version, name = m.name, "applied migration");
             applied.push(m.version);
         }
+        let info = self.ping(Duration::from_secs(10)).await?;
+        if writer::supports_dedup_token(&info.version) {
+            for stmt in schema::dedup_window(db) {
+                self.exec(&stmt).await?;
+            }
+        }
         Ok(applied)
     }
 
@@ -180,6 +187,10 @@ pub fn catalog(db: &str) -> Vec<(String, String)> {
         for (i, s) in m.statements.into_iter().enumerate() {
             out.push((format!("migration_{}_{}", m.version, i), s));
         }
+    }
+    // Modern servers only (names start with `modern_`; the 18.16 test skips them).
+    for (t, stmt) in schema::DEDUP_TABLES.iter().zip(schema::dedup_window(db)) {
+        out.push((format!("modern_dedup_window_{t}"), stmt));
     }
     out.extend(queries::catalog(db));
     out

@@ -586,6 +586,34 @@ fn count_sql(db: &str, project: &str) -> Sql {
     sql
 }
 
+/// Which of `event_ids` are stored, among occurrences of `projects` between `from` and `to`.
+fn stored_ids_sql(
+    db: &str,
+    projects: Vec<String>,
+    from: u32,
+    to: u32,
+    event_ids: Vec<String>,
+) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT DISTINCT event_id FROM `{db}`.occurrences WHERE 1"
+    ))
+    .arg(" AND timestamp >= ?", Arg::U32(from))
+    .arg(" AND timestamp <= ?", Arg::U32(to))
+    .in_list("project", projects.into_iter().map(Arg::Str).collect())
+    .in_list("event_id", event_ids.into_iter().map(Arg::Str).collect());
+    sql
+}
+
+fn event_id_counts_sql(db: &str, project: &str) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT count(), uniqExact(event_id) FROM `{db}`.occurrences WHERE 1"
+    ))
+    .arg(" AND project = ?", Arg::Str(project.to_string()));
+    sql
+}
+
 fn requests_sql(db: &str, project: &str) -> Sql {
     let mut sql = Sql::default();
     sql.push(&format!(
@@ -663,7 +691,7 @@ impl Store {
 
     /// Records a triage change.
     pub async fn set_issue_state(&self, row: &IssueStateRow) -> Result<(), StoreError> {
-        crate::writer::insert_all(self, "issue_states", std::slice::from_ref(row)).await
+        crate::writer::insert_all(self, "issue_states", std::slice::from_ref(row), None).await
     }
 
     /// For each `(fingerprint, moment)`: occurrences strictly after the moment, and their releases.
@@ -808,6 +836,37 @@ impl Store {
             .await?)
     }
 
+    /// The event ids among `rows` that are already stored (replay of an insert interrupted by a
+    /// crash, on servers without insert deduplication tokens). Asked in chunks, by time range.
+    pub async fn stored_event_ids(
+        &self,
+        rows: &[OccurrenceRow],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut stored = std::collections::HashSet::new();
+        for chunk in rows.chunks(2000) {
+            let from = chunk.iter().map(|r| r.timestamp).min().unwrap_or(0);
+            let to = chunk.iter().map(|r| r.timestamp).max().unwrap_or(0);
+            let mut projects: Vec<String> = chunk.iter().map(|r| r.project.clone()).collect();
+            projects.sort();
+            projects.dedup();
+            let ids = chunk.iter().map(|r| r.event_id.clone()).collect();
+            let found: Vec<String> = stored_ids_sql(self.database(), projects, from, to, ids)
+                .fetch_all(self)
+                .await?;
+            stored.extend(found);
+        }
+        Ok(stored)
+    }
+
+    /// Stored occurrences of a project and how many distinct event ids they have (equal when
+    /// nothing was stored twice).
+    pub async fn event_id_counts(&self, project: &str) -> Result<(u64, u64), StoreError> {
+        Ok(event_id_counts_sql(self.database(), project)
+            .query(self.client())
+            .fetch_one()
+            .await?)
+    }
+
     /// Request totals per service of a project, all time.
     pub async fn request_totals(&self, project: &str) -> Result<Vec<ServiceRequests>, StoreError> {
         requests_sql(self.database(), project).fetch_all(self).await
@@ -924,6 +983,20 @@ pub(crate) fn catalog(db: &str) -> Vec<(String, String)> {
             )),
         ),
         ("count_occurrences".into(), show(count_sql(db, "shop"))),
+        (
+            "event_id_counts".into(),
+            show(event_id_counts_sql(db, "shop")),
+        ),
+        (
+            "stored_event_ids".into(),
+            show(stored_ids_sql(
+                db,
+                vec!["shop".into()],
+                1_760_000_000,
+                1_760_003_600,
+                vec!["ev-1".into(), "ev-2".into()],
+            )),
+        ),
         (
             "breakdown_cube".into(),
             show(breakdown_sql(

@@ -201,6 +201,32 @@ pub const DAILY_TABLES: &[&str] = &[
     "not_found_hour",
 ];
 
+/// Tables written by inserts or by materialized views: on servers with insert deduplication
+/// tokens (22.2 and later) they keep a deduplication window, so a replayed insert is dropped.
+pub const DEDUP_TABLES: &[&str] = &[
+    "occurrences",
+    "issues_minute",
+    "issues_hour",
+    "issues_day",
+    "issue_totals",
+    "requests_minute",
+    "requests_hour",
+    "not_found_hour",
+];
+
+/// The statements that turn on insert deduplication for non-replicated tables (modern servers
+/// only: 18.16 has no such setting; run after every migration, idempotent).
+pub fn dedup_window(db: &str) -> Vec<String> {
+    DEDUP_TABLES
+        .iter()
+        .map(|t| {
+            format!(
+                "ALTER TABLE `{db}`.{t} MODIFY SETTING non_replicated_deduplication_window = 1000"
+            )
+        })
+        .collect()
+}
+
 /// Tables whose presence means the schema is usable (checked by readiness and `/health/db`).
 pub const TABLES: &[&str] = &[
     "schema_migrations",

@@ -1,21 +1,35 @@
-//! The batched writer: jobs → batch (rows, bytes, age) → insert → classified retry → acks.
+//! The writer: append to the spool → acknowledge → drain in batches (rows, bytes, age) → insert →
+//! classified retry → confirm.
 //!
-//! Receivers hand a [`Batch`] to [`Writer::write`] and wait: the call returns `Ok` only after the
-//! rows are in ClickHouse, so a client is acknowledged only for what is stored. Jobs from many
-//! requests are merged into one `INSERT` (ClickHouse wants few large inserts: 1k-row batches run at
-//! a third of the speed of 100k-row ones). A full queue is refused at once ([`WriteError::QueueFull`])
-//! so receivers can answer "retry later" instead of piling up memory. Network and overload errors are
-//! retried with backoff for up to `retry_for`; data and schema errors never are.
+//! Receivers hand a [`Batch`] to [`Writer::write`], which returns `Ok` once the batch is durable
+//! in the write-ahead [`Spool`] (one fsync per group of concurrent writes): a client is
+//! acknowledged only for what is on disk, and ClickHouse being down costs nothing but disk space.
+//! A full spool is refused at once ([`WriteError::SpoolFull`]) so receivers answer "retry later".
+//!
+//! The drainer reads spooled batches back in order and merges them into few large `INSERT`s
+//! (ClickHouse wants few large inserts). Network and overload errors are retried with backoff for
+//! as long as it takes; data and schema errors never are: those rows are moved to
+//! `spool/rejected/` and counted, never silently dropped. A range is confirmed (and its disk space
+//! freed) only after ClickHouse answered.
+//!
+//! Exactly once: the range about to be inserted is recorded first. After a crash it is replayed
+//! as the very same insert. On servers that support it (ClickHouse ≥ 22.2), each insert carries
+//! an `insert_deduplication_token` derived from its range, so a replayed insert that had in fact
+//! landed is dropped by the server, rollups included. On older servers (18.16) the replay first
+//! asks which of the range's event ids are already stored and inserts only the others, so
+//! duplicates are limited to request counts of the one range in flight at the crash.
 
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use clickhouse::{RowOwned, RowWrite};
-use tokio::sync::{mpsc, oneshot};
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::spool::{Pos, Record, Spool, SpoolConfig, SpoolError};
 use crate::{OccurrenceRow, RequestCountRow, Store, StoreError};
 
 /// Thresholds of the writer.
@@ -25,28 +39,29 @@ pub struct WriterConfig {
     pub max_rows: usize,
     /// Flush when the pending rows are about this many bytes.
     pub max_bytes: usize,
-    /// Flush when the oldest pending job is this old.
+    /// Flush when the oldest pending batch waited this long.
     pub max_age: Duration,
-    /// Jobs that may wait for the writer; beyond this, writes are refused.
-    pub queue_capacity: usize,
-    /// How long to keep retrying a batch on retryable errors before failing its jobs.
-    pub retry_for: Duration,
+    /// Where the spool lives.
+    pub spool_dir: PathBuf,
+    /// Bound of the spool's size on disk; writes beyond it are refused.
+    pub spool_max_bytes: u64,
 }
 
-impl Default for WriterConfig {
-    fn default() -> Self {
+impl WriterConfig {
+    /// Defaults, with the spool in `spool_dir`.
+    pub fn new(spool_dir: impl Into<PathBuf>) -> Self {
         WriterConfig {
             max_rows: 50_000,
             max_bytes: 64 << 20,
             max_age: Duration::from_millis(200),
-            queue_capacity: 4096,
-            retry_for: Duration::from_secs(10),
+            spool_dir: spool_dir.into(),
+            spool_max_bytes: 1 << 30,
         }
     }
 }
 
 /// Rows from one request.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Batch {
     /// Error occurrences.
     pub occurrences: Vec<OccurrenceRow>,
@@ -61,18 +76,24 @@ impl Batch {
     }
 }
 
-/// Why a write did not complete.
+/// Why a write was not accepted.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum WriteError {
-    /// The writer's queue is full: try again shortly.
-    #[error("ingest queue is full")]
-    QueueFull,
-    /// ClickHouse could not be reached (after retries) or the writer is stopping.
+    /// The spool is full (ClickHouse has been unreachable for a while): try again later.
+    #[error("ingest spool is full")]
+    SpoolFull,
+    /// The spool could not store the batch (disk error) or the writer is stopping.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
-    /// ClickHouse rejected the rows; retrying will not help.
-    #[error("storage rejected the rows: {0}")]
-    Rejected(String),
+}
+
+impl From<SpoolError> for WriteError {
+    fn from(e: SpoolError) -> Self {
+        match e {
+            SpoolError::Full { .. } => WriteError::SpoolFull,
+            other => WriteError::Unavailable(other.to_string()),
+        }
+    }
 }
 
 /// Upper bounds (seconds) of the insert latency histogram's buckets.
@@ -117,183 +138,316 @@ pub struct WriterStats {
     pub rows: AtomicU64,
     /// Insert attempts that failed (each retry counts).
     pub insert_errors: AtomicU64,
-    /// Jobs waiting or being written.
-    pub queue_depth: AtomicUsize,
+    /// Occurrence rows ClickHouse refused as data errors (kept in `spool/rejected/`).
+    pub rejected_rows: AtomicU64,
+    /// Occurrence rows found already stored when a crashed insert was replayed (not re-inserted).
+    pub replay_skipped_rows: AtomicU64,
 }
 
-struct Job {
-    batch: Batch,
-    ack: oneshot::Sender<Result<(), WriteError>>,
-}
-
-/// Handle to the writer task. Cheap to clone.
+/// Handle to the writer. Cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<Job>,
+    spool: Spool,
     stats: Arc<WriterStats>,
 }
 
 impl Writer {
-    /// Starts the writer task. It stops when `shutdown` is cancelled, after writing every job
-    /// already queued.
+    /// Opens the spool and starts the drainer. The drainer stops when `shutdown` is cancelled,
+    /// after finishing the insert in progress; what it has not inserted stays in the spool for
+    /// the next start.
     pub fn spawn(
         store: Store,
         cfg: WriterConfig,
         shutdown: CancellationToken,
-    ) -> (Writer, tokio::task::JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
+    ) -> Result<(Writer, tokio::task::JoinHandle<()>), SpoolError> {
+        let spool = Spool::open(SpoolConfig {
+            dir: cfg.spool_dir.clone(),
+            max_bytes: cfg.spool_max_bytes,
+            segment_bytes: (cfg.spool_max_bytes / 16).clamp(1 << 20, 64 << 20),
+        })?;
         let stats = Arc::new(WriterStats::default());
-        let task = tokio::spawn(run(store, cfg, rx, shutdown, stats.clone()));
-        (Writer { tx, stats }, task)
+        let task = tokio::spawn(drain(store, cfg, spool.clone(), shutdown, stats.clone()));
+        Ok((Writer { spool, stats }, task))
     }
 
-    /// Writes `batch` and waits until ClickHouse has it.
+    /// Makes `batch` durable in the spool; ClickHouse gets it shortly after.
     pub async fn write(&self, batch: Batch) -> Result<(), WriteError> {
         if batch.is_empty() {
             return Ok(());
         }
-        let (ack, done) = oneshot::channel();
-        self.tx.try_send(Job { batch, ack }).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => WriteError::QueueFull,
-            mpsc::error::TrySendError::Closed(_) => {
-                WriteError::Unavailable("writer stopped".into())
-            }
-        })?;
-        self.stats.queue_depth.fetch_add(1, Ordering::Relaxed);
-        done.await
-            .unwrap_or_else(|_| Err(WriteError::Unavailable("writer stopped".into())))
+        let payload =
+            postcard::to_allocvec(&batch).map_err(|e| WriteError::Unavailable(e.to_string()))?;
+        Ok(self.spool.append(payload).await?)
     }
 
     /// The writer's counters.
     pub fn stats(&self) -> &WriterStats {
         &self.stats
     }
+
+    /// The spool (size, age of the oldest record, group-commit counts).
+    pub fn spool(&self) -> &Spool {
+        &self.spool
+    }
 }
 
-async fn run(
+/// Whether the server dedups inserts by `insert_deduplication_token` (ClickHouse 22.2 and later).
+pub(crate) fn supports_dedup_token(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (22, 2)
+}
+
+async fn drain(
     store: Store,
     cfg: WriterConfig,
-    mut rx: mpsc::Receiver<Job>,
+    spool: Spool,
     shutdown: CancellationToken,
     stats: Arc<WriterStats>,
 ) {
-    let mut pending: Vec<Job> = Vec::new();
-    loop {
-        let first = tokio::select! {
-            biased;
-            job = rx.recv() => job,
-            _ = shutdown.cancelled() => None,
+    let mut dedup: Option<bool> = None;
+    let mut replay = spool.inflight();
+    while !shutdown.is_cancelled() {
+        // What to insert next: the range in flight at the last stop, or what has been appended.
+        let records = match replay.take() {
+            Some((from, to)) => {
+                let s = spool.clone();
+                match tokio::task::spawn_blocking(move || s.read_range(from, to)).await {
+                    Ok(Ok(r)) => (r, true),
+                    other => {
+                        tracing::error!(?other, "spool: cannot read the range in flight");
+                        (Vec::new(), false)
+                    }
+                }
+            }
+            None => match gather(&spool, &cfg, &shutdown).await {
+                Ok(r) => (r, false),
+                Err(e) => {
+                    tracing::error!(error = %e, "spool: read failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
         };
-        let Some(first) = first else { break };
-        let deadline = Instant::now() + cfg.max_age;
-        let (mut rows, mut bytes) = (0usize, 0usize);
-        add(&mut pending, first, &mut rows, &mut bytes);
-        while rows < cfg.max_rows && bytes < cfg.max_bytes {
-            tokio::select! {
-                job = rx.recv() => match job {
-                    Some(j) => add(&mut pending, j, &mut rows, &mut bytes),
-                    None => break,
-                },
-                _ = tokio::time::sleep_until(deadline) => break,
-                _ = shutdown.cancelled() => break,
+        let (records, replayed) = records;
+        let (Some(first), Some(last)) = (records.first(), records.last()) else {
+            continue;
+        };
+        let (from, to) = (first.pos, last.next);
+        let mut occurrences = Vec::new();
+        let mut requests = Vec::new();
+        for r in &records {
+            match postcard::from_bytes::<Batch>(&r.payload) {
+                Ok(b) => {
+                    occurrences.extend(b.occurrences);
+                    requests.extend(b.requests);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, segment = r.pos.segment, offset = r.pos.offset, "spool: undecodable record set aside");
+                    quarantine(&cfg, std::slice::from_ref(r));
+                }
             }
         }
-        flush(&store, &cfg, &stats, std::mem::take(&mut pending)).await;
-    }
-    // Shutting down: write what was already accepted, then stop taking jobs.
-    rx.close();
-    let (mut rows, mut bytes) = (0usize, 0usize);
-    while let Some(j) = rx.recv().await {
-        add(&mut pending, j, &mut rows, &mut bytes);
-        if rows >= cfg.max_rows || bytes >= cfg.max_bytes {
-            flush(&store, &cfg, &stats, std::mem::take(&mut pending)).await;
-            (rows, bytes) = (0, 0);
+        let requests = RequestCountRow::merge(requests);
+        if let Err(e) = spool.begin(from, to) {
+            tracing::error!(error = %e, "spool: cannot record the range in flight");
+        }
+        let outcome = insert_range(
+            &store,
+            &stats,
+            &mut dedup,
+            (from, to),
+            replayed,
+            &mut occurrences,
+            &requests,
+            &shutdown,
+        )
+        .await;
+        match outcome {
+            Ok(()) => {}
+            Err(e) if e.is_retryable() => {
+                // Stopping: the range stays in the spool (and in flight) for the next start.
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, rows = occurrences.len(), "ClickHouse refused the rows; kept in spool/rejected");
+                stats
+                    .rejected_rows
+                    .fetch_add(occurrences.len() as u64, Ordering::Relaxed);
+                quarantine(&cfg, &records);
+            }
+        }
+        if let Err(e) = spool.confirm(to) {
+            tracing::error!(error = %e, "spool: cannot confirm");
         }
     }
-    flush(&store, &cfg, &stats, pending).await;
 }
 
-fn add(pending: &mut Vec<Job>, job: Job, rows: &mut usize, bytes: &mut usize) {
-    *rows += job.batch.occurrences.len();
-    *bytes += job
-        .batch
-        .occurrences
-        .iter()
-        .map(OccurrenceRow::approx_bytes)
-        .sum::<usize>();
-    pending.push(job);
-}
-
-async fn flush(store: &Store, cfg: &WriterConfig, stats: &WriterStats, jobs: Vec<Job>) {
-    if jobs.is_empty() {
-        return;
-    }
-    let mut occurrences = Vec::with_capacity(jobs.iter().map(|j| j.batch.occurrences.len()).sum());
-    let mut requests = Vec::new();
-    let mut acks = Vec::with_capacity(jobs.len());
-    for j in jobs {
-        occurrences.extend(j.batch.occurrences);
-        requests.extend(j.batch.requests);
-        acks.push(j.ack);
-    }
-    let requests = RequestCountRow::merge(requests);
-
-    let mut result = with_retry(cfg, stats, || {
-        insert_all(store, "requests_minute", &requests)
-    })
-    .await;
-    if result.is_ok() {
-        result = with_retry(cfg, stats, || {
-            insert_all(store, "occurrences", &occurrences)
-        })
-        .await;
-    }
-    if result.is_ok() {
-        stats.batches.fetch_add(1, Ordering::Relaxed);
-        stats
-            .rows
-            .fetch_add(occurrences.len() as u64, Ordering::Relaxed);
-    }
-    let outcome = result.map_err(|e| match e {
-        StoreError::Unavailable(m) => WriteError::Unavailable(m),
-        StoreError::Rejected(m) | StoreError::Local(m) => WriteError::Rejected(m),
-    });
-    stats.queue_depth.fetch_sub(acks.len(), Ordering::Relaxed);
-    for ack in acks {
-        let _ = ack.send(outcome.clone());
-    }
-}
-
-async fn with_retry<F, Fut>(
+/// Reads spooled batches until `max_rows` / `max_bytes` or until the first waited `max_age`.
+async fn gather(
+    spool: &Spool,
     cfg: &WriterConfig,
-    stats: &WriterStats,
-    mut f: F,
-) -> Result<(), StoreError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), StoreError>>,
-{
-    let give_up = Instant::now() + cfg.retry_for;
-    let mut backoff = Duration::from_millis(100);
+    shutdown: &CancellationToken,
+) -> Result<Vec<Record>, SpoolError> {
+    let mut out: Vec<Record> = Vec::new();
+    let mut bytes = 0usize;
+    let mut deadline: Option<Instant> = None;
     loop {
-        match f().await {
-            Ok(()) => return Ok(()),
+        let s = spool.clone();
+        let budget = cfg.max_bytes.saturating_sub(bytes).max(1);
+        let more = tokio::task::spawn_blocking(move || s.read(256, budget))
+            .await
+            .map_err(|e| SpoolError::Io(e.to_string()))??;
+        for r in &more {
+            bytes += r.payload.len();
+        }
+        out.extend(more);
+        if !out.is_empty() && deadline.is_none() {
+            let oldest = out[0].appended_ms;
+            let age = Duration::from_millis(crate::spool::now_ms().saturating_sub(oldest));
+            deadline = Some(Instant::now() + cfg.max_age.saturating_sub(age));
+        }
+        // Rows are only known after decoding; bytes stand in for them (a row is ≥ 100 bytes).
+        if bytes >= cfg.max_bytes || bytes / 100 >= cfg.max_rows {
+            return Ok(out);
+        }
+        let wait = match deadline {
+            Some(d) if Instant::now() >= d => return Ok(out),
+            Some(d) => d - Instant::now(),
+            None => Duration::from_millis(500),
+        };
+        tokio::select! {
+            _ = spool.wait_appended(wait) => {}
+            _ = shutdown.cancelled() => return Ok(out),
+        }
+    }
+}
+
+/// Inserts one range: request counts, then occurrences; retries retryable errors until it works
+/// or the writer stops.
+#[allow(clippy::too_many_arguments)]
+async fn insert_range(
+    store: &Store,
+    stats: &WriterStats,
+    dedup: &mut Option<bool>,
+    (from, to): (Pos, Pos),
+    replayed: bool,
+    occurrences: &mut Vec<OccurrenceRow>,
+    requests: &[RequestCountRow],
+    shutdown: &CancellationToken,
+) -> Result<(), StoreError> {
+    let token = format!(
+        "faultline-{}-{}-{}-{}",
+        from.segment, from.offset, to.segment, to.offset
+    );
+    let mut backoff = Duration::from_millis(100);
+    // An insert that failed may still have landed (the server committed, the answer was lost):
+    // every attempt after the first is treated like a replay.
+    let mut check_stored = replayed;
+    let mut requests_done = false;
+    loop {
+        let attempt = async {
+            let use_token = match *dedup {
+                Some(d) => d,
+                None => {
+                    let info = store.ping(Duration::from_secs(5)).await?;
+                    let d = supports_dedup_token(&info.version);
+                    *dedup = Some(d);
+                    d
+                }
+            };
+            let token = use_token.then_some(token.as_str());
+            let mut skip_requests = requests_done;
+            if check_stored && !use_token {
+                // 18.16: no dedup tokens. Insert only the occurrences not already stored; if any
+                // were, the request counts (inserted first) were too.
+                let stored = store.stored_event_ids(occurrences).await?;
+                if !stored.is_empty() {
+                    let before = occurrences.len();
+                    occurrences.retain(|o| !stored.contains(&o.event_id));
+                    stats
+                        .replay_skipped_rows
+                        .fetch_add((before - occurrences.len()) as u64, Ordering::Relaxed);
+                    skip_requests = true;
+                }
+            }
+            if !skip_requests {
+                insert_all(
+                    store,
+                    "requests_minute",
+                    requests,
+                    token.map(|t| format!("{t}-r")),
+                )
+                .await?;
+                requests_done = true;
+            }
+            let started = Instant::now();
+            insert_all(
+                store,
+                "occurrences",
+                occurrences,
+                token.map(|t| format!("{t}-o")),
+            )
+            .await?;
+            stats.insert_latency.observe(started.elapsed());
+            Ok::<(), StoreError>(())
+        };
+        match attempt.await {
+            Ok(()) => {
+                stats.batches.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .rows
+                    .fetch_add(occurrences.len() as u64, Ordering::Relaxed);
+                return Ok(());
+            }
             Err(e) => {
                 stats.insert_errors.fetch_add(1, Ordering::Relaxed);
-                if !e.is_retryable() || Instant::now() + backoff > give_up {
-                    tracing::error!(error = %e, retryable = e.is_retryable(), "insert failed");
+                if !e.is_retryable() {
                     return Err(e);
                 }
-                tracing::warn!(error = %e, backoff_ms = backoff.as_millis() as u64, "insert failed, retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
+                check_stored = true;
+                tracing::warn!(error = %e, backoff_ms = backoff.as_millis() as u64, "insert failed, retrying (rows stay in the spool)");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.cancelled() => return Err(e),
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+/// Keeps records ClickHouse refused (or that cannot be decoded) in `spool/rejected/`.
+fn quarantine(cfg: &WriterConfig, records: &[Record]) {
+    let dir = cfg.spool_dir.join("rejected");
+    let result = std::fs::create_dir_all(&dir).and_then(|()| {
+        use std::io::Write;
+        let name = format!(
+            "{:016}-{:012}.batches",
+            records.first().map(|r| r.pos.segment).unwrap_or(0),
+            records.first().map(|r| r.pos.offset).unwrap_or(0)
+        );
+        let mut f = std::fs::File::create(dir.join(name))?;
+        for r in records {
+            f.write_all(&(r.payload.len() as u64).to_le_bytes())?;
+            f.write_all(&r.payload)?;
+        }
+        f.sync_all()
+    });
+    if let Err(e) = result {
+        tracing::error!(error = %e, "cannot keep rejected rows in spool/rejected");
     }
 }
 
 /// Inserts `rows` into `table` of the store's database in one `INSERT`.
-pub(crate) async fn insert_all<T>(store: &Store, table: &str, rows: &[T]) -> Result<(), StoreError>
+/// With `token`, the insert carries it as `insert_deduplication_token` (and dedups the rollups
+/// fed by materialized views too).
+pub(crate) async fn insert_all<T>(
+    store: &Store,
+    table: &str,
+    rows: &[T],
+    token: Option<String>,
+) -> Result<(), StoreError>
 where
     T: RowOwned + RowWrite,
 {
@@ -301,8 +455,15 @@ where
         return Ok(());
     }
     let target = format!("`{}`.`{}`", store.database(), table);
-    let mut insert = store
-        .client()
+    let client = match token {
+        Some(t) => store
+            .client()
+            .clone()
+            .with_setting("insert_deduplication_token", t)
+            .with_setting("deduplicate_blocks_in_dependent_materialized_views", "1"),
+        None => store.client().clone(),
+    };
+    let mut insert = client
         .insert_unescaped::<T>(&target)
         .await?
         .with_timeouts(Some(Duration::from_secs(30)), Some(Duration::from_secs(60)));
@@ -316,6 +477,6 @@ where
 impl Store {
     /// Inserts occurrence rows directly, bypassing the batching writer (tests, benchmarks, import).
     pub async fn insert_occurrences(&self, rows: &[OccurrenceRow]) -> Result<(), StoreError> {
-        insert_all(self, "occurrences", rows).await
+        insert_all(self, "occurrences", rows, None).await
     }
 }

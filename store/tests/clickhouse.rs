@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use faultline_store::rows::{OCCURRENCE_COLUMNS, REQUEST_COLUMNS};
-use faultline_store::writer::{Batch, WriteError, Writer, WriterConfig};
+use faultline_store::writer::{Batch, Writer, WriterConfig};
 use faultline_store::{OccurrenceRow, RequestCountRow, Store, StoreConfig, testing};
 use tokio_util::sync::CancellationToken;
 
@@ -152,7 +152,13 @@ async fn rows_round_trip_and_roll_up() {
 async fn writer_batches_many_jobs_and_sums_requests() {
     let store = testing::store("t_writer").await;
     let token = CancellationToken::new();
-    let (writer, task) = Writer::spawn(store.clone(), WriterConfig::default(), token.clone());
+    let spool = tempfile::tempdir().expect("tempdir");
+    let (writer, task) = Writer::spawn(
+        store.clone(),
+        WriterConfig::new(spool.path()),
+        token.clone(),
+    )
+    .expect("spool");
     let mut handles = Vec::new();
     for j in 0..20 {
         let w = writer.clone();
@@ -176,7 +182,15 @@ async fn writer_batches_many_jobs_and_sums_requests() {
     for h in handles {
         h.await.expect("join").expect("write acknowledged");
     }
+    // Acknowledged = on disk; the drainer inserts shortly after.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while store.count_occurrences("p").await.expect("count") < 200 {
+        assert!(tokio::time::Instant::now() < deadline, "not drained");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(store.count_occurrences("p").await.expect("count"), 200);
+    assert!(writer.spool().oldest_age_ms().is_none(), "spool drained");
     let totals = store.request_totals("p").await.expect("totals");
     assert_eq!(totals.len(), 1);
     assert_eq!((totals[0].requests, totals[0].failed), (60, 20));
@@ -193,7 +207,7 @@ async fn writer_batches_many_jobs_and_sums_requests() {
 }
 
 #[tokio::test]
-async fn writer_reports_unavailable_when_clickhouse_is_down() {
+async fn writer_acknowledges_into_the_spool_while_clickhouse_is_down() {
     // A port nothing listens on.
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = l.local_addr().expect("addr").port();
@@ -204,20 +218,25 @@ async fn writer_reports_unavailable_when_clickhouse_is_down() {
         user: String::new(),
         password: String::new(),
     });
-    let cfg = WriterConfig {
-        retry_for: Duration::from_millis(300),
-        ..WriterConfig::default()
-    };
+    let spool = tempfile::tempdir().expect("tempdir");
     let token = CancellationToken::new();
-    let (writer, _task) = Writer::spawn(store, cfg, token);
-    let err = writer
+    let (writer, task) =
+        Writer::spawn(store, WriterConfig::new(spool.path()), token.clone()).expect("spool");
+    writer
         .write(Batch {
             occurrences: vec![occurrence("p", "f", 1_760_000_000, 0)],
             requests: vec![],
         })
         .await
-        .expect_err("must fail");
-    assert!(matches!(err, WriteError::Unavailable(_)), "{err:?}");
+        .expect("acknowledged once on disk");
+    assert!(writer.spool().bytes() > 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        writer.spool().oldest_age_ms().is_some(),
+        "still waiting for ClickHouse"
+    );
+    token.cancel();
+    task.await.expect("drainer stops while ClickHouse is down");
 }
 
 #[tokio::test]
@@ -228,6 +247,9 @@ async fn catalog_statements_run_on_this_server() {
     let client = reqwest::Client::new();
     let mut dump = String::new();
     for (name, sql) in faultline_store::catalog(&cfg.database) {
+        if name.starts_with("modern_") {
+            continue;
+        }
         let resp = client
             .post(&url)
             .body(sql.clone())

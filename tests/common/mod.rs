@@ -27,6 +27,8 @@ pub fn test_config(projects: &str) -> (Config, faultline_store::StoreConfig) {
         http_addr: "127.0.0.1:0".into(),
         api_addr: "127.0.0.1:0".into(),
         batch_max_age_ms: 50,
+        // Each test its own data directory (and so its own spool), named after its database.
+        data_dir: std::env::temp_dir().join(format!("faultline-{}", sc.database)),
         ..Config::default()
     };
     (cfg, sc)

@@ -1,0 +1,220 @@
+//! Personal data scrubbing, on by default, applied to every row before it is spooled (so nothing
+//! scrubbed ever reaches disk): values of secret-looking keys (attributes, URL query parameters,
+//! `key=value` pairs in text), credit-card numbers that pass the Luhn check anywhere, and
+//! optionally the host part of IP addresses. Runs after grouping, so it never changes a
+//! fingerprint.
+
+use std::sync::LazyLock;
+
+use faultline_store::OccurrenceRow;
+use regex::Regex;
+
+/// What replaces a scrubbed value.
+pub const FILTERED: &str = "[Filtered]";
+
+/// Key fragments whose values are always scrubbed (seed 001 `before_send`, seed 004
+/// `sanitizeHeaders`/`sanitizeBody`).
+pub const DEFAULT_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "api_key",
+    "apikey",
+    "token",
+    "auth",
+    "authorization",
+    "bearer",
+    "cookie",
+    "set_cookie",
+    "session",
+    "credentials",
+    "private_key",
+];
+
+/// Scrubbing settings.
+#[derive(Debug, Clone)]
+pub struct Scrubber {
+    enabled: bool,
+    anonymize_ip: bool,
+    keys: Vec<String>,
+    safe: Vec<String>,
+    pairs: Regex,
+}
+
+fn normalize(key: &str) -> String {
+    key.to_ascii_lowercase().replace(['-', ' ', '.'], "_")
+}
+
+static CARD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b\d(?:[ -]?\d){12,18}\b").expect("card regex"));
+static IPV4: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b").expect("ip regex")
+});
+
+/// Luhn check of the digits of `s`.
+pub fn luhn(s: &str) -> bool {
+    let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
+    if !(13..=19).contains(&digits.len()) {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+impl Scrubber {
+    /// `extra` key fragments are scrubbed as well; `safe` keys never are.
+    pub fn new(enabled: bool, anonymize_ip: bool, extra: &[String], safe: &[String]) -> Self {
+        let mut keys: Vec<String> = DEFAULT_KEYS.iter().map(|k| k.to_string()).collect();
+        keys.extend(extra.iter().map(|k| normalize(k)).filter(|k| !k.is_empty()));
+        // `key=value` / `key: value` in free text, for the same keys.
+        let alternation = keys
+            .iter()
+            .map(|k| regex::escape(k).replace('_', "[_ .-]?"))
+            .collect::<Vec<_>>()
+            .join("|");
+        let pairs = Regex::new(&format!(
+            r#"(?i)([\w.-]*(?:{alternation})[\w.-]*)(["']?\s*[=:]\s*["']?)([^\s&"',;]+)"#
+        ))
+        .expect("pairs regex");
+        Scrubber {
+            enabled,
+            anonymize_ip,
+            keys,
+            safe: safe.iter().map(|k| normalize(k)).collect(),
+            pairs,
+        }
+    }
+
+    /// A scrubber that does nothing.
+    pub fn off() -> Self {
+        Scrubber::new(false, false, &[], &[])
+    }
+
+    /// Whether the value of `key` is scrubbed.
+    pub fn is_sensitive(&self, key: &str) -> bool {
+        let k = normalize(key);
+        !self.safe.contains(&k) && self.keys.iter().any(|f| k.contains(f.as_str()))
+    }
+
+    /// Scrubs free text: `secret=…` pairs, card numbers, IPs (when asked).
+    pub fn text(&self, s: &mut String) {
+        if !self.enabled || s.is_empty() {
+            return;
+        }
+        if self.pairs.is_match(s) {
+            let out = self.pairs.replace_all(s, |c: &regex::Captures| {
+                if self.safe.contains(&normalize(&c[1])) {
+                    c[0].to_string()
+                } else {
+                    format!("{}{}{FILTERED}", &c[1], &c[2])
+                }
+            });
+            *s = out.into_owned();
+        }
+        if s.bytes().filter(u8::is_ascii_digit).count() >= 13 {
+            let out = CARD.replace_all(s, |c: &regex::Captures| {
+                if luhn(&c[0]) {
+                    FILTERED.to_string()
+                } else {
+                    c[0].to_string()
+                }
+            });
+            *s = out.into_owned();
+        }
+        if self.anonymize_ip && s.contains('.') {
+            *s = IPV4.replace_all(s, "$1.$2.$3.0").into_owned();
+        }
+    }
+
+    /// Scrubs a whole row: attributes by key, then every free-text field.
+    pub fn row(&self, row: &mut OccurrenceRow) {
+        if !self.enabled {
+            return;
+        }
+        for (k, v) in row.attr_keys.iter().zip(row.attr_values.iter_mut()) {
+            if self.is_sensitive(k) {
+                *v = FILTERED.to_string();
+            } else {
+                self.text(v);
+            }
+        }
+        for s in [&mut row.message, &mut row.stacktrace, &mut row.url] {
+            self.text(s);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luhn_tells_cards_from_other_long_numbers() {
+        assert!(luhn("4111 1111 1111 1111"));
+        assert!(luhn("5500-0000-0000-0004"));
+        assert!(!luhn("4111 1111 1111 1112"));
+        assert!(!luhn("1234"));
+    }
+
+    #[test]
+    fn secrets_cards_and_ips_are_scrubbed_and_safe_keys_kept() {
+        let s = Scrubber::new(true, true, &["ssn".into()], &["token_count".into()]);
+        let mut row = OccurrenceRow {
+            message: "login failed for password=hunter2 card 4111 1111 1111 1111 order 1234567890123 from 10.1.2.3".into(),
+            url: "https://shop.example/cb?token=abc123&page=2".into(),
+            attr_keys: vec![
+                "http.request.header.authorization".into(),
+                "http.request.header.x-api-key".into(),
+                "user.ssn".into(),
+                "token_count".into(),
+                "http.route".into(),
+            ],
+            attr_values: vec![
+                "Bearer xyz".into(),
+                "k-123".into(),
+                "078-05-1120".into(),
+                "42".into(),
+                "/users/{id}".into(),
+            ],
+            ..Default::default()
+        };
+        s.row(&mut row);
+        assert_eq!(
+            row.message,
+            "login failed for password=[Filtered] card [Filtered] order 1234567890123 from 10.1.2.0"
+        );
+        assert_eq!(row.url, "https://shop.example/cb?token=[Filtered]&page=2");
+        assert_eq!(
+            row.attr_values,
+            vec![
+                "[Filtered]",
+                "[Filtered]",
+                "[Filtered]",
+                "42",
+                "/users/{id}"
+            ]
+        );
+    }
+
+    #[test]
+    fn off_means_off() {
+        let mut row = OccurrenceRow {
+            message: "password=hunter2".into(),
+            ..Default::default()
+        };
+        Scrubber::new(false, false, &[], &[]).row(&mut row);
+        assert_eq!(row.message, "password=hunter2");
+    }
+}

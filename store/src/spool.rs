@@ -1,0 +1,596 @@
+//! The write-ahead spool: what a client is told is stored is on disk first.
+//!
+//! Records are appended to numbered segment files under `<data_dir>/spool/`, each framed as
+//! `[u32 payload length][u32 CRC-32 of payload][u64 appended at, ms][payload]` (little endian).
+//! A committer thread takes every append waiting at that moment, writes them in one go and covers
+//! them all with one `fdatasync` (group commit), and only then resolves their futures: that is the
+//! moment a client is acknowledged.
+//!
+//! One consumer (the writer's drainer) reads records back in order with [`Spool::read`], marks the
+//! range it is about to insert with [`Spool::begin`] and, once ClickHouse confirmed, calls
+//! [`Spool::confirm`]; segments wholly confirmed are deleted. The confirmed position and the range
+//! in flight live in the `cursor` file (fsynced), so that a restart replays exactly what was not
+//! confirmed, starting with the range in flight at the crash as the very same insert.
+//!
+//! The spool is bounded ([`SpoolConfig::max_bytes`]): an append that would pass the bound fails at
+//! once with [`SpoolError::Full`], which receivers answer with "retry later".
+
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, oneshot};
+
+const HEADER: usize = 16;
+
+/// Where and how large.
+#[derive(Debug, Clone)]
+pub struct SpoolConfig {
+    /// Directory of the segment files (created if missing).
+    pub dir: PathBuf,
+    /// Largest total size of the segment files; appends beyond it are refused.
+    pub max_bytes: u64,
+    /// A segment is closed and a new one started once it reaches this size.
+    pub segment_bytes: u64,
+}
+
+/// A position in the spool: segment number and byte offset in it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Pos {
+    /// Segment number.
+    pub segment: u64,
+    /// Byte offset in the segment.
+    pub offset: u64,
+}
+
+/// One record read back.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Where the record starts.
+    pub pos: Pos,
+    /// Where the next record starts.
+    pub next: Pos,
+    /// When it was appended, ms since the epoch.
+    pub appended_ms: u64,
+    /// What was appended.
+    pub payload: Vec<u8>,
+}
+
+/// Why the spool could not take or give a record.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SpoolError {
+    /// Taking the record would pass [`SpoolConfig::max_bytes`].
+    #[error("spool is full ({bytes} of {max} bytes)")]
+    Full {
+        /// Bytes in the spool now.
+        bytes: u64,
+        /// The bound.
+        max: u64,
+    },
+    /// The disk said no.
+    #[error("spool I/O: {0}")]
+    Io(String),
+    /// The spool was closed.
+    #[error("spool closed")]
+    Closed,
+}
+
+impl From<std::io::Error> for SpoolError {
+    fn from(e: std::io::Error) -> Self {
+        SpoolError::Io(e.to_string())
+    }
+}
+
+/// The cursor file: what is confirmed, and what was being inserted.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct Cursor {
+    confirmed: Pos,
+    inflight: Option<(Pos, Pos)>,
+}
+
+struct Append {
+    payload: Vec<u8>,
+    done: oneshot::Sender<Result<(), SpoolError>>,
+}
+
+struct Shared {
+    cfg: SpoolConfig,
+    /// Bytes in the segment files.
+    bytes: AtomicU64,
+    /// End of the durable data.
+    durable: Mutex<Pos>,
+    /// Signalled after each commit.
+    appended: Notify,
+    /// Group commits done (fsyncs) and records they covered.
+    commits: AtomicU64,
+    records: AtomicU64,
+    reader: Mutex<Reader>,
+    /// Held (locked) for as long as the spool is open.
+    _lock: File,
+}
+
+struct Reader {
+    cursor: Cursor,
+    next: Pos,
+    file: Option<(u64, File)>,
+    /// Sizes of the segments not yet deleted, oldest first.
+    segments: VecDeque<(u64, u64)>,
+}
+
+/// The spool. Cheap to clone; the committer thread stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct Spool {
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<Append>,
+}
+
+fn segment_path(dir: &Path, n: u64) -> PathBuf {
+    dir.join(format!("{n:016}.seg"))
+}
+
+/// Milliseconds since the epoch (the clock appends are stamped with).
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Reads the record at `offset` of `f`; `None` at a clean end, `Err` on a torn or corrupt record.
+fn read_record(f: &mut File, offset: u64, limit: u64) -> Result<Option<(u64, Vec<u8>)>, ()> {
+    if offset + HEADER as u64 > limit {
+        return if offset == limit { Ok(None) } else { Err(()) };
+    }
+    let mut h = [0u8; HEADER];
+    f.seek(SeekFrom::Start(offset)).map_err(|_| ())?;
+    f.read_exact(&mut h).map_err(|_| ())?;
+    let len = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as u64;
+    let crc = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+    let ms = u64::from_le_bytes([h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]]);
+    if offset + HEADER as u64 + len > limit {
+        return Err(());
+    }
+    let mut payload = vec![0u8; len as usize];
+    f.read_exact(&mut payload).map_err(|_| ())?;
+    if crc32fast::hash(&payload) != crc {
+        return Err(());
+    }
+    Ok(Some((ms, payload)))
+}
+
+impl Spool {
+    /// Opens (or creates) the spool in `cfg.dir`: keeps every whole record after the confirmed
+    /// position, cuts a torn record off the end of the last segment, and starts the committer.
+    pub fn open(cfg: SpoolConfig) -> Result<Spool, SpoolError> {
+        std::fs::create_dir_all(&cfg.dir)?;
+        // One process per spool: a second one would interleave appends with ours.
+        // (A spool just dropped in this process lets go once its committer thread has ended:
+        // wait a little for that.)
+        let lock = File::create(cfg.dir.join("lock"))?;
+        let mut tries = 0;
+        while lock.try_lock().is_err() {
+            tries += 1;
+            if tries > 300 {
+                return Err(SpoolError::Io(format!(
+                    "{} is in use by another Faultline process",
+                    cfg.dir.display()
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let cursor: Cursor = std::fs::read(cfg.dir.join("cursor"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let mut numbers: Vec<u64> = std::fs::read_dir(&cfg.dir)?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_suffix(".seg")?.parse().ok()
+            })
+            .collect();
+        numbers.sort_unstable();
+        let mut segments = VecDeque::new();
+        for &n in &numbers {
+            let path = segment_path(&cfg.dir, n);
+            if n < cursor.confirmed.segment {
+                std::fs::remove_file(&path)?;
+                continue;
+            }
+            let len = std::fs::metadata(&path)?.len();
+            segments.push_back((n, len));
+        }
+        // Only the last segment can end in a torn write (a crash mid-append): find its last whole
+        // record and cut there. Nothing past it was ever acknowledged.
+        if let Some(last) = segments.back_mut() {
+            let (n, len) = (last.0, &mut last.1);
+            let mut f = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(segment_path(&cfg.dir, n))?;
+            let mut at = 0u64;
+            while let Ok(Some((_, p))) = read_record(&mut f, at, *len) {
+                at += (HEADER + p.len()) as u64;
+            }
+            if at < *len {
+                tracing::warn!(
+                    segment = n,
+                    kept = at,
+                    cut = *len - at,
+                    "spool: cutting a torn record off the last segment"
+                );
+                f.set_len(at)?;
+                f.sync_all()?;
+                *len = at;
+            }
+        }
+        let last = segments
+            .back()
+            .copied()
+            .unwrap_or((cursor.confirmed.segment, 0));
+        let active = if last.1 >= cfg.segment_bytes || segments.is_empty() {
+            let n = if segments.is_empty() {
+                last.0
+            } else {
+                last.0 + 1
+            };
+            File::create(segment_path(&cfg.dir, n))?;
+            sync_dir(&cfg.dir)?;
+            segments.push_back((n, 0));
+            (n, 0)
+        } else {
+            last
+        };
+        let start = if segments
+            .front()
+            .is_some_and(|s| s.0 > cursor.confirmed.segment)
+        {
+            Pos {
+                segment: segments.front().map(|s| s.0).unwrap_or(0),
+                offset: 0,
+            }
+        } else {
+            cursor.confirmed
+        };
+        let bytes = segments.iter().map(|s| s.1).sum();
+        let shared = Arc::new(Shared {
+            bytes: AtomicU64::new(bytes),
+            durable: Mutex::new(Pos {
+                segment: active.0,
+                offset: active.1,
+            }),
+            appended: Notify::new(),
+            commits: AtomicU64::new(0),
+            records: AtomicU64::new(0),
+            reader: Mutex::new(Reader {
+                cursor: Cursor {
+                    confirmed: start,
+                    inflight: cursor.inflight,
+                },
+                next: start,
+                file: None,
+                segments,
+            }),
+            cfg,
+            _lock: lock,
+        });
+        let file = OpenOptions::new()
+            .append(true)
+            .open(segment_path(&shared.cfg.dir, active.0))?;
+        let (tx, rx) = mpsc::channel();
+        let committer = shared.clone();
+        std::thread::Builder::new()
+            .name("faultline-spool".into())
+            .spawn(move || commit_loop(committer, rx, file, active))?;
+        Ok(Spool { shared, tx })
+    }
+
+    /// Appends `payload`; resolves once it is on disk (fsynced), or fails without having stored it.
+    pub async fn append(&self, payload: Vec<u8>) -> Result<(), SpoolError> {
+        let size = (HEADER + payload.len()) as u64;
+        let bytes = self.shared.bytes.load(Ordering::Relaxed);
+        if bytes + size > self.shared.cfg.max_bytes {
+            return Err(SpoolError::Full {
+                bytes,
+                max: self.shared.cfg.max_bytes,
+            });
+        }
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Append { payload, done })
+            .map_err(|_| SpoolError::Closed)?;
+        wait.await.unwrap_or(Err(SpoolError::Closed))
+    }
+
+    /// Bytes in the spool's files (appended and not yet deleted).
+    pub fn bytes(&self) -> u64 {
+        self.shared.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The bound on [`bytes`](Self::bytes).
+    pub fn max_bytes(&self) -> u64 {
+        self.shared.cfg.max_bytes
+    }
+
+    /// Group commits so far, and the records they covered (records / commits = group size).
+    pub fn commit_counts(&self) -> (u64, u64) {
+        (
+            self.shared.commits.load(Ordering::Relaxed),
+            self.shared.records.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The range that was being inserted when the previous process stopped, if any: replay it as
+    /// one insert before anything else.
+    pub fn inflight(&self) -> Option<(Pos, Pos)> {
+        self.lock_reader().cursor.inflight
+    }
+
+    /// Whether records wait to be read.
+    pub fn has_unread(&self) -> bool {
+        let durable = *self.lock_durable();
+        self.lock_reader().next < durable
+    }
+
+    /// Waits until something is appended (or `timeout` passes).
+    pub async fn wait_appended(&self, timeout: std::time::Duration) {
+        if self.has_unread() {
+            return;
+        }
+        let _ = tokio::time::timeout(timeout, self.shared.appended.notified()).await;
+    }
+
+    /// Age in ms of the oldest record not yet confirmed; `None` when everything is confirmed.
+    pub fn oldest_age_ms(&self) -> Option<u64> {
+        let durable = *self.lock_durable();
+        let r = self.lock_reader();
+        let at = r.cursor.confirmed;
+        if at >= durable {
+            return None;
+        }
+        let mut f = File::open(segment_path(&self.shared.cfg.dir, at.segment)).ok()?;
+        let len = f.metadata().ok()?.len();
+        match read_record(&mut f, at.offset, len) {
+            Ok(Some((ms, _))) => Some(now_ms().saturating_sub(ms)),
+            _ => None,
+        }
+    }
+
+    /// Reads up to `max_records` records (and about `max_bytes` of payload) after the last one
+    /// read, never past the durable end. Blocking file I/O: call from a blocking thread.
+    pub fn read(&self, max_records: usize, max_bytes: usize) -> Result<Vec<Record>, SpoolError> {
+        let durable = *self.lock_durable();
+        let mut r = self.lock_reader();
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        while out.len() < max_records && bytes < max_bytes && r.next < durable {
+            let at = r.next;
+            let limit = if at.segment == durable.segment {
+                durable.offset
+            } else {
+                match r.segments.iter().find(|s| s.0 == at.segment) {
+                    Some(s) => s.1,
+                    None => 0,
+                }
+            };
+            if at.offset >= limit {
+                // End of a closed segment: go on with the next one.
+                let next = r
+                    .segments
+                    .iter()
+                    .map(|s| s.0)
+                    .find(|&n| n > at.segment)
+                    .unwrap_or(durable.segment);
+                r.next = Pos {
+                    segment: next,
+                    offset: 0,
+                };
+                continue;
+            }
+            if r.file.as_ref().is_none_or(|(n, _)| *n != at.segment) {
+                let f = File::open(segment_path(&self.shared.cfg.dir, at.segment))?;
+                r.file = Some((at.segment, f));
+            }
+            let Some((_, f)) = r.file.as_mut() else {
+                break;
+            };
+            match read_record(f, at.offset, limit) {
+                Ok(Some((ms, payload))) => {
+                    let next = Pos {
+                        segment: at.segment,
+                        offset: at.offset + (HEADER + payload.len()) as u64,
+                    };
+                    bytes += payload.len();
+                    out.push(Record {
+                        pos: at,
+                        next,
+                        appended_ms: ms,
+                        payload,
+                    });
+                    r.next = next;
+                }
+                Ok(None) => break,
+                Err(()) => {
+                    return Err(SpoolError::Io(format!(
+                        "corrupt record in segment {} at {}",
+                        at.segment, at.offset
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads exactly the records of `[from, to)` (the range in flight at a crash).
+    pub fn read_range(&self, from: Pos, to: Pos) -> Result<Vec<Record>, SpoolError> {
+        self.lock_reader().next = from;
+        let mut out = Vec::new();
+        loop {
+            let more = self.read(1, usize::MAX)?;
+            let Some(rec) = more.into_iter().next() else {
+                break;
+            };
+            if rec.pos >= to {
+                self.lock_reader().next = rec.pos;
+                break;
+            }
+            let end = rec.next >= to;
+            out.push(rec);
+            if end {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records that `[from, to)` is about to be inserted (fsynced before the insert starts).
+    pub fn begin(&self, from: Pos, to: Pos) -> Result<(), SpoolError> {
+        let mut r = self.lock_reader();
+        r.cursor.inflight = Some((from, to));
+        self.write_cursor(&r.cursor)
+    }
+
+    /// Everything before `upto` is in ClickHouse: persist that and delete wholly confirmed
+    /// segments.
+    pub fn confirm(&self, upto: Pos) -> Result<(), SpoolError> {
+        let durable = *self.lock_durable();
+        let mut r = self.lock_reader();
+        r.cursor = Cursor {
+            confirmed: upto,
+            inflight: None,
+        };
+        self.write_cursor(&r.cursor)?;
+        while let Some(&(n, len)) = r.segments.front() {
+            if n >= upto.segment || n == durable.segment {
+                break;
+            }
+            std::fs::remove_file(segment_path(&self.shared.cfg.dir, n))?;
+            self.shared.bytes.fetch_sub(len, Ordering::Relaxed);
+            r.segments.pop_front();
+            if r.file.as_ref().is_some_and(|(f, _)| *f == n) {
+                r.file = None;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_cursor(&self, c: &Cursor) -> Result<(), SpoolError> {
+        let dir = &self.shared.cfg.dir;
+        let tmp = dir.join("cursor.tmp");
+        let mut f = File::create(&tmp)?;
+        f.write_all(&serde_json::to_vec(c).map_err(|e| SpoolError::Io(e.to_string()))?)?;
+        f.sync_data()?;
+        std::fs::rename(&tmp, dir.join("cursor"))?;
+        sync_dir(dir)?;
+        Ok(())
+    }
+
+    fn lock_reader(&self) -> std::sync::MutexGuard<'_, Reader> {
+        self.shared.reader.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_durable(&self) -> std::sync::MutexGuard<'_, Pos> {
+        self.shared
+            .durable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The committer: waits for an append, takes every other one already waiting, writes them,
+/// fsyncs once, acknowledges them all; starts a new segment when the current one is full.
+fn commit_loop(
+    shared: Arc<Shared>,
+    rx: mpsc::Receiver<Append>,
+    mut file: File,
+    active: (u64, u64),
+) {
+    let (mut segment, mut len) = active;
+    let mut buf = Vec::new();
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        let mut size = group[0].payload.len();
+        while size < (16 << 20) {
+            match rx.try_recv() {
+                Ok(a) => {
+                    size += a.payload.len();
+                    group.push(a);
+                }
+                Err(_) => break,
+            }
+        }
+        buf.clear();
+        let ms = now_ms();
+        for a in &group {
+            buf.extend_from_slice(&(a.payload.len() as u32).to_le_bytes());
+            buf.extend_from_slice(&crc32fast::hash(&a.payload).to_le_bytes());
+            buf.extend_from_slice(&ms.to_le_bytes());
+            buf.extend_from_slice(&a.payload);
+        }
+        let result = file.write_all(&buf).and_then(|()| file.sync_data());
+        let outcome = match result {
+            Ok(()) => {
+                len += buf.len() as u64;
+                shared.bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
+                {
+                    let mut d = shared.durable.lock().unwrap_or_else(|p| p.into_inner());
+                    *d = Pos {
+                        segment,
+                        offset: len,
+                    };
+                }
+                {
+                    let mut r = shared.reader.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(s) = r.segments.back_mut().filter(|s| s.0 == segment) {
+                        s.1 = len;
+                    }
+                }
+                shared.commits.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .records
+                    .fetch_add(group.len() as u64, Ordering::Relaxed);
+                shared.appended.notify_one();
+                Ok(())
+            }
+            Err(e) => {
+                // Nothing of this group is acknowledged; cut what may have been written.
+                tracing::error!(error = %e, "spool: append failed");
+                let _ = file.set_len(len);
+                Err(SpoolError::Io(e.to_string()))
+            }
+        };
+        for a in group {
+            let _ = a.done.send(outcome.clone());
+        }
+        if len >= shared.cfg.segment_bytes {
+            let next = segment + 1;
+            match File::create(segment_path(&shared.cfg.dir, next))
+                .and_then(|f| sync_dir(&shared.cfg.dir).map(|()| f))
+            {
+                Ok(f) => {
+                    file = f;
+                    segment = next;
+                    len = 0;
+                    let mut r = shared.reader.lock().unwrap_or_else(|p| p.into_inner());
+                    r.segments.push_back((next, 0));
+                    drop(r);
+                    let mut d = shared.durable.lock().unwrap_or_else(|p| p.into_inner());
+                    *d = Pos {
+                        segment: next,
+                        offset: 0,
+                    };
+                }
+                Err(e) => tracing::error!(error = %e, "spool: cannot start a new segment"),
+            }
+        }
+    }
+}
