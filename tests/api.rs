@@ -949,6 +949,23 @@ async fn api_keys_and_openapi() {
             .expect("get");
         assert_eq!(resp.status(), 200, "{r}");
     }
+    // CORS is closed: a browser preflight from another origin gets no permission.
+    let pre = c
+        .request(reqwest::Method::OPTIONS, format!("{}/api/v1/errors", s.api))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(pre.headers().get("access-control-allow-origin").is_none());
+    let resp = c
+        .get(format!("{}/api/v1/errors", s.api))
+        .header("origin", "https://evil.example")
+        .bearer_auth("key-two-123456")
+        .send()
+        .await
+        .expect("get");
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
     assert_eq!(
         c.post(format!("{}/api/v1/cleanup", s.api))
             .json(&json!({}))

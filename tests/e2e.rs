@@ -680,3 +680,84 @@ async fn grpc_malformed_protobuf_is_invalid_argument() {
     assert!(err.message().contains("decode"), "{}", err.message());
     s.running.shutdown().await;
 }
+
+#[tokio::test]
+async fn limits_scrubbing_and_rate_limits_on_the_real_path() {
+    let (mut cfg, sc) = test_config("");
+    cfg.rate_limits = "default=20:20".into();
+    cfg.max_attributes = 10;
+    let s = start_with(cfg, &sc).await;
+    let c = reqwest::Client::new();
+    let mut extra = serde_json::Map::new();
+    extra.insert("authorization".into(), "Bearer abc.def".into());
+    for i in 0..30 {
+        extra.insert(format!("k{i:02}"), "v".into());
+    }
+    // Unknown top-level fields become attributes.
+    let mut body = serde_json::json!({
+        "message": "card 4111 1111 1111 1111 rejected, password=hunter2",
+        "exception_class": "PaymentError",
+        "stack_trace": "x".repeat(100_000),
+        "request": {"url": "https://shop.example/pay?token=t0k3n&step=2", "method": "POST"},
+    });
+    body.as_object_mut().expect("object").extend(extra);
+    let resp = c
+        .post(format!("{}/webhook/error/dev", s.http))
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 200);
+    wait_count(&s.store, "default", 1).await;
+    let row = s
+        .store
+        .occurrences_page("default", None, None, 1)
+        .await
+        .expect("page")
+        .pop()
+        .expect("row");
+    assert_eq!(row.message, "card [Filtered] rejected, password=[Filtered]");
+    assert!(
+        row.url.contains("token=[Filtered]") && row.url.contains("step=2"),
+        "{}",
+        row.url
+    );
+    assert!(row.stacktrace.len() <= 64 << 10);
+    assert!(
+        row.stacktrace
+            .ends_with(faultline_collector::limits::TRUNCATED)
+    );
+    assert_eq!(row.attr_keys.len(), 10, "{:?}", row.attr_keys);
+    assert_eq!(row.attr_keys[9], "faultline.dropped_attributes");
+    assert!(
+        row.attr_values.iter().all(|v| !v.contains("abc.def")),
+        "{:?}",
+        row.attr_values
+    );
+
+    // 20 per second with a burst of 20: a quick run of 40 is cut short with 429 + Retry-After.
+    let mut limited = None;
+    for i in 0..40 {
+        let r = c
+            .post(format!("{}/webhook/error/dev", s.http))
+            .json(&serde_json::json!({"message": format!("burst {i}")}))
+            .send()
+            .await
+            .expect("send");
+        if r.status() == 429 {
+            limited = Some(r);
+            break;
+        }
+    }
+    let r = limited.expect("the burst was limited");
+    assert!(r.headers().get("retry-after").is_some());
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("default")),
+        "{body}"
+    );
+    s.running.shutdown().await;
+}

@@ -101,7 +101,7 @@ impl Load {
 async fn wait_stored(store: &Store, n: usize, secs: u64) -> (u64, u64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
-        if let Ok((count, distinct)) = store.event_id_counts("default").await
+        if let Ok((count, _)) = store.event_id_counts("default").await
             && count as usize >= n
         {
             // Let a last in-flight insert land before judging duplicates.
