@@ -44,8 +44,17 @@ set -e -o pipefail
 step "SQL on a modern ClickHouse (chdb-core)"
 timeout 600 .venv/bin/python scripts/check_sql_modern.py target/sql-catalog.json target/grafana-queries.json
 
+step "fuzz: every parser of untrusted input, 15 s per target (scripts/fuzz.sh)"
+set +e +o pipefail
+timeout 1500 bash scripts/fuzz.sh 15 2>&1 | tee target/fuzz.log
+fuzz_status=${PIPESTATUS[0]}
+set -e -o pipefail
+[ "$fuzz_status" = 0 ] || { echo "fuzzing failed or found a crash (fuzz/artifacts)"; exit 1; }
+
 step "summary"
 grep -E 'corpus: ' target/test-output.log || true
+grep -E '^(outage|kill -9):' target/test-output.log || true
+grep -E '^fuzz:' target/fuzz.log || true
 passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' target/test-output.log | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' target/test-output.log | awk '{s+=$1} END {print s+0}')
 echo "$passed passed, $failed failed"

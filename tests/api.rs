@@ -949,6 +949,24 @@ async fn api_keys_and_openapi() {
             .expect("get");
         assert_eq!(resp.status(), 200, "{r}");
     }
+    // Parameters that do not parse: 400 naming the parameter.
+    for (query, name) in [
+        ("since=banana", "since"),
+        ("limit=0", "limit"),
+        ("sort=size", "sort"),
+        ("cursor=%%%", "cursor"),
+        ("from=yesterday", "from"),
+    ] {
+        let resp = c
+            .get(format!("{}/api/v1/errors?{query}", s.api))
+            .bearer_auth("key-two-123456")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(resp.status(), 400, "{query}");
+        let text = resp.text().await.expect("text");
+        assert!(text.contains(name), "{query}: {text}");
+    }
     // CORS is closed: a browser preflight from another origin gets no permission.
     let pre = c
         .request(reqwest::Method::OPTIONS, format!("{}/api/v1/errors", s.api))

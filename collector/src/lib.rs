@@ -37,6 +37,7 @@ pub mod drops;
 pub mod error;
 pub mod event;
 pub mod fingerprint;
+pub mod fuzz_entry;
 pub mod grpc;
 pub mod http;
 pub mod ingest;

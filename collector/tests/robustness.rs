@@ -1,7 +1,8 @@
 //! Untrusted input never panics: arbitrary text through the stack-trace parsers and message
 //! masking, arbitrary bytes through OTLP protobuf decoding and normalization, the webhook JSON
-//! parser and gzip inflation with its limit. (Property tests stand in for fuzz targets, which need
-//! a nightly toolchain this project does not have.)
+//! parser and gzip inflation with its limit. The last property drives the very entry points the
+//! coverage-guided fuzz targets in `fuzz/` call (`scripts/fuzz.sh`, nightly toolchain), so CI on a
+//! stable toolchain still runs them.
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -67,6 +68,21 @@ proptest! {
         let body = serde_json::json!({"message": msg, "http_status": status, "line": line, "timestamp": ts, "request": {"url": msg}});
         if let Ok(ev) = serde_json::from_value::<WebhookEvent>(body) {
             let _ = faultline_collector::webhook::to_event(ev);
+        }
+    }
+
+    #[test]
+    fn fuzz_entry_points_never_panic(
+        bytes in prop::collection::vec(any::<u8>(), 0..800),
+        text in "\\PC{0,200}",
+    ) {
+        use faultline_collector::fuzz_entry as f;
+        for data in [&bytes[..], text.as_bytes()] {
+            f::otlp_protobuf(data);
+            f::otlp_json(data);
+            f::webhook_json(data);
+            f::stacktrace(data);
+            f::gzip(data);
         }
     }
 }
