@@ -48,6 +48,29 @@ def main(path):
         except Exception as exc:
             failed += 1
             print(f"FAIL insert: {exc}", file=sys.stderr)
+        # Exactly once on modern servers: an insert replayed with the same deduplication token
+        # (what the writer sends after a crash) is dropped, in the table and in its rollups.
+        try:
+            insert = (
+                "INSERT INTO faultline.occurrences (event_id, project, fingerprint, timestamp, exception_type, message) "
+                "SETTINGS insert_deduplication_token = 'faultline-0-0-0-99-o', "
+                "deduplicate_blocks_in_dependent_materialized_views = 1 "
+                "VALUES ('e1', 'dedup', 'fp', now(), 'E', 'm'), ('e2', 'dedup', 'fp', now(), 'E', 'm')"
+            )
+            s.query(insert)
+            s.query(insert)
+            raw = s.query("SELECT count() FROM faultline.occurrences WHERE project = 'dedup'", "TabSeparated").bytes().decode().strip()
+            rolled = s.query(
+                "SELECT countMerge(occurrences) FROM faultline.issue_totals WHERE project = 'dedup'", "TabSeparated"
+            ).bytes().decode().strip()
+            if (raw, rolled) != ("2", "2"):
+                failed += 1
+                print(f"FAIL dedup token: replayed insert counted again (occurrences {raw}, issue_totals {rolled})", file=sys.stderr)
+            else:
+                print("check_sql_modern: a replayed insert with the same token is stored once (table and rollups)")
+        except Exception as exc:
+            failed += 1
+            print(f"FAIL dedup token: {exc}", file=sys.stderr)
         grafana = []
         if len(sys.argv) > 2:
             with open(sys.argv[2], encoding="utf-8") as f:

@@ -1,5 +1,5 @@
-//! Everything ClickHouse: schema and migrations, row types, the batched writer, read queries, and
-//! the embedded local server.
+//! Everything ClickHouse: schema and migrations, row types, the write-ahead spool and the writer
+//! that drains it in batches, read queries, and the embedded local server.
 //!
 //! This is the only crate that writes SQL. Every statement it emits runs on ClickHouse 18.16 (what
 //! Debian installs, used by the tests) and on modern servers (23.x–26.x); [`catalog`] lists them all

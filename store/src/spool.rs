@@ -100,6 +100,8 @@ struct Append {
 
 struct Shared {
     cfg: SpoolConfig,
+    /// Random, fixed for the life of the spool directory.
+    id: String,
     /// Bytes in the segment files.
     bytes: AtomicU64,
     /// End of the durable data.
@@ -187,6 +189,19 @@ impl Spool {
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+        // The spool's identity, part of every deduplication token: a spool started afresh (its
+        // directory wiped) must not reuse the tokens of the previous one.
+        let id = match std::fs::read_to_string(cfg.dir.join("id")) {
+            Ok(id) if !id.trim().is_empty() => id.trim().to_string(),
+            _ => {
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                let mut f = File::create(cfg.dir.join("id"))?;
+                f.write_all(id.as_bytes())?;
+                f.sync_all()?;
+                sync_dir(&cfg.dir)?;
+                id
+            }
+        };
         let cursor: Cursor = std::fs::read(cfg.dir.join("cursor"))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -281,6 +296,7 @@ impl Spool {
                 segments,
             }),
             cfg,
+            id,
             _lock: lock,
         });
         let file = OpenOptions::new()
@@ -309,6 +325,11 @@ impl Spool {
             .send(Append { payload, done })
             .map_err(|_| SpoolError::Closed)?;
         wait.await.unwrap_or(Err(SpoolError::Closed))
+    }
+
+    /// The spool's identity (random, kept in the directory).
+    pub fn id(&self) -> &str {
+        &self.shared.id
     }
 
     /// Bytes in the spool's files (appended and not yet deleted).

@@ -14,7 +14,7 @@
 //!
 //! Exactly once: the range about to be inserted is recorded first. After a crash it is replayed
 //! as the very same insert. On servers that support it (ClickHouse ≥ 22.2), each insert carries
-//! an `insert_deduplication_token` derived from its range, so a replayed insert that had in fact
+//! an `insert_deduplication_token` derived from its range and the spool's random id, so a replayed insert that had in fact
 //! landed is dropped by the server, rollups included. On older servers (18.16) the replay first
 //! asks which of the range's event ids are already stored and inserts only the others, so
 //! duplicates are limited to request counts of the one range in flight at the crash.
@@ -256,6 +256,7 @@ async fn drain(
             &store,
             &stats,
             &mut dedup,
+            spool.id(),
             (from, to),
             replayed,
             &mut occurrences,
@@ -330,6 +331,7 @@ async fn insert_range(
     store: &Store,
     stats: &WriterStats,
     dedup: &mut Option<bool>,
+    spool_id: &str,
     (from, to): (Pos, Pos),
     replayed: bool,
     occurrences: &mut Vec<OccurrenceRow>,
@@ -337,7 +339,7 @@ async fn insert_range(
     shutdown: &CancellationToken,
 ) -> Result<(), StoreError> {
     let token = format!(
-        "faultline-{}-{}-{}-{}",
+        "faultline-{spool_id}-{}-{}-{}-{}",
         from.segment, from.offset, to.segment, to.offset
     );
     let mut backoff = Duration::from_millis(100);
