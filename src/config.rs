@@ -78,6 +78,9 @@ pub struct Config {
     /// `in_app_exclude` and `[[grouping.<project>.rules]]` (see README.md, Grouping).
     pub grouping:
         std::collections::HashMap<String, faultline_collector::fingerprint::GroupingConfig>,
+    /// Scrubbing per project (file only): `[scrubbing.<project>]` with `extra_fields` and
+    /// `safe_fields`, added to the global lists for that project.
+    pub scrubbing: std::collections::HashMap<String, faultline_collector::scrub::ScrubOverrides>,
 }
 
 impl Default for Config {
@@ -112,6 +115,7 @@ impl Default for Config {
             environment: "production".into(),
             log_format: "text".into(),
             grouping: Default::default(),
+            scrubbing: Default::default(),
         }
     }
 }
@@ -308,6 +312,35 @@ mod tests {
             Config::load(&env(&[("FAULTLINE_CONFIG", path.to_str().expect("utf8"))])).is_err(),
             "unknown keys are refused"
         );
+    }
+
+    #[test]
+    fn scrubbing_per_project_limits_and_booleans() {
+        let dir = std::env::temp_dir().join(format!("faultline-scrub-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("s.toml");
+        std::fs::write(
+            &path,
+            "rate_limits = \"shop=100:200\"\n[scrubbing.shop]\nextra_fields = [\"ssn\"]\nsafe_fields = [\"token_count\"]\n",
+        )
+        .expect("write");
+        let c = Config::load(&env(&[
+            ("FAULTLINE_CONFIG", path.to_str().expect("utf8")),
+            ("FAULTLINE_ANONYMIZE_IP", "yes"),
+            ("FAULTLINE_SPOOL_MAX_BYTES", "2097152"),
+        ]))
+        .expect("valid");
+        assert_eq!(c.scrubbing["shop"].extra_fields, vec!["ssn"]);
+        assert!(c.anonymize_ip && c.scrub_pii);
+        assert_eq!(c.spool_max_bytes, 2 << 20);
+        for (k, v, needle) in [
+            ("FAULTLINE_SCRUB_PII", "maybe", "true or false"),
+            ("FAULTLINE_RATE_LIMITS", "shop=fast", "rate_limits"),
+            ("FAULTLINE_SPOOL_MAX_BYTES", "1000", "spool_max_bytes"),
+        ] {
+            let e = Config::load(&env(&[(k, v)])).expect_err(k);
+            assert!(format!("{e:#}").contains(needle), "{k}: {e:#}");
+        }
     }
 
     #[test]

@@ -167,6 +167,20 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
                 &list(&cfg.scrub_extra_fields),
                 &list(&cfg.scrub_safe_fields),
             ),
+            scrub_by_project: cfg
+                .scrubbing
+                .iter()
+                .map(|(project, o)| {
+                    let mut extra = list(&cfg.scrub_extra_fields);
+                    extra.extend(o.extra_fields.iter().cloned());
+                    let mut safe = list(&cfg.scrub_safe_fields);
+                    safe.extend(o.safe_fields.iter().cloned());
+                    (
+                        project.clone(),
+                        Scrubber::new(cfg.scrub_pii, cfg.anonymize_ip, &extra, &safe),
+                    )
+                })
+                .collect(),
         },
     );
 

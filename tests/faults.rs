@@ -6,6 +6,8 @@
 //!   exactly once, on the counts the API reports.
 //! - `kill -9` of Faultline while clients send, then a restart on the same data directory: every
 //!   acknowledged occurrence is stored, none twice.
+//! - A spool filled while ClickHouse is down: 503 with `Retry-After`, and every occurrence
+//!   acknowledged before that is stored once ClickHouse is back.
 
 #![allow(missing_docs)]
 
@@ -279,4 +281,63 @@ async fn kill_9_under_load_then_restart_loses_nothing() {
     );
     child.kill().expect("stop");
     let _ = child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_spool_refuses_with_503_and_loses_nothing_it_acknowledged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ch = EmbeddedClickHouse::start(dir.path())
+        .await
+        .expect("own ClickHouse starts");
+    let ports = ch.ports();
+    let (mut cfg, mut sc) = common::test_config("");
+    cfg.clickhouse_url = ch.url().to_string();
+    cfg.spool_max_bytes = 1 << 20;
+    sc.url = ch.url().to_string();
+    let s = common::start_with(cfg, &sc).await;
+    let store = Store::new(&sc);
+    ch.stop(Duration::from_secs(15)).await;
+
+    // Until the spool is full: 20 KiB stack traces, unique ids.
+    let c = reqwest::Client::new();
+    let trace = "x".repeat(20_000);
+    let mut acked = Vec::new();
+    let mut refused = None;
+    for n in 0..1000 {
+        let id = format!("full-{n}");
+        let r = c
+            .post(format!("{}/webhook/error/dev", s.http))
+            .json(&serde_json::json!({"event_id": id, "message": "m", "stack_trace": trace}))
+            .send()
+            .await
+            .expect("send");
+        if r.status() == 200 {
+            acked.push(id);
+        } else {
+            refused = Some(r);
+            break;
+        }
+    }
+    let r = refused.expect("the spool filled up");
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().get("retry-after").is_some());
+    assert!(acked.len() > 10, "{}", acked.len());
+
+    let ch = EmbeddedClickHouse::start_on(dir.path(), Some(ports))
+        .await
+        .expect("ClickHouse restarts on the same ports");
+    let (count, distinct) = wait_stored(&store, acked.len(), 120).await;
+    assert_eq!((count, distinct), (acked.len() as u64, acked.len() as u64));
+    assert_all_stored(&store, &acked).await;
+    // Room again once drained.
+    let r = c
+        .post(format!("{}/webhook/error/dev", s.http))
+        .json(&serde_json::json!({"message": "after"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    println!("spool full: acked={} then 503", acked.len());
+    s.running.shutdown().await;
+    ch.stop(Duration::from_secs(15)).await;
 }

@@ -46,6 +46,8 @@ pub struct Policy {
     pub rates: RateLimits,
     /// Personal data scrubbing.
     pub scrub: Scrubber,
+    /// Projects with their own scrubbing lists (used instead of `scrub` for them).
+    pub scrub_by_project: HashMap<String, Scrubber>,
 }
 
 impl Default for Policy {
@@ -55,6 +57,7 @@ impl Default for Policy {
             fields: FieldLimits::default(),
             rates: RateLimits::default(),
             scrub: Scrubber::new(true, false, &[], &[]),
+            scrub_by_project: HashMap::new(),
         }
     }
 }
@@ -110,7 +113,12 @@ impl Ingest {
     fn row(&self, ev: crate::event::ErrorEvent, project: &str, received_at: u32) -> OccurrenceRow {
         let mut row = ev.into_row(project, received_at, self.inner.grouping.get(project));
         self.inner.policy.fields.apply(&mut row);
-        self.inner.policy.scrub.row(&mut row);
+        let policy = &self.inner.policy;
+        policy
+            .scrub_by_project
+            .get(project)
+            .unwrap_or(&policy.scrub)
+            .row(&mut row);
         row
     }
 

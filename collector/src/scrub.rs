@@ -31,6 +31,17 @@ pub const DEFAULT_KEYS: &[&str] = &[
     "private_key",
 ];
 
+/// A project's own additions to the scrubbing lists (`[scrubbing.<project>]` in the configuration
+/// file), on top of the global ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScrubOverrides {
+    /// Key fragments whose values are scrubbed as well.
+    pub extra_fields: Vec<String>,
+    /// Keys never scrubbed.
+    pub safe_fields: Vec<String>,
+}
+
 /// Scrubbing settings.
 #[derive(Debug, Clone)]
 pub struct Scrubber {
