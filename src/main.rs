@@ -30,6 +30,9 @@ enum Command {
     Migrate,
     /// Read corpus-format JSON lines on stdin, write `{"id", "fingerprint"}` lines.
     Fingerprint,
+    /// Send realistic errors (the grouping corpus) to a Faultline and report events/s and
+    /// acknowledgement latency; the last line is machine-readable.
+    Loadgen(faultline::loadgen::Args),
 }
 
 /// Logs to stderr (JSON or text); with `OTEL_EXPORTER_OTLP_ENDPOINT` set, Faultline's own spans
@@ -122,6 +125,13 @@ async fn wait_signal() {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Loadgen(args) = cli.command {
+        let report = faultline::loadgen::run(args).await?;
+        if report.acked == 0 {
+            anyhow::bail!("nothing was acknowledged");
+        }
+        return Ok(());
+    }
     let env: HashMap<String, String> = std::env::vars().collect();
     let cfg = Config::load(&env).context("configuration")?;
     if let Command::Fingerprint = cli.command {
@@ -179,6 +189,6 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             println!("migrations applied: {applied:?}");
             Ok(())
         }
-        Command::Fingerprint => Ok(()),
+        Command::Fingerprint | Command::Loadgen(_) => Ok(()),
     }
 }

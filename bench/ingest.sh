@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Ingest benchmark, on the machine it runs on, in one run (issue #8):
+#   1. the raw ceiling: the same occurrences as full rows inserted straight into ClickHouse with
+#      clickhouse-client from a prepared file (into the same table, so the same rollups fire);
+#   2. Faultline end to end per protocol: `faultline loadgen` flat out for a fixed count, then the
+#      count verified in ClickHouse (the rate is events / time until they are all in ClickHouse);
+#   3. the ratio of 2 to 1 per protocol;
+#   4. Faultline's CPU seconds per million events and events/s per core, RSS idle and at peak;
+#   5. acknowledgement latency p99 at half the maximum gRPC rate.
+# Ends with: ingest: raw_rows_per_s=X grpc=X http_proto=X http_json=X webhook=X ratio_grpc=X
+#            rss_idle_mb=X rss_peak_mb=X p99_half_ms=X
+#
+# usage: bench/ingest.sh [events per OTLP protocol, default 200000] [webhook events, default 20000]
+set -euo pipefail
+N=${1:-200000}
+NW=${2:-20000}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+work=$(mktemp -d)
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+cargo build --release -q
+bin="$root/target/release/faultline"
+url=$(bash scripts/clickhouse.sh start)
+tcp_port=${CLICKHOUSE_TCP_PORT:-19000}
+q() { curl -fsS "$url/" --data-binary "$1"; }
+hz=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# --- 1. raw ceiling -------------------------------------------------------------------------
+db_raw="bench_raw_$$"
+FAULTLINE_CLICKHOUSE_URL=$url FAULTLINE_CLICKHOUSE_DATABASE=$db_raw "$bin" migrate >/dev/null 2>&1
+python3 - "$N" > "$work/rows.json" <<'EOF'
+import json, random, sys, time
+n = int(sys.argv[1])
+ev = [json.loads(l) for l in open("collector/tests/data/grouping/events.jsonl") if l.strip()]
+rnd = random.Random(1)
+now = int(time.time())
+out = sys.stdout
+for i in range(n):
+    e = rnd.choice(ev)
+    out.write(json.dumps({
+        "event_id": f"raw-{i}", "project": "default", "fingerprint": f"{hash(e['id']) & 0xffffffffffffffff:032x}",
+        "grouping_version": 1, "timestamp": now - rnd.randrange(3600), "received_at": now,
+        "source": "otlp_trace", "service": e["service"], "environment": "production", "release": "1.4.2",
+        "exception_type": e["exception_type"], "message": e["message"], "stacktrace": e["stacktrace"],
+        "culprit": "", "severity": "critical", "http_status": 500, "http_method": "GET",
+        "http_route": "/api/orders/{id}", "url": "", "trace_id": f"{rnd.getrandbits(128):032x}",
+        "span_id": f"{rnd.getrandbits(64):016x}", "attr_keys": [], "attr_values": []}) + "\n")
+EOF
+t0=$(date +%s.%N)
+clickhouse-client --port "$tcp_port" --query "INSERT INTO $db_raw.occurrences FORMAT JSONEachRow" < "$work/rows.json"
+t1=$(date +%s.%N)
+raw=$(python3 -c "print(round($N / ($t1 - $t0)))")
+q "DROP DATABASE IF EXISTS $db_raw" >/dev/null
+
+# --- 2..4. Faultline end to end, per protocol ------------------------------------------------
+declare -A rate cpu_per_m per_core p99
+rss_idle=0
+rss_peak=0
+start_faultline() { # $1 database
+  local http grpc api
+  http=$(free_port); grpc=$(free_port); api=$(free_port)
+  FAULTLINE_CLICKHOUSE_URL=$url FAULTLINE_CLICKHOUSE_DATABASE=$1 FAULTLINE_DATA_DIR="$work/data-$1" \
+    FAULTLINE_HTTP_ADDR=127.0.0.1:$http FAULTLINE_OTLP_GRPC_ADDR=127.0.0.1:$grpc \
+    FAULTLINE_API_ADDR=127.0.0.1:$api RUST_LOG=warn "$bin" serve >"$work/$1.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 200); do
+    curl -fsS "http://127.0.0.1:$api/ready" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  ports="$http $grpc"
+}
+for proto in grpc http-proto http-json webhook; do
+  db="bench_${proto//-/_}_$$"
+  start_faultline "$db"
+  read -r http grpc <<<"$ports"
+  sleep 2
+  idle=$(rss_kb "$pid")
+  [ "$rss_idle" = 0 ] && rss_idle=$idle
+  count=$N; batch=1000; conc=8; ep="http://127.0.0.1:$http"
+  [ "$proto" = grpc ] && ep="http://127.0.0.1:$grpc"
+  [ "$proto" = webhook ] && { count=$NW; batch=1; conc=32; }
+  c0=$(cpu_ticks "$pid")
+  t0=$(date +%s.%N)
+  "$bin" loadgen --quiet --protocol "$proto" --endpoint "$ep" --count "$count" --batch "$batch" \
+    --concurrency "$conc" > "$work/$proto.out"
+  acked=$(tail -1 "$work/$proto.out" | grep -Eo 'acked=[0-9]+' | cut -d= -f2)
+  # Verified in ClickHouse: wait until every acknowledged event is there.
+  for _ in $(seq 1 600); do
+    stored=$(q "SELECT count() FROM $db.occurrences")
+    [ "$stored" -ge "$acked" ] && break
+    sleep 0.1
+  done
+  t1=$(date +%s.%N)
+  c1=$(cpu_ticks "$pid")
+  peak=$(hwm_kb "$pid")
+  [ "$peak" -gt "$rss_peak" ] && rss_peak=$peak
+  rate[$proto]=$(python3 -c "print(round($stored / ($t1 - $t0)))")
+  cpu_per_m[$proto]=$(python3 -c "print(round(($c1 - $c0) / $hz / $stored * 1e6, 1))")
+  per_core[$proto]=$(python3 -c "print(round($stored / max(($c1 - $c0) / $hz, 1e-9)))")
+  p99[$proto]=$(tail -1 "$work/$proto.out" | grep -Eo 'p99_ms=[0-9.]+' | cut -d= -f2)
+  if [ "$proto" = grpc ]; then
+    # --- 5. p99 at half the maximum rate (gRPC, 1000-event requests, 15 s) ---
+    half=$(( ${rate[grpc]} / 2 ))
+    "$bin" loadgen --quiet --protocol grpc --endpoint "$ep" --duration 15 --rate "$half" \
+      --batch 1000 --concurrency 8 > "$work/half.out"
+    p99_half=$(tail -1 "$work/half.out" | grep -Eo 'p99_ms=[0-9.]+' | cut -d= -f2)
+    hp=$(hwm_kb "$pid"); [ "$hp" -gt "$rss_peak" ] && rss_peak=$hp
+  fi
+  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  q "DROP DATABASE IF EXISTS $db" >/dev/null
+done
+
+ratio() { python3 -c "print(round($1 / $raw, 2))"; }
+echo
+echo "Ingest, $(nproc) cores, $(date -u +%Y-%m-%d), ClickHouse $(q 'SELECT version()'), $N events per OTLP protocol, $NW webhook"
+printf '%-12s %14s %10s %16s %14s %10s\n' path events/s "x raw" "CPU s / M ev" "ev/s per core" "p99 ms"
+printf '%-12s %14s %10s %16s %14s %10s\n' raw-insert "$raw" 1.00 - - -
+for proto in grpc http-proto http-json webhook; do
+  printf '%-12s %14s %10s %16s %14s %10s\n' "$proto" "${rate[$proto]}" "$(ratio "${rate[$proto]}")" \
+    "${cpu_per_m[$proto]}" "${per_core[$proto]}" "${p99[$proto]}"
+done
+echo "RSS idle $((rss_idle / 1024)) MB, peak $((rss_peak / 1024)) MB; acknowledgement p99 at half the gRPC rate: $p99_half ms"
+echo "ingest: raw_rows_per_s=$raw grpc=${rate[grpc]} http_proto=${rate[http-proto]} http_json=${rate[http-json]} webhook=${rate[webhook]} ratio_grpc=$(ratio "${rate[grpc]}") rss_idle_mb=$((rss_idle / 1024)) rss_peak_mb=$((rss_peak / 1024)) p99_half_ms=$p99_half"

@@ -1,0 +1,560 @@
+//! `faultline loadgen`: realistic load for any Faultline (or any OTLP endpoint).
+//!
+//! Errors are drawn from the public grouping corpus (real stack traces of seven runtimes, compiled
+//! in), spread over services, environments and HTTP statuses; each comes with its SERVER span, and
+//! every error is followed by ordinary successful SERVER spans, so error rates have a denominator.
+//! Requests are built before the clock starts (a pool cycled through), so the generator is not
+//! what is measured. It reports sent, acknowledged and rejected events, events/s and the
+//! acknowledgement latency of requests (p50/p95/p99), and ends with one machine-readable line.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
+use faultline_proto::otlp::collector::trace::v1::trace_service_client::TraceServiceClient;
+use faultline_proto::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
+use faultline_proto::otlp::resource::v1::Resource;
+use faultline_proto::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, span::Event};
+use prost::Message;
+
+const CORPUS: &str = include_str!("../collector/tests/data/grouping/events.jsonl");
+
+/// Wire protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// OTLP/gRPC (`/opentelemetry.proto.collector.trace.v1.TraceService/Export`).
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies (`/v1/traces`).
+    HttpProto,
+    /// OTLP/HTTP with JSON bodies (`/v1/traces`).
+    HttpJson,
+    /// The native webhook (`/webhook/error/{token}`), one event per request.
+    Webhook,
+}
+
+/// `faultline loadgen` flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Wire protocol.
+    #[arg(long, value_enum, default_value = "grpc")]
+    pub protocol: Protocol,
+    /// Base URL (default: http://127.0.0.1:4317 for gRPC, http://127.0.0.1:4318 otherwise).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Project token (`dev` when Faultline runs in development mode).
+    #[arg(long, default_value = "dev")]
+    pub token: String,
+    /// Error events to send (default 100000 unless --duration is given).
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Send for this many seconds instead of a count.
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Error events per second; absent = as fast as acknowledgements allow.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Error events per request (OTLP; the webhook takes one).
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Ordinary (successful) SERVER spans sent per error.
+    #[arg(long, default_value_t = 1)]
+    pub spans_per_error: usize,
+    /// No progress line.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+struct CorpusEvent {
+    service: String,
+    exception_type: String,
+    message: String,
+    stacktrace: String,
+}
+
+fn corpus() -> Vec<CorpusEvent> {
+    CORPUS
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
+            CorpusEvent {
+                service: s("service"),
+                exception_type: s("exception_type"),
+                message: s("message"),
+                stacktrace: s("stacktrace"),
+            }
+        })
+        .collect()
+}
+
+/// A small deterministic generator (no dependency, same load every run).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+const ENVIRONMENTS: &[&str] = &["production", "production", "production", "staging"];
+const STATUSES: &[i64] = &[500, 500, 500, 502, 503, 404, 404, 403, 401, 422];
+const ROUTES: &[&str] = &[
+    "/api/orders/{id}",
+    "/api/users/{id}",
+    "/checkout",
+    "/search",
+    "/",
+];
+
+fn kv(k: &str, v: Value) -> KeyValue {
+    KeyValue {
+        key: k.into(),
+        value: Some(AnyValue { value: Some(v) }),
+        ..Default::default()
+    }
+}
+
+fn s(v: &str) -> Value {
+    Value::StringValue(v.into())
+}
+
+fn server_span(rng: &mut Rng, now: u64, route: &str, status: i64) -> Span {
+    Span {
+        trace_id: rng.bytes(16),
+        span_id: rng.bytes(8),
+        name: format!("GET {route}"),
+        kind: 2,
+        start_time_unix_nano: now - 3_000_000,
+        end_time_unix_nano: now,
+        attributes: vec![
+            kv("http.request.method", s("GET")),
+            kv("http.route", s(route)),
+            kv("http.response.status_code", Value::IntValue(status)),
+        ],
+        ..Default::default()
+    }
+}
+
+/// One OTLP export of `batch` errors (each in its SERVER span) plus ordinary spans.
+fn otlp_request(
+    rng: &mut Rng,
+    events: &[CorpusEvent],
+    batch: usize,
+    spans_per_error: usize,
+) -> ExportTraceServiceRequest {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut by_service: Vec<(String, &str, Vec<Span>)> = Vec::new();
+    for _ in 0..batch {
+        let e = rng.pick(events);
+        let env = *rng.pick(ENVIRONMENTS);
+        let route = *rng.pick(ROUTES);
+        let status = *rng.pick(STATUSES);
+        let mut span = server_span(rng, now, route, status);
+        span.status = Some(faultline_proto::otlp::trace::v1::Status {
+            code: 2,
+            message: e.message.clone(),
+        });
+        span.events.push(Event {
+            name: "exception".into(),
+            time_unix_nano: now - 1_000_000,
+            attributes: vec![
+                kv("exception.type", s(&e.exception_type)),
+                kv("exception.message", s(&e.message)),
+                kv("exception.stacktrace", s(&e.stacktrace)),
+            ],
+            ..Default::default()
+        });
+        let mut spans = vec![span];
+        for _ in 0..spans_per_error {
+            spans.push(server_span(rng, now, route, 200));
+        }
+        match by_service
+            .iter_mut()
+            .find(|(svc, en, _)| *svc == e.service && *en == env)
+        {
+            Some((_, _, v)) => v.extend(spans),
+            None => by_service.push((e.service.clone(), env, spans)),
+        }
+    }
+    ExportTraceServiceRequest {
+        resource_spans: by_service
+            .into_iter()
+            .map(|(service, env, spans)| ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![
+                        kv("service.name", s(&service)),
+                        kv("deployment.environment.name", s(env)),
+                        kv("service.version", s("1.4.2")),
+                    ],
+                    ..Default::default()
+                }),
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .collect(),
+    }
+}
+
+fn webhook_body(rng: &mut Rng, events: &[CorpusEvent]) -> Vec<u8> {
+    let e = rng.pick(events);
+    let body = serde_json::json!({
+        "message": e.message,
+        "exception_class": e.exception_type,
+        "stack_trace": e.stacktrace,
+        "service": e.service,
+        "environment": *rng.pick(ENVIRONMENTS),
+        "http_status": *rng.pick(STATUSES),
+        "request": {"method": "GET", "url": format!("https://shop.example{}", rng.pick(ROUTES))},
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+enum Payload {
+    Grpc(ExportTraceServiceRequest),
+    Http(bytes::Bytes),
+}
+
+/// Counters shared by the senders.
+#[derive(Default)]
+struct Tally {
+    sent: AtomicU64,
+    acked: AtomicU64,
+    rejected: AtomicU64,
+    failed_requests: AtomicU64,
+}
+
+/// The final report.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Error events sent.
+    pub sent: u64,
+    /// Error events acknowledged.
+    pub acked: u64,
+    /// Error events refused (any non-success answer or transport error).
+    pub rejected: u64,
+    /// Acknowledged events per second over the run.
+    pub events_per_s: f64,
+    /// Request acknowledgement latency percentiles, ms.
+    pub p50_ms: f64,
+    /// 95th percentile, ms.
+    pub p95_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// Wall time, seconds.
+    pub seconds: f64,
+}
+
+impl Report {
+    /// The machine-readable last line.
+    pub fn line(&self) -> String {
+        format!(
+            "loadgen: sent={} acked={} rejected={} events_per_s={:.0} p50_ms={:.2} p95_ms={:.2} p99_ms={:.2}",
+            self.sent,
+            self.acked,
+            self.rejected,
+            self.events_per_s,
+            self.p50_ms,
+            self.p95_ms,
+            self.p99_ms
+        )
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Runs the load and returns the report (also printed).
+pub async fn run(args: Args) -> anyhow::Result<Report> {
+    if args.concurrency == 0 || args.batch == 0 {
+        bail!("--concurrency and --batch must be above 0");
+    }
+    let per_request = if args.protocol == Protocol::Webhook {
+        1
+    } else {
+        args.batch
+    } as u64;
+    let count = match (args.count, args.duration) {
+        (Some(c), _) => Some(c),
+        (None, Some(_)) => None,
+        (None, None) => Some(100_000),
+    };
+    let endpoint = args.endpoint.clone().unwrap_or_else(|| {
+        if args.protocol == Protocol::Grpc {
+            "http://127.0.0.1:4317".into()
+        } else {
+            "http://127.0.0.1:4318".into()
+        }
+    });
+    let events = corpus();
+    if events.is_empty() {
+        bail!("the built-in corpus is empty");
+    }
+
+    // Build the request pool before the clock starts.
+    let pool_size = 64usize;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let pool: Vec<Payload> = (0..pool_size)
+        .map(|_| match args.protocol {
+            Protocol::Grpc => Payload::Grpc(otlp_request(
+                &mut rng,
+                &events,
+                args.batch,
+                args.spans_per_error,
+            )),
+            Protocol::HttpProto => Payload::Http(
+                otlp_request(&mut rng, &events, args.batch, args.spans_per_error)
+                    .encode_to_vec()
+                    .into(),
+            ),
+            Protocol::HttpJson => Payload::Http(
+                serde_json::to_vec(&otlp_request(
+                    &mut rng,
+                    &events,
+                    args.batch,
+                    args.spans_per_error,
+                ))
+                .unwrap_or_default()
+                .into(),
+            ),
+            Protocol::Webhook => Payload::Http(webhook_body(&mut rng, &events).into()),
+        })
+        .collect();
+    let pool = Arc::new(pool);
+
+    let url = match args.protocol {
+        Protocol::Webhook => format!(
+            "{}/webhook/error/{}",
+            endpoint.trim_end_matches('/'),
+            args.token
+        ),
+        _ => format!("{}/v1/traces", endpoint.trim_end_matches('/')),
+    };
+    let content_type = match args.protocol {
+        Protocol::HttpProto => "application/x-protobuf",
+        _ => "application/json",
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(args.concurrency)
+        .build()
+        .context("HTTP client")?;
+    let grpc = if args.protocol == Protocol::Grpc {
+        let channel = tonic::transport::Endpoint::from_shared(endpoint.clone())
+            .context("gRPC endpoint")?
+            .connect()
+            .await
+            .with_context(|| format!("cannot connect to {endpoint}"))?;
+        Some(
+            TraceServiceClient::new(channel)
+                .max_encoding_message_size(usize::MAX)
+                .max_decoding_message_size(16 << 20),
+        )
+    } else {
+        None
+    };
+
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let deadline = args.duration.map(|d| started + Duration::from_secs_f64(d));
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..args.concurrency {
+        let (pool, tally, stop, next) = (pool.clone(), tally.clone(), stop.clone(), next.clone());
+        let (http, grpc, url, token) =
+            (http.clone(), grpc.clone(), url.clone(), args.token.clone());
+        let rate = args.rate;
+        tasks.push(tokio::spawn(async move {
+            let mut latencies: Vec<f64> = Vec::new();
+            loop {
+                if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if count.is_some_and(|c| i * per_request >= c) {
+                    break;
+                }
+                if let Some(r) = rate {
+                    // Request i is due at i * per_request / rate seconds after the start.
+                    let due = started + Duration::from_secs_f64((i * per_request) as f64 / r);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let payload = &pool[(i as usize) % pool.len()];
+                tally.sent.fetch_add(per_request, Ordering::Relaxed);
+                let t0 = Instant::now();
+                let ok = match payload {
+                    Payload::Grpc(req) => {
+                        let mut client = grpc.clone().expect("grpc client for grpc payloads");
+                        let mut request = tonic::Request::new(req.clone());
+                        if let Ok(v) = format!("Bearer {token}").parse() {
+                            request.metadata_mut().insert("authorization", v);
+                        }
+                        client.export(request).await.is_ok()
+                    }
+                    Payload::Http(body) => http
+                        .post(&url)
+                        .header("content-type", content_type)
+                        .bearer_auth(&token)
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success()),
+                };
+                latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
+                if ok {
+                    tally.acked.fetch_add(per_request, Ordering::Relaxed);
+                } else {
+                    tally.rejected.fetch_add(per_request, Ordering::Relaxed);
+                    tally.failed_requests.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            latencies
+        }));
+    }
+
+    let progress = {
+        let (tally, stop) = (tally.clone(), stop.clone());
+        let quiet = args.quiet;
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                if quiet {
+                    continue;
+                }
+                let secs = started.elapsed().as_secs_f64();
+                let acked = tally.acked.load(Ordering::Relaxed);
+                let total = count.map(|c| format!("/{c}")).unwrap_or_default();
+                let width = 30usize;
+                let filled = match count {
+                    Some(c) if c > 0 => ((acked as f64 / c as f64) * width as f64) as usize,
+                    _ => ((secs / args.duration.unwrap_or(1.0)) * width as f64) as usize,
+                }
+                .min(width);
+                eprint!(
+                    "\r[{}{}] {acked}{total} acked, {} rejected, {:.0} events/s   ",
+                    "#".repeat(filled),
+                    " ".repeat(width - filled),
+                    tally.rejected.load(Ordering::Relaxed),
+                    acked as f64 / secs.max(1e-9)
+                );
+            }
+        })
+    };
+
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap_or_default());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let _ = progress.await;
+    if !args.quiet {
+        eprintln!();
+    }
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let acked = tally.acked.load(Ordering::Relaxed);
+    let report = Report {
+        sent: tally.sent.load(Ordering::Relaxed),
+        acked,
+        rejected: tally.rejected.load(Ordering::Relaxed),
+        events_per_s: acked as f64 / seconds.max(1e-9),
+        p50_ms: percentile(&latencies, 0.50),
+        p95_ms: percentile(&latencies, 0.95),
+        p99_ms: percentile(&latencies, 0.99),
+        seconds,
+    };
+    println!(
+        "protocol {:?}, {} requests of {per_request} events, concurrency {}, {:.1} s",
+        args.protocol,
+        latencies.len(),
+        args.concurrency,
+        report.seconds
+    );
+    println!(
+        "sent {}  acknowledged {}  rejected {} ({} failed requests)",
+        report.sent,
+        report.acked,
+        report.rejected,
+        tally.failed_requests.load(Ordering::Relaxed)
+    );
+    println!(
+        "{:.0} events/s acknowledged; acknowledgement latency per request p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms",
+        report.events_per_s, report.p50_ms, report.p95_ms, report.p99_ms
+    );
+    println!("{}", report.line());
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_carry_the_asked_number_of_errors_and_spans() {
+        let events = corpus();
+        assert_eq!(events.len(), 300);
+        let mut rng = Rng(7);
+        let req = otlp_request(&mut rng, &events, 50, 2);
+        let spans: Vec<&Span> = req
+            .resource_spans
+            .iter()
+            .flat_map(|r| r.scope_spans.iter().flat_map(|s| s.spans.iter()))
+            .collect();
+        assert_eq!(spans.len(), 150);
+        assert_eq!(spans.iter().filter(|s| !s.events.is_empty()).count(), 50);
+        let extracted = faultline_collector::otlp::from_traces(&req, 0);
+        assert_eq!(extracted.events.len(), 50, "every error is one occurrence");
+        let requests: u64 = extracted.requests.iter().map(|r| r.requests).sum();
+        assert_eq!(requests, 150, "every SERVER span is counted");
+        let body: serde_json::Value =
+            serde_json::from_slice(&webhook_body(&mut rng, &events)).expect("json");
+        assert!(body["message"].is_string() && body["stack_trace"].is_string());
+    }
+
+    #[test]
+    fn percentiles_and_the_last_line() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), 51.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        let r = Report {
+            sent: 10,
+            acked: 9,
+            rejected: 1,
+            events_per_s: 1234.4,
+            p50_ms: 1.0,
+            p95_ms: 2.0,
+            p99_ms: 3.0,
+            seconds: 1.0,
+        };
+        assert_eq!(
+            r.line(),
+            "loadgen: sent=10 acked=9 rejected=1 events_per_s=1234 p50_ms=1.00 p95_ms=2.00 p99_ms=3.00"
+        );
+    }
+}
