@@ -16,12 +16,15 @@ use crate::limits::FieldLimits;
 use crate::otlp::{self, Extracted};
 use crate::scrub::Scrubber;
 
+/// Built once, as ingest builds it once (compiling its regexes per input would measure that).
+static SCRUB: std::sync::LazyLock<Scrubber> =
+    std::sync::LazyLock::new(|| Scrubber::new(true, true, &[], &[]));
+
 fn store_all(events: Vec<ErrorEvent>) {
-    let scrub = Scrubber::new(true, true, &[], &[]);
     for e in events {
         let mut row = e.into_row("fuzz", 0, None);
         FieldLimits::default().apply(&mut row);
-        scrub.row(&mut row);
+        SCRUB.row(&mut row);
     }
 }
 
@@ -72,7 +75,7 @@ pub fn stacktrace(data: &[u8]) {
     });
     let _ = mask_message(&text);
     let mut s = text.into_owned();
-    Scrubber::new(true, true, &[], &[]).text(&mut s);
+    SCRUB.text(&mut s);
 }
 
 /// gzip bodies, inflated under a 1 MiB limit.
