@@ -49,6 +49,8 @@ pub struct Scrubber {
     anonymize_ip: bool,
     keys: Vec<String>,
     safe: Vec<String>,
+    /// Cheap first pass: does the text contain (a piece of) any key at all?
+    prefilter: aho_corasick::AhoCorasick,
     pairs: Regex,
 }
 
@@ -57,9 +59,14 @@ fn normalize(key: &str) -> String {
 }
 
 static CARD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b\d(?:[ -]?\d){12,18}\b").expect("card regex"));
+    // ASCII classes and boundaries throughout: the lazy DFA handles them (Unicode `\b` would
+    // send every scan to a slower engine).
+    LazyLock::new(|| {
+        Regex::new(r"(?-u:\b)[0-9](?:[ -]?[0-9]){12,18}(?-u:\b)").expect("card regex")
+    });
 static IPV4: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b").expect("ip regex")
+    Regex::new(r"(?-u:\b)([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})(?-u:\b)")
+        .expect("ip regex")
 });
 
 /// Luhn check of the digits of `s`.
@@ -95,15 +102,39 @@ impl Scrubber {
             .map(|k| regex::escape(k).replace('_', "[_ .-]?"))
             .collect::<Vec<_>>()
             .join("|");
+        // No leading `[\w.-]*`: the match starts at the key fragment (the rest of the key is
+        // found by looking back), which keeps the scan linear and cheap.
         let pairs = Regex::new(&format!(
-            r#"(?i)([\w.-]*(?:{alternation})[\w.-]*)(["']?\s*[=:]\s*["']?)([^\s&"',;]+)"#
+            r#"(?i-u:{alternation})[A-Za-z0-9_.\-]*["']?[ \t]*[=:][ \t]*["']?([^\s&"',;]+)"#
         ))
         .expect("pairs regex");
+        // Every match contains the longest `_`-separated piece of its key, whatever separator
+        // the text used: search for those first, case-insensitively, in one SIMD pass.
+        // (lower, Title and UPPER case spelled out rather than asked for: that keeps the SIMD
+        // searcher, which case-insensitive matching would turn off).
+        let mut pieces: Vec<String> = Vec::new();
+        for piece in keys
+            .iter()
+            .filter_map(|k| k.split('_').max_by_key(|p| p.len()))
+            .filter(|p| !p.is_empty())
+        {
+            let mut title = piece.to_string();
+            if let Some(f) = title.get_mut(..1) {
+                f.make_ascii_uppercase();
+            }
+            for v in [piece.to_string(), title, piece.to_ascii_uppercase()] {
+                if !pieces.contains(&v) {
+                    pieces.push(v);
+                }
+            }
+        }
+        let prefilter = aho_corasick::AhoCorasick::new(&pieces).expect("prefilter");
         Scrubber {
             enabled,
             anonymize_ip,
             keys,
             safe: safe.iter().map(|k| normalize(k)).collect(),
+            prefilter,
             pairs,
         }
     }
@@ -124,12 +155,25 @@ impl Scrubber {
         if !self.enabled || s.is_empty() {
             return;
         }
-        if self.pairs.is_match(s) {
-            let out = self.pairs.replace_all(s, |c: &regex::Captures| {
-                if self.safe.contains(&normalize(&c[1])) {
-                    c[0].to_string()
+        if self.prefilter.is_match(s.as_str()) && self.pairs.is_match(s) {
+            let text = s.as_str();
+            let out = self.pairs.replace_all(text, |c: &regex::Captures| {
+                let (Some(m), Some(value)) = (c.get(0), c.get(1)) else {
+                    return String::new();
+                };
+                // The whole key: back from the fragment, forward to the separator.
+                let is_key = |ch: char| ch.is_alphanumeric() || matches!(ch, '_' | '.' | '-');
+                let start = text[..m.start()]
+                    .char_indices()
+                    .rev()
+                    .take_while(|&(_, ch)| is_key(ch))
+                    .last()
+                    .map_or(m.start(), |(i, _)| i);
+                let end = m.start() + m.as_str().find(|ch: char| !is_key(ch)).unwrap_or(m.len());
+                if self.safe.contains(&normalize(&text[start..end])) {
+                    m.as_str().to_string()
                 } else {
-                    format!("{}{}{FILTERED}", &c[1], &c[2])
+                    format!("{}{FILTERED}", &text[m.start()..value.start()])
                 }
             });
             *s = out.into_owned();
