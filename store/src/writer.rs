@@ -52,7 +52,7 @@ impl WriterConfig {
     pub fn new(spool_dir: impl Into<PathBuf>) -> Self {
         WriterConfig {
             max_rows: 50_000,
-            max_bytes: 64 << 20,
+            max_bytes: 16 << 20,
             max_age: Duration::from_millis(200),
             spool_dir: spool_dir.into(),
             spool_max_bytes: 1 << 30,
