@@ -146,8 +146,16 @@ async fn assert_all_stored(store: &Store, acked: &[String]) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clickhouse_outage_under_load_loses_nothing_and_counts_once() {
+/// A ClickHouse of the test's own (so it can be stopped) and a Faultline on it.
+struct Owned {
+    dir: tempfile::TempDir,
+    ch: EmbeddedClickHouse,
+    ports: (u16, u16),
+    s: common::Server,
+    store: Store,
+}
+
+async fn with_own_clickhouse(spool_max_bytes: Option<u64>) -> Owned {
     let dir = tempfile::tempdir().expect("tempdir");
     let ch = EmbeddedClickHouse::start(dir.path())
         .await
@@ -155,9 +163,30 @@ async fn clickhouse_outage_under_load_loses_nothing_and_counts_once() {
     let ports = ch.ports();
     let (mut cfg, mut sc) = common::test_config("");
     cfg.clickhouse_url = ch.url().to_string();
+    if let Some(b) = spool_max_bytes {
+        cfg.spool_max_bytes = b;
+    }
     sc.url = ch.url().to_string();
     let s = common::start_with(cfg, &sc).await;
     let store = Store::new(&sc);
+    Owned {
+        dir,
+        ch,
+        ports,
+        s,
+        store,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clickhouse_outage_under_load_loses_nothing_and_counts_once() {
+    let Owned {
+        dir,
+        ch,
+        ports,
+        s,
+        store,
+    } = with_own_clickhouse(None).await;
 
     let load = Load::start(Arc::new(Mutex::new(s.http.clone())), 4, "outage");
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -285,17 +314,13 @@ async fn kill_9_under_load_then_restart_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_spool_refuses_with_503_and_loses_nothing_it_acknowledged() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ch = EmbeddedClickHouse::start(dir.path())
-        .await
-        .expect("own ClickHouse starts");
-    let ports = ch.ports();
-    let (mut cfg, mut sc) = common::test_config("");
-    cfg.clickhouse_url = ch.url().to_string();
-    cfg.spool_max_bytes = 1 << 20;
-    sc.url = ch.url().to_string();
-    let s = common::start_with(cfg, &sc).await;
-    let store = Store::new(&sc);
+    let Owned {
+        dir,
+        ch,
+        ports,
+        s,
+        store,
+    } = with_own_clickhouse(Some(1 << 20)).await;
     ch.stop(Duration::from_secs(15)).await;
 
     // Until the spool is full: 20 KiB stack traces, unique ids.
