@@ -91,6 +91,29 @@ pub fn luhn(s: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
+/// Whether `s` has 13 or more digits in a row, single spaces or dashes allowed between them (the
+/// only places a card number can be): one pass over the bytes, so the card regex runs only on text
+/// that could hold one (stack traces are full of digits, in short runs).
+fn has_long_digit_run(s: &str) -> bool {
+    let mut run = 0;
+    let mut sep = false;
+    for &b in s.as_bytes() {
+        if b.is_ascii_digit() {
+            run += 1;
+            sep = false;
+            if run >= 13 {
+                return true;
+            }
+        } else if (b == b' ' || b == b'-') && run > 0 && !sep {
+            sep = true;
+        } else {
+            run = 0;
+            sep = false;
+        }
+    }
+    false
+}
+
 impl Scrubber {
     /// `extra` key fragments are scrubbed as well; `safe` keys never are.
     pub fn new(enabled: bool, anonymize_ip: bool, extra: &[String], safe: &[String]) -> Self {
@@ -178,7 +201,7 @@ impl Scrubber {
             });
             *s = out.into_owned();
         }
-        if s.bytes().filter(u8::is_ascii_digit).count() >= 13 {
+        if has_long_digit_run(s) {
             let out = CARD.replace_all(s, |c: &regex::Captures| {
                 if luhn(&c[0]) {
                     FILTERED.to_string()
@@ -214,6 +237,16 @@ impl Scrubber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_long_digit_runs_wake_the_card_regex() {
+        assert!(has_long_digit_run("card 4111 1111 1111 1111 ok"));
+        assert!(has_long_digit_run("5500-0000-0000-0004"));
+        assert!(!has_long_digit_run(
+            "at Foo.java:1234 at Bar.java:5678 line 91011 12"
+        ));
+        assert!(!has_long_digit_run("1 2 3 4 5 6 7  8 9 0 1 2 3 4"));
+    }
 
     #[test]
     fn luhn_tells_cards_from_other_long_numbers() {
