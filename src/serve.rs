@@ -58,6 +58,8 @@ pub struct Running {
     pub embedded: bool,
     /// Readiness flag (tests read it).
     pub readiness: Readiness,
+    /// The ingest spool (tests wait for it to drain), when ingest runs.
+    pub spool: Option<faultline_store::spool::Spool>,
     shutdown: CancellationToken,
     done: JoinHandle<()>,
 }
@@ -260,6 +262,7 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
     let token = shutdown.clone();
     let ready = readiness.clone();
     let spool = ingest.writer().spool().clone();
+    let spool_handle = spool.clone();
     let done = tokio::spawn(async move {
         token.cancelled().await;
         ready.set(false);
@@ -307,6 +310,7 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
         clickhouse_url: url,
         embedded: cfg.clickhouse_url.is_empty(),
         readiness,
+        spool: roles.ingest.then(|| spool_handle.clone()),
         shutdown,
         done,
     })

@@ -351,8 +351,8 @@ async fn api_answers_match_what_was_sent() {
         .collect();
     w.otlp(c_events, 2).await;
     let total = w.sent.len() as u64;
-    common::wait_count(&w.s.store, "shop", total - 3).await;
-    common::wait_count(&w.s.store, "blog", 3).await;
+    common::wait_count(&w.s, "shop", total - 3).await;
+    common::wait_count(&w.s, "blog", 3).await;
     let c_list = w.get("/api/v1/errors?project=shop&q=permission").await;
     assert_eq!(c_list["total"], 1, "{c_list}");
     w.fp.insert(
@@ -824,7 +824,7 @@ async fn api_answers_match_what_was_sent() {
         .await; // older release: still resolved
     w.webhook(ev("shop", "F", later, "api", "prod", "1.0.0", 504))
         .await; // 1 of 2
-    common::wait_count(&w.s.store, "shop", w.count(|e| e.project == "shop")).await;
+    common::wait_count(&w.s, "shop", w.count(|e| e.project == "shop")).await;
     check(
         &w.get("/api/v1/errors?project=shop&status=regressed").await,
         &[("A", 13)],
@@ -841,7 +841,7 @@ async fn api_answers_match_what_was_sent() {
         .await; // newer release: regressed
     w.webhook(ev("shop", "F", later, "api", "prod", "1.0.0", 504))
         .await; // 2 of 2: ignore over
-    common::wait_count(&w.s.store, "shop", w.count(|e| e.project == "shop")).await;
+    common::wait_count(&w.s, "shop", w.count(|e| e.project == "shop")).await;
     check(
         &w.get("/api/v1/errors?project=shop&status=regressed").await,
         &[("A", 13), ("E", 5)],

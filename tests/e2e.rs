@@ -129,7 +129,7 @@ async fn rust_sdk_exports_over_grpc_http_proto_and_http_json() {
         })
         .await
         .expect("flush task");
-        wait_count(&s.store, "shop", 2 * (i as u64 + 1)).await;
+        wait_count(&s, "shop", 2 * (i as u64 + 1)).await;
     }
     let rows = s.store.occurrences("shop", None, 100).await.expect("rows");
     assert_eq!(rows.len(), 6);
@@ -259,7 +259,7 @@ async fn webhook_round_trip_and_grouping() {
         client_fp["fingerprint"], "my-own-group",
         "client fingerprint wins"
     );
-    wait_count(&s.store, "shop", 4).await;
+    wait_count(&s, "shop", 4).await;
     let fp = a["fingerprint"].as_str().expect("fp");
     let rows = s
         .store
@@ -708,7 +708,7 @@ async fn limits_scrubbing_and_rate_limits_on_the_real_path() {
         .await
         .expect("send");
     assert_eq!(resp.status(), 200);
-    wait_count(&s.store, "default", 1).await;
+    wait_count(&s, "default", 1).await;
     let row = s
         .store
         .occurrences_page("default", None, None, 1)

@@ -215,7 +215,12 @@ async fn clickhouse_outage_under_load_loses_nothing_and_counts_once() {
     assert_eq!(count, distinct, "no occurrence stored twice");
     assert_eq!(count as usize, acked.len(), "refused {refused}");
     assert_all_stored(&store, &acked).await;
-    // The counts the API reports (rollups fed by materialized views) agree.
+    // The counts the API reports (rollups fed by materialized views) agree, once the spool is
+    // drained (the inserts, views included, have returned).
+    let spool = s.running.spool.clone().expect("ingest runs");
+    while spool.oldest_age_ms().is_some() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let m: serde_json::Value = reqwest::get(format!("{}/api/v1/metrics?period=24h", s.api))
         .await
         .expect("metrics")

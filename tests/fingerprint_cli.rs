@@ -108,7 +108,7 @@ async fn cli_and_ingest_agree() {
             .expect("otlp");
         assert_eq!(r.status(), 200);
     }
-    common::wait_count(&s.store, "default", 300 + some.len() as u64).await;
+    common::wait_count(&s, "default", 300 + some.len() as u64).await;
     let rows = s
         .store
         .occurrences("default", None, 1000)

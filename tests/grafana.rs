@@ -260,7 +260,7 @@ async fn every_panel_query_runs_and_returns_rows() {
         .await
         .expect("otlp");
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
-    common::wait_count(&s.store, "shop", 5).await;
+    common::wait_count(&s, "shop", 5).await;
 
     let url = faultline_store::testing::server_url();
     let db = s.store.database().to_string();

@@ -41,7 +41,7 @@ async fn python_sdk_exceptions_are_stored_and_grouped() {
         counts["logs"].as_u64().expect("n"),
     );
     assert_eq!((exceptions, logs), (8, 1));
-    common::wait_count(&s.store, "billing", exceptions + logs).await;
+    common::wait_count(&s, "billing", exceptions + logs).await;
 
     let rows = s
         .store

@@ -5,7 +5,7 @@
 //! `exception.message` or severity ERROR and above. Every SERVER span, error or not, adds one to its
 //! service's requests of that minute; spans are not stored otherwise.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use faultline_proto::otlp::collector::logs::v1::ExportLogsServiceRequest;
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
@@ -69,26 +69,23 @@ fn stacktrace_string(v: &AnyValue) -> String {
     }
 }
 
-/// Attributes as an ordered lookup; the first source added wins (event over span).
+/// Attributes as an ordered lookup; the first source added wins (event over span). A plain list:
+/// spans carry a handful of attributes, and a linear scan beats hashing every key of every span.
 #[derive(Default)]
 struct Attrs<'a> {
-    map: HashMap<&'a str, &'a AnyValue>,
-    order: Vec<&'a str>,
+    list: Vec<(&'a str, &'a AnyValue)>,
 }
 
 impl<'a> Attrs<'a> {
+    /// Appends (linear: a repeated key is kept but never found, the first one wins).
     fn add(&mut self, kvs: &'a [KeyValue]) {
-        for kv in kvs {
-            if let Some(v) = &kv.value
-                && !self.map.contains_key(kv.key.as_str())
-            {
-                self.map.insert(kv.key.as_str(), v);
-                self.order.push(kv.key.as_str());
-            }
-        }
+        self.list.extend(
+            kvs.iter()
+                .filter_map(|kv| kv.value.as_ref().map(|v| (kv.key.as_str(), v))),
+        );
     }
     fn get(&self, k: &str) -> Option<&'a AnyValue> {
-        self.map.get(k).copied()
+        self.list.iter().find(|(key, _)| *key == k).map(|(_, v)| *v)
     }
     fn str(&self, keys: &[&str]) -> String {
         keys.iter()
@@ -154,11 +151,12 @@ fn fill(attrs: &Attrs<'_>, ev: &mut ErrorEvent) {
     ev.http_route = attrs.str(&["http.route"]);
     ev.url = attrs.str(&["url.full", "http.url"]);
     ev.client_fingerprint = attrs.get("faultline.fingerprint").map(value_string);
+    let mut seen = HashSet::with_capacity(attrs.list.len());
     ev.attributes = attrs
-        .order
+        .list
         .iter()
-        .filter(|k| !CONSUMED.contains(k))
-        .filter_map(|k| attrs.get(k).map(|v| (k.to_string(), value_string(v))))
+        .filter(|(k, _)| seen.insert(*k) && !CONSUMED.contains(k))
+        .map(|(k, v)| (k.to_string(), value_string(v)))
         .collect();
     if let Some(id) = attrs.get("faultline.event_id") {
         ev.event_id = value_string(id);
@@ -197,6 +195,8 @@ pub fn from_traces(req: &ExportTraceServiceRequest, received_at: u32) -> Extract
         }
         let mut base = ErrorEvent::default();
         resource_fields(&res, &mut base);
+        // SERVER spans of this resource per minute: (requests, failed).
+        let mut minutes: Vec<(u32, u64, u64)> = Vec::new();
         for ss in &rs.scope_spans {
             for span in &ss.spans {
                 let mut span_attrs = Attrs::default();
@@ -214,14 +214,15 @@ pub fn from_traces(req: &ExportTraceServiceRequest, received_at: u32) -> Extract
                         t => t,
                     };
                     let t = if t == 0 { received_at } else { t };
-                    out.requests.push(RequestCountRow {
-                        project: String::new(),
-                        service: base.service.clone(),
-                        environment: base.environment.clone(),
-                        minute: t - t % 60,
-                        requests: 1,
-                        failed: u64::from(status_error || http_status >= 500),
-                    });
+                    let minute = t - t % 60;
+                    let failed = u64::from(status_error || http_status >= 500);
+                    match minutes.iter_mut().find(|m| m.0 == minute) {
+                        Some(m) => {
+                            m.1 += 1;
+                            m.2 += failed;
+                        }
+                        None => minutes.push((minute, 1, failed)),
+                    }
                 }
                 for (i, event) in span.events.iter().enumerate() {
                     let mut attrs = Attrs::default();
@@ -253,6 +254,19 @@ pub fn from_traces(req: &ExportTraceServiceRequest, received_at: u32) -> Extract
                 }
             }
         }
+        out.requests
+            .extend(
+                minutes
+                    .into_iter()
+                    .map(|(minute, requests, failed)| RequestCountRow {
+                        project: String::new(),
+                        service: base.service.clone(),
+                        environment: base.environment.clone(),
+                        minute,
+                        requests,
+                        failed,
+                    }),
+            );
     }
     out.requests = RequestCountRow::merge(std::mem::take(&mut out.requests));
     out

@@ -60,18 +60,27 @@ pub async fn start(projects: &str) -> Server {
 }
 
 /// Polls until `project` has `n` occurrences (or fails after 20 s).
-pub async fn wait_count(store: &Store, project: &str, n: u64) {
+/// Waits until `n` occurrences of `project` are in ClickHouse and the spool has nothing left to
+/// insert. (An acknowledgement means "on disk"; and ClickHouse 18.16 shows a table's new part
+/// before its materialized views have theirs, so the count alone does not mean the rollups are
+/// complete. The spool is confirmed only after the whole insert, views included, returned.)
+pub async fn wait_count(s: &Server, project: &str, n: u64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let c = store.count_occurrences(project).await.expect("count");
-        if c >= n {
+        let c = s.store.count_occurrences(project).await.expect("count");
+        let drained = s
+            .running
+            .spool
+            .as_ref()
+            .is_none_or(|sp| sp.oldest_age_ms().is_none());
+        if c >= n && drained {
             assert_eq!(c, n, "more occurrences than sent");
             return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "only {c} of {n} occurrences arrived in {project}"
+            "only {c} of {n} occurrences arrived in {project} (spool drained: {drained})"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
