@@ -161,7 +161,8 @@ impl Ingest {
             .take(&project, n)
             .map_err(|e| self.refuse(source, e, n))?;
         let me = self.clone();
-        let batch = tokio::task::spawn_blocking(move || {
+        // Rows are built and encoded for the spool here, off the async runtime.
+        let payload = tokio::task::spawn_blocking(move || {
             let received_at = now_secs();
             Batch {
                 occurrences: extracted
@@ -178,6 +179,7 @@ impl Ingest {
                     })
                     .collect(),
             }
+            .encode()
         })
         .await
         .map_err(|e| {
@@ -186,8 +188,9 @@ impl Ingest {
                 IngestError::Internal(format!("grouping task failed: {e}")),
                 n,
             )
-        })?;
-        match self.inner.writer.write(batch).await {
+        })?
+        .map_err(|e| self.refuse(source, e.into(), n))?;
+        match self.inner.writer.write_encoded(payload).await {
             Ok(()) => {
                 self.inner.drops.accepted(source, n);
                 Ok(())

@@ -74,6 +74,16 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.occurrences.is_empty() && self.requests.is_empty()
     }
+
+    /// The spool record of this batch; `None` when there is nothing to write.
+    pub fn encode(&self) -> Result<Option<Vec<u8>>, WriteError> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        postcard::to_allocvec(self)
+            .map(Some)
+            .map_err(|e| WriteError::Unavailable(e.to_string()))
+    }
 }
 
 /// Why a write was not accepted.
@@ -172,12 +182,16 @@ impl Writer {
 
     /// Makes `batch` durable in the spool; ClickHouse gets it shortly after.
     pub async fn write(&self, batch: Batch) -> Result<(), WriteError> {
-        if batch.is_empty() {
-            return Ok(());
+        self.write_encoded(batch.encode()?).await
+    }
+
+    /// Like [`write`](Self::write), for a batch already [`Batch::encode`]d (receivers encode on
+    /// the blocking thread that built the batch, not on the async runtime).
+    pub async fn write_encoded(&self, payload: Option<Vec<u8>>) -> Result<(), WriteError> {
+        match payload {
+            Some(p) => Ok(self.spool.append(p).await?),
+            None => Ok(()),
         }
-        let payload =
-            postcard::to_allocvec(&batch).map_err(|e| WriteError::Unavailable(e.to_string()))?;
-        Ok(self.spool.append(payload).await?)
     }
 
     /// The writer's counters.
@@ -209,7 +223,7 @@ async fn drain(
     let mut replay = spool.inflight();
     while !shutdown.is_cancelled() {
         // What to insert next: the range in flight at the last stop, or what has been appended.
-        let records = match replay.take() {
+        let (records, replayed) = match replay.take() {
             Some((from, to)) => {
                 let s = spool.clone();
                 match tokio::task::spawn_blocking(move || s.read_range(from, to)).await {
@@ -229,7 +243,6 @@ async fn drain(
                 }
             },
         };
-        let (records, replayed) = records;
         let (Some(first), Some(last)) = (records.first(), records.last()) else {
             continue;
         };
