@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use faultline_collector::limits::{FieldLimits, RateLimits};
 use faultline_collector::scrub::Scrubber;
 use faultline_collector::{Auth, Ingest, Limits, Policy};
@@ -216,6 +217,12 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
         let token = stop_accepting.clone();
         let app = app.layer(request_layer.clone());
         servers.push(tokio::spawn(async move {
+            // No Nagle delay: a small acknowledgement must not wait for the client's delayed ACK.
+            let listener = listener.tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                }
+            });
             let r = axum::serve(listener, app)
                 .with_graceful_shutdown(token.cancelled_owned())
                 .await;

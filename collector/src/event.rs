@@ -5,7 +5,7 @@
 
 use faultline_store::OccurrenceRow;
 
-use crate::fingerprint::{GroupingConfig, GroupingInput, fingerprint};
+use crate::fingerprint::{Grouping, GroupingConfig, GroupingInput, fingerprint};
 
 /// Which receiver took the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +140,17 @@ impl ErrorEvent {
         received_at: u32,
         config: Option<&GroupingConfig>,
     ) -> OccurrenceRow {
-        let grouping = fingerprint(&GroupingInput {
+        let grouping = fingerprint(&self.grouping_input(project, config));
+        self.into_row_grouped(project, received_at, grouping)
+    }
+
+    /// What grouping looks at, for this event in `project`.
+    pub fn grouping_input<'a>(
+        &'a self,
+        project: &'a str,
+        config: Option<&'a GroupingConfig>,
+    ) -> GroupingInput<'a> {
+        GroupingInput {
             project,
             service: &self.service,
             exception_type: &self.exception_type,
@@ -148,7 +158,16 @@ impl ErrorEvent {
             stacktrace: &self.stacktrace,
             client_fingerprint: self.client_fingerprint.as_deref(),
             config,
-        });
+        }
+    }
+
+    /// Enriches the event into a row of `project`, with its grouping already computed.
+    pub fn into_row_grouped(
+        self,
+        project: &str,
+        received_at: u32,
+        grouping: Grouping,
+    ) -> OccurrenceRow {
         let severity = severity(&self).to_string();
         let (attr_keys, attr_values) = self.attributes.into_iter().unzip();
         OccurrenceRow {

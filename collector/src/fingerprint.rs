@@ -226,6 +226,26 @@ fn hash(parts: &[&str]) -> String {
 
 /// Computes the fingerprint of one occurrence.
 pub fn fingerprint(input: &GroupingInput<'_>) -> Grouping {
+    fingerprint_and_usage(input).0
+}
+
+/// The client's fingerprint as stored (trimmed; hashed when longer than 128 bytes or holding
+/// control characters), or `None` when there is none to honour.
+pub fn client_fingerprint(fp: Option<&str>) -> Option<String> {
+    let fp = fp.map(str::trim).filter(|f| !f.is_empty())?;
+    Some(if fp.len() <= 128 && fp.chars().all(|c| !c.is_control()) {
+        fp.to_string()
+    } else {
+        hash(&["client", fp])
+    })
+}
+
+/// [`fingerprint`], and whether its answer depended on the message: true when it fell back to
+/// the masked message (no frames) or the project has a rule on messages. When false, the result
+/// is a function of project, service, exception type and stack trace alone (and the client's
+/// fingerprint, when one is given), which lets ingest reuse it for every occurrence of the
+/// same trace.
+pub fn fingerprint_and_usage(input: &GroupingInput<'_>) -> (Grouping, bool) {
     let mut segments = parse_stacktrace(input.stacktrace);
     if let Some(cfg) = input.config {
         cfg.apply_in_app(&mut segments);
@@ -236,21 +256,13 @@ pub fn fingerprint(input: &GroupingInput<'_>) -> Grouping {
         .map(|f| format!("{} in {}", f.module, f.function))
         .unwrap_or_default();
 
-    if let Some(fp) = input
-        .client_fingerprint
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-    {
-        let fingerprint = if fp.len() <= 128 && fp.chars().all(|c| !c.is_control()) {
-            fp.to_string()
-        } else {
-            hash(&["client", fp])
-        };
-        return Grouping {
+    if let Some(fingerprint) = client_fingerprint(input.client_fingerprint) {
+        let grouping = Grouping {
             fingerprint,
             culprit,
             version: CLIENT_GROUPING_VERSION,
         };
+        return (grouping, false);
     }
 
     let mut h = PartHasher::new();
@@ -274,6 +286,10 @@ pub fn fingerprint(input: &GroupingInput<'_>) -> Grouping {
     };
     let frames = collapse_recursion(frames);
     let rule = input.config.and_then(|c| c.rule_for(input, &frames));
+    let uses_message = frames.is_empty()
+        || input
+            .config
+            .is_some_and(|c| c.rules.iter().any(|r| r.message.is_some()));
     if frames.is_empty() {
         h.part("message").part(&mask_message(input.message));
     } else {
@@ -297,11 +313,12 @@ pub fn fingerprint(input: &GroupingInput<'_>) -> Grouping {
             }
         }
     };
-    Grouping {
+    let grouping = Grouping {
         fingerprint,
         culprit,
         version: GROUPING_VERSION,
-    }
+    };
+    (grouping, uses_message)
 }
 
 /// Removes consecutive repeats of the same frame or frame cycle (recursion depth must not split).

@@ -16,6 +16,7 @@ use crate::error::IngestError;
 use crate::event::now_secs;
 use crate::fingerprint::GroupingConfig;
 use crate::limits::{FieldLimits, RateLimits};
+use crate::occurrence::TraceCache;
 use crate::otlp::{self, Extracted};
 use crate::scrub::Scrubber;
 
@@ -75,6 +76,7 @@ struct Inner {
     drops: DropCounter,
     grouping: HashMap<String, GroupingConfig>,
     policy: Policy,
+    traces: TraceCache,
 }
 
 /// What a stored webhook event got.
@@ -105,21 +107,27 @@ impl Ingest {
                 drops: DropCounter::default(),
                 grouping,
                 policy,
+                traces: TraceCache::default(),
             }),
         }
     }
 
-    /// Fingerprints and enriches one event into a row, then cuts it to size and scrubs it.
+    /// Fingerprints and enriches one event into a row, then cuts it to size and scrubs it
+    /// (per-trace work from the trace cache).
     fn row(&self, ev: crate::event::ErrorEvent, project: &str, received_at: u32) -> OccurrenceRow {
-        let mut row = ev.into_row(project, received_at, self.inner.grouping.get(project));
-        self.inner.policy.fields.apply(&mut row);
         let policy = &self.inner.policy;
-        policy
-            .scrub_by_project
-            .get(project)
-            .unwrap_or(&policy.scrub)
-            .row(&mut row);
-        row
+        crate::occurrence::build_row(
+            ev,
+            project,
+            received_at,
+            self.inner.grouping.get(project),
+            &policy.fields,
+            policy
+                .scrub_by_project
+                .get(project)
+                .unwrap_or(&policy.scrub),
+            &self.inner.traces,
+        )
     }
 
     /// The authenticator.

@@ -16,10 +16,12 @@
 //!    SERVER spans become per-minute request counts. Spans are not stored otherwise.
 //! 5. **Rate limit** ([`limits`]). Over the project's token bucket: 429 / `RESOURCE_EXHAUSTED` with
 //!    `Retry-After`, nothing stored.
-//! 6. **Grouping and enrichment** ([`fingerprint`], [`event`]): fingerprint (client's wins), culprit,
-//!    severity (seed 004 §6), HTTP context, release, environment → one `OccurrenceRow`. Then, never
-//!    changing the fingerprint: messages, stack traces and attributes are cut to their limits with a
-//!    marker ([`limits`]) and personal data is scrubbed ([`scrub`]), so none of it reaches disk.
+//! 6. **Grouping and enrichment** ([`occurrence`], [`fingerprint`], [`event`]): fingerprint
+//!    (client's wins), culprit, severity (seed 004 §6), HTTP context, release, environment → one
+//!    `OccurrenceRow`. Then, never changing the fingerprint: messages, stack traces and attributes
+//!    are cut to their limits with a marker ([`limits`]) and personal data is scrubbed ([`scrub`]),
+//!    so none of it reaches disk. What depends only on the stack trace (parsing, grouping, cutting
+//!    and scrubbing it) is done once per distinct trace and kept in a bounded cache.
 //! 7. **Spooling** (`faultline_store::writer`, `faultline_store::spool`). The request's rows are
 //!    appended to the write-ahead spool on disk and fsynced (one fsync covers every request waiting
 //!    at that moment). If the spool is full (ClickHouse unreachable for long), the client gets 503 +
@@ -42,6 +44,7 @@ pub mod grpc;
 pub mod http;
 pub mod ingest;
 pub mod limits;
+pub mod occurrence;
 pub mod otlp;
 pub mod scrub;
 pub mod webhook;

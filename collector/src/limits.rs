@@ -50,8 +50,13 @@ pub fn truncate(s: &mut String, max: usize) -> bool {
 impl FieldLimits {
     /// Applies the limits to a row (after grouping, so a cut never changes the fingerprint).
     pub fn apply(&self, row: &mut OccurrenceRow) {
-        truncate(&mut row.message, self.max_message_bytes);
         truncate(&mut row.stacktrace, self.max_stacktrace_bytes);
+        self.apply_but_stacktrace(row);
+    }
+
+    /// [`apply`](Self::apply) without the stack trace (which ingest cuts once per distinct trace).
+    pub fn apply_but_stacktrace(&self, row: &mut OccurrenceRow) {
+        truncate(&mut row.message, self.max_message_bytes);
         for v in &mut row.attr_values {
             truncate(v, self.max_message_bytes);
         }

@@ -218,6 +218,12 @@ impl Scrubber {
 
     /// Scrubs a whole row: attributes by key, then every free-text field.
     pub fn row(&self, row: &mut OccurrenceRow) {
+        self.row_but_stacktrace(row);
+        self.text(&mut row.stacktrace);
+    }
+
+    /// [`row`](Self::row) without the stack trace (which ingest scrubs once per distinct trace).
+    pub fn row_but_stacktrace(&self, row: &mut OccurrenceRow) {
         if !self.enabled {
             return;
         }
@@ -228,7 +234,7 @@ impl Scrubber {
                 self.text(v);
             }
         }
-        for s in [&mut row.message, &mut row.stacktrace, &mut row.url] {
+        for s in [&mut row.message, &mut row.url] {
             self.text(s);
         }
     }

@@ -1,0 +1,307 @@
+//! From an [`ErrorEvent`] to the row that is spooled: grouping, enrichment, size limits and
+//! scrubbing, with the work that depends only on the stack trace done once per distinct trace.
+//!
+//! Errors repeat: the same bug sends the same stack trace thousands of times. Parsing a trace,
+//! grouping it, cutting it to size and scrubbing it are the costly steps of ingest, and for a
+//! given project, service, exception type and trace their answer is always the same (the message
+//! matters only when grouping falls back to it, or a project rule looks at it; those events are
+//! grouped one by one). [`TraceCache`] keeps those answers, keyed by a 128-bit hash of the inputs
+//! and bounded in bytes; [`build_row`] gives exactly the row the uncached path gives (a test
+//! compares both over the grouping corpus).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use faultline_store::OccurrenceRow;
+use twox_hash::XxHash3_128;
+
+use crate::event::ErrorEvent;
+use crate::fingerprint::{
+    CLIENT_GROUPING_VERSION, Grouping, GroupingConfig, client_fingerprint, fingerprint,
+    fingerprint_and_usage,
+};
+use crate::limits::{FieldLimits, truncate};
+use crate::scrub::Scrubber;
+
+/// What one distinct trace yields, whatever the occurrence.
+#[derive(Debug)]
+pub struct TraceWork {
+    /// The fingerprint, when it does not depend on the message (nor on a client fingerprint).
+    fingerprint: Option<String>,
+    /// Version of the grouping that computed it.
+    version: u8,
+    /// `module in function` of the innermost in-app frame.
+    culprit: String,
+    /// The stack trace cut to its limit and scrubbed.
+    stacktrace: String,
+}
+
+impl TraceWork {
+    fn bytes(&self) -> usize {
+        self.fingerprint.as_ref().map_or(0, String::len)
+            + self.culprit.len()
+            + self.stacktrace.len()
+            + 96
+    }
+}
+
+/// A bounded map from trace keys to their [`TraceWork`], shared by all ingest threads.
+///
+/// Two generations: entries go into the current one; when it reaches half the budget it becomes
+/// the previous one (the older previous is dropped), and a hit in the previous generation moves
+/// the entry back. Traces in use stay; traces no longer seen age out.
+#[derive(Debug)]
+pub struct TraceCache {
+    half_budget: usize,
+    gens: Mutex<Generations>,
+}
+
+#[derive(Debug, Default)]
+struct Generations {
+    current: HashMap<u128, Arc<TraceWork>>,
+    previous: HashMap<u128, Arc<TraceWork>>,
+    bytes: usize,
+}
+
+impl Default for TraceCache {
+    /// 32 MiB.
+    fn default() -> Self {
+        TraceCache::new(32 << 20)
+    }
+}
+
+impl TraceCache {
+    /// A cache holding about `max_bytes` of traces at most (0: cache nothing).
+    pub fn new(max_bytes: usize) -> Self {
+        TraceCache {
+            half_budget: max_bytes / 2,
+            gens: Mutex::new(Generations::default()),
+        }
+    }
+
+    /// Entries held now (both generations).
+    pub fn len(&self) -> usize {
+        let g = self.lock();
+        g.current.len() + g.previous.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
+        // A panic while holding the lock leaves the maps consistent (inserts are single calls).
+        self.gens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get_or_compute(&self, key: u128, compute: impl FnOnce() -> TraceWork) -> Arc<TraceWork> {
+        {
+            let mut g = self.lock();
+            if let Some(w) = g.current.get(&key) {
+                return w.clone();
+            }
+            if let Some(w) = g.previous.remove(&key) {
+                self.insert(&mut g, key, w.clone());
+                return w;
+            }
+        }
+        let w = Arc::new(compute());
+        self.insert(&mut self.lock(), key, w.clone());
+        w
+    }
+
+    fn insert(&self, g: &mut Generations, key: u128, w: Arc<TraceWork>) {
+        let size = w.bytes();
+        if size > self.half_budget {
+            return;
+        }
+        if g.bytes + size > self.half_budget {
+            g.previous = std::mem::take(&mut g.current);
+            g.bytes = 0;
+        }
+        g.bytes += size;
+        g.current.insert(key, w);
+    }
+}
+
+/// 128-bit key of everything trace work depends on (each part length-prefixed).
+fn trace_key(project: &str, ev: &ErrorEvent) -> u128 {
+    let mut h = XxHash3_128::new();
+    for part in [
+        project,
+        ev.service.as_str(),
+        ev.exception_type.as_str(),
+        ev.stacktrace.as_str(),
+    ] {
+        h.write(&(part.len() as u64).to_le_bytes());
+        h.write(part.as_bytes());
+    }
+    h.finish_128()
+}
+
+/// Fingerprints and enriches `ev` into a row of `project`, cuts it to `fields` and scrubs it with
+/// `scrubber`: the same row as `ev.into_row(..)` followed by [`FieldLimits::apply`] and
+/// [`Scrubber::row`], with the per-trace work taken from `cache` when it was done before.
+pub fn build_row(
+    ev: ErrorEvent,
+    project: &str,
+    received_at: u32,
+    config: Option<&GroupingConfig>,
+    fields: &FieldLimits,
+    scrubber: &Scrubber,
+    cache: &TraceCache,
+) -> OccurrenceRow {
+    let work = cache.get_or_compute(trace_key(project, &ev), || {
+        let mut input = ev.grouping_input(project, config);
+        input.client_fingerprint = None;
+        let (g, uses_message) = fingerprint_and_usage(&input);
+        let mut stacktrace = ev.stacktrace.clone();
+        truncate(&mut stacktrace, fields.max_stacktrace_bytes);
+        scrubber.text(&mut stacktrace);
+        TraceWork {
+            fingerprint: (!uses_message).then_some(g.fingerprint),
+            version: g.version,
+            culprit: g.culprit,
+            stacktrace,
+        }
+    });
+    let grouping = match (
+        client_fingerprint(ev.client_fingerprint.as_deref()),
+        &work.fingerprint,
+    ) {
+        (Some(fp), _) => Grouping {
+            fingerprint: fp,
+            culprit: work.culprit.clone(),
+            version: CLIENT_GROUPING_VERSION,
+        },
+        (None, Some(fp)) => Grouping {
+            fingerprint: fp.clone(),
+            culprit: work.culprit.clone(),
+            version: work.version,
+        },
+        (None, None) => fingerprint(&ev.grouping_input(project, config)),
+    };
+    let mut row = ev.into_row_grouped(project, received_at, grouping);
+    row.stacktrace.clone_from(&work.stacktrace);
+    fields.apply_but_stacktrace(&mut row);
+    scrubber.row_but_stacktrace(&mut row);
+    row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::FingerprintRule;
+
+    fn corpus() -> Vec<ErrorEvent> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/grouping/events.jsonl"
+        );
+        let text = std::fs::read_to_string(path).expect("corpus");
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("json");
+                let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+                ErrorEvent {
+                    service: s("service"),
+                    exception_type: s("exception_type"),
+                    message: s("message"),
+                    stacktrace: s("stacktrace"),
+                    attributes: vec![("password".into(), "hunter2".into())],
+                    url: "https://x.test/a?token=abc&q=1".into(),
+                    ..Default::default()
+                }
+            })
+            .collect()
+    }
+
+    fn reference(
+        ev: ErrorEvent,
+        project: &str,
+        config: Option<&GroupingConfig>,
+        fields: &FieldLimits,
+        scrubber: &Scrubber,
+    ) -> OccurrenceRow {
+        let mut row = ev.into_row(project, 1_700_000_000, config);
+        fields.apply(&mut row);
+        scrubber.row(&mut row);
+        row
+    }
+
+    /// Cold, warm and disabled caches all give the uncached row, over the corpus, with client
+    /// fingerprints, message rules, in-app overrides, short trace limits and scrubbing.
+    #[test]
+    fn cached_rows_equal_fresh_rows() {
+        let events = corpus();
+        assert!(events.len() > 100);
+        let fields = FieldLimits {
+            max_stacktrace_bytes: 700,
+            ..FieldLimits::default()
+        };
+        let scrubber = Scrubber::new(true, true, &[], &[]);
+        let rules = GroupingConfig {
+            in_app_include: vec!["vendor".into()],
+            rules: vec![FingerprintRule {
+                message: Some("*timeout*".into()),
+                fingerprint: "timeouts-{{ default }}".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        for config in [None, Some(&rules)] {
+            for max_bytes in [0, 32 << 20] {
+                let cache = TraceCache::new(max_bytes);
+                for round in 0..2 {
+                    for (i, ev) in events.iter().enumerate() {
+                        let mut ev = ev.clone();
+                        if i % 7 == 0 {
+                            ev.client_fingerprint = Some(format!("client-{i}"));
+                        }
+                        if round == 1 {
+                            // Same trace, another message: must not reuse a message-based group.
+                            ev.message = format!("{} timeout #{i}", ev.message);
+                        }
+                        let want = reference(ev.clone(), "p", config, &fields, &scrubber);
+                        let got =
+                            build_row(ev, "p", 1_700_000_000, config, &fields, &scrubber, &cache);
+                        assert_eq!(got, want, "event {i}, round {round}, cache {max_bytes}");
+                    }
+                }
+                assert_eq!(cache.is_empty(), max_bytes == 0);
+            }
+        }
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_budget() {
+        let cache = TraceCache::new(64 << 10);
+        for i in 0..2000 {
+            let ev = ErrorEvent {
+                exception_type: "E".into(),
+                stacktrace: format!("Traceback {i}\n{}", "x".repeat(100)),
+                ..Default::default()
+            };
+            build_row(
+                ev,
+                "p",
+                0,
+                None,
+                &FieldLimits::default(),
+                &Scrubber::off(),
+                &cache,
+            );
+        }
+        let g = cache.lock();
+        let held: usize = g
+            .current
+            .values()
+            .chain(g.previous.values())
+            .map(|w| w.bytes())
+            .sum();
+        assert!(held <= 64 << 10, "{held}");
+        assert!(!g.current.is_empty());
+    }
+}
