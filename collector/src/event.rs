@@ -192,6 +192,7 @@ impl ErrorEvent {
             exception_type: self.exception_type,
             message: self.message,
             stacktrace: self.stacktrace,
+            stack_hash: 0,
             culprit: grouping.culprit,
             severity,
             http_status: self.http_status,

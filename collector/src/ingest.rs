@@ -172,7 +172,7 @@ impl Ingest {
         // Rows are built and encoded for the spool here, off the async runtime.
         let payload = tokio::task::spawn_blocking(move || {
             let received_at = now_secs();
-            Batch {
+            let batch = Batch {
                 occurrences: extracted
                     .events
                     .into_iter()
@@ -186,8 +186,9 @@ impl Ingest {
                         r
                     })
                     .collect(),
-            }
-            .encode()
+                stacktraces: Vec::new(),
+            };
+            me.inner.writer.encode(batch)
         })
         .await
         .map_err(|e| {
@@ -271,7 +272,7 @@ impl Ingest {
             .writer
             .write(Batch {
                 occurrences: vec![row],
-                requests: Vec::new(),
+                ..Batch::default()
             })
             .await
         {

@@ -34,6 +34,8 @@ pub struct TraceWork {
     culprit: String,
     /// The stack trace cut to its limit and scrubbed.
     stacktrace: String,
+    /// [`stack_hash`] of `stacktrace`.
+    stack_hash: u64,
 }
 
 impl TraceWork {
@@ -140,9 +142,20 @@ fn trace_key(project: &str, ev: &ErrorEvent) -> u128 {
     h.finish_128()
 }
 
+/// The key a stack trace's text is stored under once (`stacktraces`): a 64-bit hash of the text as
+/// stored; 0 (nothing to store) for an empty text.
+pub fn stack_hash(text: &str) -> u64 {
+    if text.is_empty() {
+        0
+    } else {
+        twox_hash::XxHash3_64::oneshot(text.as_bytes()).max(1)
+    }
+}
+
 /// Fingerprints and enriches `ev` into a row of `project`, cuts it to `fields` and scrubs it with
 /// `scrubber`: the same row as `ev.into_row(..)` followed by [`FieldLimits::apply`] and
-/// [`Scrubber::row`], with the per-trace work taken from `cache` when it was done before.
+/// [`Scrubber::row`], plus the [`stack_hash`] of the stored trace, with the per-trace work taken
+/// from `cache` when it was done before.
 pub fn build_row(
     ev: ErrorEvent,
     project: &str,
@@ -160,6 +173,7 @@ pub fn build_row(
         truncate(&mut stacktrace, fields.max_stacktrace_bytes);
         scrubber.text(&mut stacktrace);
         TraceWork {
+            stack_hash: stack_hash(&stacktrace),
             fingerprint: (!uses_message).then_some(g.fingerprint),
             version: g.version,
             culprit: g.culprit,
@@ -184,6 +198,7 @@ pub fn build_row(
     };
     let mut row = ev.into_row_grouped(project, received_at, grouping);
     row.stacktrace.clone_from(&work.stacktrace);
+    row.stack_hash = work.stack_hash;
     fields.apply_but_stacktrace(&mut row);
     scrubber.row_but_stacktrace(&mut row);
     row
@@ -265,8 +280,11 @@ mod tests {
                             ev.message = format!("{} timeout #{i}", ev.message);
                         }
                         let want = reference(ev.clone(), "p", config, &fields, &scrubber);
-                        let got =
+                        let mut got =
                             build_row(ev, "p", 1_700_000_000, config, &fields, &scrubber, &cache);
+                        assert_eq!(got.stack_hash, stack_hash(&want.stacktrace));
+                        assert_ne!(got.stack_hash, 0, "every corpus event has a trace");
+                        got.stack_hash = 0;
                         assert_eq!(got, want, "event {i}, round {round}, cache {max_bytes}");
                     }
                 }

@@ -18,7 +18,7 @@ pub mod writer;
 use std::time::Duration;
 
 pub use error::StoreError;
-pub use rows::{IssueStateRow, OccurrenceRow, RequestCountRow};
+pub use rows::{IssueStateRow, OccurrenceRow, RequestCountRow, StackTraceRow};
 
 /// How to reach ClickHouse.
 #[derive(Debug, Clone)]
@@ -130,6 +130,13 @@ impl Store {
                 continue;
             }
             for stmt in &m.statements {
+                // 18.16 has no `ADD COLUMN IF NOT EXISTS`: ask before adding, so a migration
+                // interrupted after its ALTER runs again cleanly.
+                if let Some((table, column)) = schema::added_column(stmt)
+                    && self.column_exists(table, column).await?
+                {
+                    continue;
+                }
                 self.exec(stmt).await?;
             }
             self.client
@@ -150,6 +157,20 @@ impl Store {
             }
         }
         Ok(applied)
+    }
+
+    async fn column_exists(&self, table: &str, column: &str) -> Result<bool, StoreError> {
+        let n: u64 = self
+            .client
+            .query(
+                "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?",
+            )
+            .bind(&self.database)
+            .bind(table)
+            .bind(column)
+            .fetch_one()
+            .await?;
+        Ok(n > 0)
     }
 
     /// Whether all of Faultline's tables exist.

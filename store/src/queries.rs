@@ -24,6 +24,7 @@ enum Arg {
     U32(u32),
     Strs(Vec<String>),
     U32s(Vec<u32>),
+    U64(u64),
 }
 
 /// SQL text with its arguments, in order.
@@ -579,6 +580,26 @@ fn latest_sql(db: &str, project: &str, fingerprint: &str, last_seen: u32) -> Sql
     sql
 }
 
+/// The texts of a project's stack traces stored once (`stacktraces`), by hash: any copy will do
+/// (the key is the text's hash), whatever its day.
+fn stack_texts_sql(db: &str, project: &str, hashes: &[u64]) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT stack_hash, any(stacktrace) AS text FROM `{db}`.stacktraces WHERE 1"
+    ))
+    .arg(" AND project = ?", Arg::Str(project.to_string()))
+    .in_list("stack_hash", hashes.iter().map(|h| Arg::U64(*h)).collect())
+    .push(" GROUP BY stack_hash");
+    sql
+}
+
+/// One stored stack-trace text.
+#[derive(Debug, Row, Deserialize)]
+struct StackText {
+    stack_hash: u64,
+    text: String,
+}
+
 fn count_sql(db: &str, project: &str) -> Sql {
     let mut sql = Sql::default();
     sql.push(&format!("SELECT count() FROM `{db}`.occurrences WHERE 1"))
@@ -746,10 +767,47 @@ impl Store {
         fingerprint: &str,
         last_seen: u32,
     ) -> Result<Option<OccurrenceRow>, StoreError> {
-        Ok(latest_sql(self.database(), project, fingerprint, last_seen)
-            .query(self.client())
-            .fetch_optional()
-            .await?)
+        let mut row: Option<OccurrenceRow> =
+            latest_sql(self.database(), project, fingerprint, last_seen)
+                .query(self.client())
+                .fetch_optional()
+                .await?;
+        if let Some(r) = &mut row {
+            self.fill_stacktraces(std::slice::from_mut(r)).await?;
+        }
+        Ok(row)
+    }
+
+    /// Puts back the stack-trace texts stored once in `stacktraces` into rows that refer to them.
+    async fn fill_stacktraces(&self, rows: &mut [OccurrenceRow]) -> Result<(), StoreError> {
+        let mut by_project: std::collections::BTreeMap<&str, Vec<u64>> = Default::default();
+        for r in rows.iter() {
+            if r.stack_hash != 0 && r.stacktrace.is_empty() {
+                by_project.entry(&r.project).or_default().push(r.stack_hash);
+            }
+        }
+        let mut texts = std::collections::HashMap::new();
+        for (project, mut hashes) in by_project {
+            hashes.sort_unstable();
+            hashes.dedup();
+            let found: Vec<StackText> = stack_texts_sql(self.database(), project, &hashes)
+                .fetch_all(self)
+                .await?;
+            texts.extend(
+                found
+                    .into_iter()
+                    .map(|t| ((project.to_string(), t.stack_hash), t.text)),
+            );
+        }
+        for r in rows.iter_mut() {
+            if r.stack_hash != 0
+                && r.stacktrace.is_empty()
+                && let Some(t) = texts.get(&(r.project.clone(), r.stack_hash))
+            {
+                r.stacktrace.clone_from(t);
+            }
+        }
+        Ok(())
     }
 
     /// Occurrences per `step`-second bucket (non-empty buckets only). `w` must be aligned to `step`
@@ -812,9 +870,12 @@ impl Store {
         before: Option<(u32, &str)>,
         limit: u32,
     ) -> Result<Vec<OccurrenceRow>, StoreError> {
-        occurrences_sql(self.database(), project, fingerprint, before, limit)
-            .fetch_all(self)
-            .await
+        let mut rows: Vec<OccurrenceRow> =
+            occurrences_sql(self.database(), project, fingerprint, before, limit)
+                .fetch_all(self)
+                .await?;
+        self.fill_stacktraces(&mut rows).await?;
+        Ok(rows)
     }
 
     /// Occurrences of a project (optionally one issue), newest first.
@@ -921,6 +982,10 @@ pub(crate) fn catalog(db: &str) -> Vec<(String, String)> {
         (
             "issues_in_window_short".into(),
             show(issues_in_window_sql(db, &Dims::default(), short)),
+        ),
+        (
+            "stack_texts".into(),
+            show(stack_texts_sql(db, "shop", &[1, u64::MAX])),
         ),
         (
             "issue_totals".into(),

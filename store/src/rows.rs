@@ -24,6 +24,7 @@ pub const OCCURRENCE_COLUMNS: &[(&str, &str)] = &[
     ("exception_type", "String"),
     ("message", "String"),
     ("stacktrace", "String"),
+    ("stack_hash", "UInt64"),
     ("culprit", "String"),
     ("severity", "String"),
     ("http_status", "UInt16"),
@@ -63,8 +64,12 @@ pub struct OccurrenceRow {
     pub exception_type: String,
     /// `exception.message`.
     pub message: String,
-    /// `exception.stacktrace`, as sent.
+    /// `exception.stacktrace` (cut and scrubbed). Stored empty when the text is kept once in
+    /// `stacktraces` under `stack_hash`; readers fill it back in.
     pub stacktrace: String,
+    /// Hash of the stack trace's text, the key of its row in `stacktraces` (per project and
+    /// day); 0 when the text is stored inline (older rows) or there is none.
+    pub stack_hash: u64,
     /// Where it happened: the innermost in-app frame, for titles.
     pub culprit: String,
     /// `low`, `medium`, `high` or `critical`.
@@ -115,6 +120,29 @@ impl OccurrenceRow {
             .sum();
         strings + attrs + 48
     }
+}
+
+/// Columns of `stacktraces`, in the order of [`StackTraceRow`].
+pub const STACKTRACE_COLUMNS: &[(&str, &str)] = &[
+    ("project", "String"),
+    ("day", "Date"),
+    ("stack_hash", "UInt64"),
+    ("stacktrace", "String"),
+];
+
+/// One distinct stack trace of a project, stored once per day it occurs on (the day of the
+/// occurrences that refer to it, so dropping a day's partitions never orphans an occurrence).
+/// The same text may be stored more than once (a restart forgets what was sent); readers take any.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct StackTraceRow {
+    /// Project.
+    pub project: String,
+    /// Day (days since the epoch, UTC) of the occurrences that refer to it.
+    pub day: u16,
+    /// [`OccurrenceRow::stack_hash`].
+    pub stack_hash: u64,
+    /// The text, cut and scrubbed.
+    pub stacktrace: String,
 }
 
 /// Columns of `requests_minute`, in the order of [`RequestCountRow`].

@@ -6,7 +6,7 @@
 //! servers (tests run them on both): no TTL, codecs, LowCardinality, DateTime64 or skip indexes here;
 //! those go in version-gated migrations when they are needed.
 
-use crate::rows::{ISSUE_STATE_COLUMNS, OCCURRENCE_COLUMNS, REQUEST_COLUMNS};
+use crate::rows::{ISSUE_STATE_COLUMNS, OCCURRENCE_COLUMNS, REQUEST_COLUMNS, STACKTRACE_COLUMNS};
 
 /// One schema migration.
 #[derive(Debug, Clone)]
@@ -90,9 +90,15 @@ GROUP BY project, fingerprint, {bucket_col}, service, environment, release, http
 pub fn migrations(db: &str) -> Vec<Migration> {
     // Small granules for occurrences: reads of one issue's latest rows would otherwise decompress
     // 8192 stack traces to return one.
+    // Migration 1 as it was: `occurrences` without the columns later migrations add.
+    let v1_columns: Vec<(&str, &str)> = OCCURRENCE_COLUMNS
+        .iter()
+        .copied()
+        .filter(|(n, _)| *n != "stack_hash")
+        .collect();
     let mut statements = vec![format!(
         "CREATE TABLE IF NOT EXISTS `{db}`.occurrences (\n{}\n) ENGINE = MergeTree()\nPARTITION BY toYYYYMMDD(timestamp)\nORDER BY (project, fingerprint, timestamp)\nSETTINGS index_granularity = 1024",
-        columns(OCCURRENCE_COLUMNS)
+        columns(&v1_columns)
     )];
     statements.extend(issue_rollup(
         db,
@@ -183,16 +189,50 @@ WHERE http_status = 404
 GROUP BY project, path, hour"
         ),
     ]);
-    vec![Migration {
-        version: 1,
-        name: "initial schema: occurrences, issue rollups and totals, issue states, request totals, 404s",
-        statements,
-    }]
+    vec![
+        Migration {
+            version: 1,
+            name: "initial schema: occurrences, issue rollups and totals, issue states, request totals, 404s",
+            statements,
+        },
+        Migration {
+            version: 2,
+            name: "stack traces stored once per project, day and hash",
+            statements: vec![
+                add_column(db, "occurrences", "stack_hash", "UInt64", "stacktrace"),
+                // Partitioned by the day of the occurrences that refer to a text, like them, so
+                // retention drops both together. Duplicates (a restart forgets what was sent)
+                // are harmless and merged away.
+                format!(
+                    "CREATE TABLE IF NOT EXISTS `{db}`.stacktraces (\n{}\n) ENGINE = ReplacingMergeTree()\nPARTITION BY toYYYYMMDD(day)\nORDER BY (project, stack_hash)",
+                    columns(STACKTRACE_COLUMNS)
+                ),
+            ],
+        },
+    ]
+}
+
+const ADD_COLUMN: &str = " ADD COLUMN ";
+
+/// `ALTER TABLE … ADD COLUMN …` (without `IF NOT EXISTS`, which 18.16 lacks: the migration runner
+/// asks [`added_column`] and skips it when the column exists).
+fn add_column(db: &str, table: &str, column: &str, ty: &str, after: &str) -> String {
+    format!("ALTER TABLE `{db}`.{table}{ADD_COLUMN}`{column}` {ty} AFTER `{after}`")
+}
+
+/// `(table, column)` when `stmt` is an [`add_column`] statement.
+pub fn added_column(stmt: &str) -> Option<(&str, &str)> {
+    let rest = stmt.strip_prefix("ALTER TABLE `")?;
+    let (_db, rest) = rest.split_once("`.")?;
+    let (table, rest) = rest.split_once(ADD_COLUMN)?;
+    let column = rest.strip_prefix('`')?.split('`').next()?;
+    Some((table, column))
 }
 
 /// Tables partitioned by day (`toYYYYMMDD`), whose old partitions retention drops.
 pub const DAILY_TABLES: &[&str] = &[
     "occurrences",
+    "stacktraces",
     "issues_minute",
     "issues_hour",
     "issues_day",
@@ -205,6 +245,7 @@ pub const DAILY_TABLES: &[&str] = &[
 /// tokens (22.2 and later) they keep a deduplication window, so a replayed insert is dropped.
 pub const DEDUP_TABLES: &[&str] = &[
     "occurrences",
+    "stacktraces",
     "issues_minute",
     "issues_hour",
     "issues_day",
@@ -231,6 +272,7 @@ pub fn dedup_window(db: &str) -> Vec<String> {
 pub const TABLES: &[&str] = &[
     "schema_migrations",
     "occurrences",
+    "stacktraces",
     "issues_minute",
     "issues_hour",
     "issues_day",
@@ -240,3 +282,19 @@ pub const TABLES: &[&str] = &[
     "requests_hour",
     "not_found_hour",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_columns_are_recognized() {
+        let stmt = add_column("db", "occurrences", "stack_hash", "UInt64", "stacktrace");
+        assert_eq!(added_column(&stmt), Some(("occurrences", "stack_hash")));
+        assert_eq!(
+            added_column("ALTER TABLE `db`.t MODIFY SETTING x = 1"),
+            None
+        );
+        assert_eq!(added_column("CREATE TABLE x"), None);
+    }
+}

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::spool::{Pos, Record, Spool, SpoolConfig, SpoolError};
-use crate::{OccurrenceRow, RequestCountRow, Store, StoreError};
+use crate::{OccurrenceRow, RequestCountRow, StackTraceRow, Store, StoreError};
 
 /// Thresholds of the writer.
 #[derive(Debug, Clone)]
@@ -67,7 +67,14 @@ pub struct Batch {
     pub occurrences: Vec<OccurrenceRow>,
     /// Request counts (merged with other jobs' before insert).
     pub requests: Vec<RequestCountRow>,
+    /// Stack-trace texts the occurrences refer to by hash and that were not spooled yet that day
+    /// (see [`StackTexts`]).
+    pub stacktraces: Vec<StackTraceRow>,
 }
+
+/// First bytes of a spool record holding a [`Batch`]; records without them are the first format
+/// (occurrences with inline stack traces and no `stack_hash`), still read after an upgrade.
+const BATCH_MAGIC: &[u8; 4] = b"FLB2";
 
 impl Batch {
     /// Whether there is nothing to write.
@@ -80,10 +87,179 @@ impl Batch {
         if self.is_empty() {
             return Ok(None);
         }
-        postcard::to_allocvec(self)
+        postcard::to_extend(self, BATCH_MAGIC.to_vec())
             .map(Some)
             .map_err(|e| WriteError::Unavailable(e.to_string()))
     }
+
+    /// Moves each occurrence's stack-trace text into [`Batch::stacktraces`] the first time it is
+    /// seen that day (by `texts`, or earlier in this batch), leaving the occurrence its
+    /// `stack_hash` only. Returns the keys to mark once the batch is durable.
+    pub fn share_texts(&mut self, texts: &StackTexts) -> Vec<u64> {
+        let mut keys = Vec::new();
+        for o in &mut self.occurrences {
+            if o.stack_hash == 0 {
+                continue;
+            }
+            let day = (o.timestamp / 86_400) as u16;
+            let key = StackTexts::key(&o.project, day, o.stack_hash);
+            let text = std::mem::take(&mut o.stacktrace);
+            if !keys.contains(&key) && !texts.is_sent(key) {
+                keys.push(key);
+                self.stacktraces.push(StackTraceRow {
+                    project: o.project.clone(),
+                    day,
+                    stack_hash: o.stack_hash,
+                    stacktrace: text,
+                });
+            }
+        }
+        keys
+    }
+
+    /// Reads a spool record, of this format or the first one.
+    pub fn decode(record: &[u8]) -> Result<Batch, postcard::Error> {
+        if let Some(body) = record.strip_prefix(BATCH_MAGIC.as_slice())
+            && let Ok(b) = postcard::from_bytes::<Batch>(body)
+        {
+            return Ok(b);
+        }
+        postcard::from_bytes::<legacy::BatchV1>(record).map(Batch::from)
+    }
+}
+
+/// The first spool record format, kept readable so an upgrade never strands spooled rows.
+pub(crate) mod legacy {
+    use serde::{Deserialize, Serialize};
+
+    use crate::{OccurrenceRow, RequestCountRow};
+
+    /// An occurrence as the first format spooled it (no `stack_hash`).
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[allow(missing_docs)]
+    pub struct OccurrenceV1 {
+        pub event_id: String,
+        pub project: String,
+        pub fingerprint: String,
+        pub grouping_version: u8,
+        pub timestamp: u32,
+        pub received_at: u32,
+        pub source: String,
+        pub service: String,
+        pub environment: String,
+        pub release: String,
+        pub exception_type: String,
+        pub message: String,
+        pub stacktrace: String,
+        pub culprit: String,
+        pub severity: String,
+        pub http_status: u16,
+        pub http_method: String,
+        pub http_route: String,
+        pub url: String,
+        pub trace_id: String,
+        pub span_id: String,
+        pub attr_keys: Vec<String>,
+        pub attr_values: Vec<String>,
+    }
+
+    /// A batch as the first format spooled it.
+    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+    pub struct BatchV1 {
+        pub occurrences: Vec<OccurrenceV1>,
+        pub requests: Vec<RequestCountRow>,
+    }
+
+    impl From<OccurrenceV1> for OccurrenceRow {
+        fn from(o: OccurrenceV1) -> Self {
+            OccurrenceRow {
+                event_id: o.event_id,
+                project: o.project,
+                fingerprint: o.fingerprint,
+                grouping_version: o.grouping_version,
+                timestamp: o.timestamp,
+                received_at: o.received_at,
+                source: o.source,
+                service: o.service,
+                environment: o.environment,
+                release: o.release,
+                exception_type: o.exception_type,
+                message: o.message,
+                stacktrace: o.stacktrace,
+                stack_hash: 0,
+                culprit: o.culprit,
+                severity: o.severity,
+                http_status: o.http_status,
+                http_method: o.http_method,
+                http_route: o.http_route,
+                url: o.url,
+                trace_id: o.trace_id,
+                span_id: o.span_id,
+                attr_keys: o.attr_keys,
+                attr_values: o.attr_values,
+            }
+        }
+    }
+}
+
+impl From<legacy::BatchV1> for Batch {
+    fn from(b: legacy::BatchV1) -> Self {
+        Batch {
+            occurrences: b.occurrences.into_iter().map(OccurrenceRow::from).collect(),
+            requests: b.requests,
+            stacktraces: Vec::new(),
+        }
+    }
+}
+
+/// Which stack-trace texts are already durable in the spool, per project and day, so a batch
+/// carries a text only the first time it is seen that day: occurrences refer to it by hash.
+///
+/// A key is marked only after the batch carrying its text was fsynced ([`StackTexts::mark`]), so
+/// an occurrence never refers to a text that is not on disk before it (the spool drains in order,
+/// and each insert writes texts before occurrences). Forgetting (a restart, or the bound) only
+/// means a text is sent again, which the table merges away.
+#[derive(Debug, Default)]
+pub struct StackTexts {
+    sent: std::sync::Mutex<std::collections::HashSet<u64>>,
+}
+
+/// Distinct (project, day, hash) keys remembered before the set is forgotten and starts again.
+const STACK_TEXTS_MAX: usize = 200_000;
+
+impl StackTexts {
+    /// The key of a text of `project` on `day`.
+    pub fn key(project: &str, day: u16, stack_hash: u64) -> u64 {
+        let mut h = twox_hash::XxHash3_64::new();
+        std::hash::Hasher::write(&mut h, project.as_bytes());
+        std::hash::Hasher::write(&mut h, &day.to_le_bytes());
+        std::hash::Hasher::write(&mut h, &stack_hash.to_le_bytes());
+        std::hash::Hasher::finish(&h)
+    }
+
+    /// Whether the text under `key` is already durable.
+    pub fn is_sent(&self, key: u64) -> bool {
+        self.sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key)
+    }
+
+    /// Records texts as durable (call after their batch was written).
+    pub fn mark(&self, keys: &[u64]) {
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        if sent.len() + keys.len() > STACK_TEXTS_MAX {
+            sent.clear();
+        }
+        sent.extend(keys.iter().copied());
+    }
+}
+
+/// A batch ready for the spool ([`Writer::encode`]).
+#[derive(Debug)]
+pub struct Encoded {
+    payload: Option<Vec<u8>>,
+    text_keys: Vec<u64>,
 }
 
 /// Why a write was not accepted.
@@ -159,6 +335,7 @@ pub struct WriterStats {
 pub struct Writer {
     spool: Spool,
     stats: Arc<WriterStats>,
+    texts: Arc<StackTexts>,
 }
 
 impl Writer {
@@ -177,21 +354,47 @@ impl Writer {
         })?;
         let stats = Arc::new(WriterStats::default());
         let task = tokio::spawn(drain(store, cfg, spool.clone(), shutdown, stats.clone()));
-        Ok((Writer { spool, stats }, task))
+        let texts = Arc::new(StackTexts::default());
+        Ok((
+            Writer {
+                spool,
+                stats,
+                texts,
+            },
+            task,
+        ))
     }
 
     /// Makes `batch` durable in the spool; ClickHouse gets it shortly after.
     pub async fn write(&self, batch: Batch) -> Result<(), WriteError> {
-        self.write_encoded(batch.encode()?).await
+        self.write_encoded(self.encode(batch)?).await
     }
 
-    /// Like [`write`](Self::write), for a batch already [`Batch::encode`]d (receivers encode on
-    /// the blocking thread that built the batch, not on the async runtime).
-    pub async fn write_encoded(&self, payload: Option<Vec<u8>>) -> Result<(), WriteError> {
-        match payload {
-            Some(p) => Ok(self.spool.append(p).await?),
+    /// The spool record of `batch`, stack-trace texts already spooled left out. Receivers call
+    /// this on the blocking thread that built the batch, not on the async runtime.
+    pub fn encode(&self, mut batch: Batch) -> Result<Encoded, WriteError> {
+        let text_keys = batch.share_texts(&self.texts);
+        Ok(Encoded {
+            payload: batch.encode()?,
+            text_keys,
+        })
+    }
+
+    /// Like [`write`](Self::write), for a batch already [`encode`](Self::encode)d.
+    pub async fn write_encoded(&self, encoded: Encoded) -> Result<(), WriteError> {
+        match encoded.payload {
+            Some(p) => {
+                self.spool.append(p).await?;
+                self.texts.mark(&encoded.text_keys);
+                Ok(())
+            }
             None => Ok(()),
         }
+    }
+
+    /// Which stack-trace texts are already spooled (receivers leave them out of their batches).
+    pub fn stack_texts(&self) -> &StackTexts {
+        &self.texts
     }
 
     /// The writer's counters.
@@ -249,11 +452,13 @@ async fn drain(
         let (from, to) = (first.pos, last.next);
         let mut occurrences = Vec::new();
         let mut requests = Vec::new();
+        let mut stacktraces = Vec::new();
         for r in &records {
-            match postcard::from_bytes::<Batch>(&r.payload) {
+            match Batch::decode(&r.payload) {
                 Ok(b) => {
                     occurrences.extend(b.occurrences);
                     requests.extend(b.requests);
+                    stacktraces.extend(b.stacktraces);
                 }
                 Err(e) => {
                     tracing::error!(error = %e, segment = r.pos.segment, offset = r.pos.offset, "spool: undecodable record set aside");
@@ -274,6 +479,7 @@ async fn drain(
             replayed,
             &mut occurrences,
             &requests,
+            &stacktraces,
             &shutdown,
         )
         .await;
@@ -349,6 +555,7 @@ async fn insert_range(
     replayed: bool,
     occurrences: &mut Vec<OccurrenceRow>,
     requests: &[RequestCountRow],
+    stacktraces: &[StackTraceRow],
     shutdown: &CancellationToken,
 ) -> Result<(), StoreError> {
     let token = format!(
@@ -397,6 +604,14 @@ async fn insert_range(
                 requests_done = true;
             }
             let started = Instant::now();
+            // Texts before the occurrences that refer to them; inserting one twice is harmless.
+            insert_all(
+                store,
+                "stacktraces",
+                stacktraces,
+                token.map(|t| format!("{t}-s")),
+            )
+            .await?;
             insert_all(
                 store,
                 "occurrences",
@@ -493,5 +708,69 @@ impl Store {
     /// Inserts occurrence rows directly, bypassing the batching writer (tests, benchmarks, import).
     pub async fn insert_occurrences(&self, rows: &[OccurrenceRow]) -> Result<(), StoreError> {
         insert_all(self, "occurrences", rows, None).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_of_the_first_format_still_decode() {
+        let old = legacy::BatchV1 {
+            occurrences: vec![legacy::OccurrenceV1 {
+                event_id: "e1".into(),
+                project: "p".into(),
+                stacktrace: "inline".into(),
+                ..Default::default()
+            }],
+            requests: vec![RequestCountRow {
+                project: "p".into(),
+                requests: 3,
+                ..Default::default()
+            }],
+        };
+        let bytes = postcard::to_allocvec(&old).expect("encode");
+        let b = Batch::decode(&bytes).expect("decode");
+        assert_eq!(b.occurrences[0].event_id, "e1");
+        assert_eq!(b.occurrences[0].stacktrace, "inline");
+        assert_eq!(b.occurrences[0].stack_hash, 0);
+        assert_eq!(b.requests[0].requests, 3);
+    }
+
+    #[test]
+    fn texts_travel_once_until_marked_then_never() {
+        let texts = StackTexts::default();
+        let row = |ts: u32| OccurrenceRow {
+            project: "p".into(),
+            timestamp: ts,
+            stacktrace: "trace".into(),
+            stack_hash: 7,
+            ..Default::default()
+        };
+        let mut b = Batch {
+            occurrences: vec![row(0), row(10), row(86_400)],
+            ..Batch::default()
+        };
+        let keys = b.share_texts(&texts);
+        // One text per day; every occurrence keeps only the hash.
+        assert_eq!(keys.len(), 2);
+        assert_eq!(b.stacktraces.len(), 2);
+        assert!(b.occurrences.iter().all(|o| o.stacktrace.is_empty()));
+        let round = Batch::decode(&b.encode().expect("encode").expect("some")).expect("decode");
+        assert_eq!(round.stacktraces, b.stacktraces);
+        // Not marked (say the write failed): the next batch carries them again.
+        let mut again = Batch {
+            occurrences: vec![row(5)],
+            ..Batch::default()
+        };
+        assert_eq!(again.share_texts(&texts).len(), 1);
+        texts.mark(&keys);
+        let mut after = Batch {
+            occurrences: vec![row(5), row(86_401)],
+            ..Batch::default()
+        };
+        assert!(after.share_texts(&texts).is_empty());
+        assert!(after.stacktraces.is_empty());
     }
 }

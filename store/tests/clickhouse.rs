@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use faultline_store::rows::{OCCURRENCE_COLUMNS, REQUEST_COLUMNS};
+use faultline_store::rows::{OCCURRENCE_COLUMNS, REQUEST_COLUMNS, STACKTRACE_COLUMNS};
 use faultline_store::writer::{Batch, Writer, WriterConfig};
-use faultline_store::{OccurrenceRow, RequestCountRow, Store, StoreConfig, testing};
+use faultline_store::{OccurrenceRow, RequestCountRow, StackTraceRow, Store, StoreConfig, testing};
 use tokio_util::sync::CancellationToken;
 
 fn occurrence(project: &str, fp: &str, ts: u32, i: usize) -> OccurrenceRow {
@@ -22,6 +22,7 @@ fn occurrence(project: &str, fp: &str, ts: u32, i: usize) -> OccurrenceRow {
         exception_type: "ValueError".into(),
         message: format!("bad value {i} 'quoted' \\ back\nslash ünïcode"),
         stacktrace: "Traceback (most recent call last):\n  File \"x.py\", line 1".into(),
+        stack_hash: 0,
         culprit: "x in f".into(),
         severity: "critical".into(),
         http_status: 500,
@@ -72,6 +73,11 @@ async fn row_structs_match_tables() {
             "requests_minute",
             REQUEST_COLUMNS,
             RequestCountRow::COLUMN_NAMES,
+        ),
+        (
+            "stacktraces",
+            STACKTRACE_COLUMNS,
+            StackTraceRow::COLUMN_NAMES,
         ),
     ] {
         let want: Vec<(String, String)> = cols
@@ -175,6 +181,7 @@ async fn writer_batches_many_jobs_and_sums_requests() {
                     requests: 3,
                     failed: 1,
                 }],
+                ..Batch::default()
             };
             w.write(batch).await
         }));
@@ -225,7 +232,7 @@ async fn writer_acknowledges_into_the_spool_while_clickhouse_is_down() {
     writer
         .write(Batch {
             occurrences: vec![occurrence("p", "f", 1_760_000_000, 0)],
-            requests: vec![],
+            ..Batch::default()
         })
         .await
         .expect("acknowledged once on disk");
@@ -269,4 +276,155 @@ async fn catalog_statements_run_on_this_server() {
     let stmts: Vec<(String, String)> = faultline_store::catalog("faultline");
     std::fs::write(out, serde_json::to_string_pretty(&stmts).expect("json"))
         .expect("write catalog");
+}
+
+/// Runs one statement on the test server.
+async fn exec(sql: &str) -> String {
+    let resp = reqwest::Client::new()
+        .post(testing::server_url())
+        .body(sql.to_string())
+        .send()
+        .await
+        .expect("send");
+    let ok = resp.status().is_success();
+    let text = resp.text().await.expect("text");
+    assert!(ok, "{sql}: {text}");
+    text
+}
+
+#[tokio::test]
+async fn an_old_schema_is_upgraded_in_place() {
+    // A database as migration 1 left it, with a row in it; then today's migrate.
+    let cfg = testing::config("t_upgrade");
+    let db = cfg.database.clone();
+    exec(&faultline_store::schema::create_database(&db)).await;
+    exec(&faultline_store::schema::create_migrations_table(&db)).await;
+    for stmt in &faultline_store::schema::migrations(&db)[0].statements {
+        exec(stmt).await;
+    }
+    exec(&format!(
+        "INSERT INTO `{db}`.schema_migrations (version, name, applied_at) VALUES (1, 'initial', now())"
+    ))
+    .await;
+    let before = describe_db(&db, "occurrences").await;
+    assert!(!before.iter().any(|(n, _)| n == "stack_hash"));
+    exec(&format!(
+        "INSERT INTO `{db}`.occurrences (event_id, project, fingerprint, timestamp, stacktrace) VALUES ('old', 'p', 'f', 1760000000, 'inline trace')"
+    ))
+    .await;
+    let store = Store::new(&cfg);
+    assert_eq!(store.migrate().await.expect("upgrade"), vec![2]);
+    assert!(store.tables_exist().await.expect("tables"));
+    let after = describe_db(&db, "occurrences").await;
+    let want: Vec<(String, String)> = OCCURRENCE_COLUMNS
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+    assert_eq!(after, want, "upgraded table equals a fresh one");
+    // The old row still reads, its trace inline.
+    let rows = store.occurrences("p", None, 10).await.expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].stacktrace.as_str(), rows[0].stack_hash),
+        ("inline trace", 0)
+    );
+    assert!(store.migrate().await.expect("again").is_empty());
+}
+
+async fn describe_db(db: &str, table: &str) -> Vec<(String, String)> {
+    exec(&format!(
+        "SELECT name, type FROM system.columns WHERE database = '{db}' AND table = '{table}' FORMAT TabSeparated"
+    ))
+    .await
+    .lines()
+    .map(|l| {
+        let (n, t) = l.split_once('\t').expect("two columns");
+        (n.to_string(), t.replace("\\'", "'"))
+    })
+    .collect()
+}
+
+#[tokio::test]
+async fn each_stack_trace_is_stored_once_a_day_and_read_back_in_full() {
+    let store = testing::store("t_stacks").await;
+    let token = CancellationToken::new();
+    let spool = tempfile::tempdir().expect("tempdir");
+    let (writer, task) = Writer::spawn(
+        store.clone(),
+        WriterConfig::new(spool.path()),
+        token.clone(),
+    )
+    .expect("spool");
+    let text =
+        "Traceback (most recent call last):\n  File \"app.py\", line 9, in handler\nKeyError: 'x'";
+    let day1 = 1_760_000_000u32;
+    let day2 = day1 + 86_400;
+    // Five requests one after the other, two days, one trace; plus one occurrence without a trace.
+    for (j, ts) in [day1, day1, day1, day2, day2].into_iter().enumerate() {
+        let occurrences = (0..10)
+            .map(|i| {
+                let mut o = occurrence("p", "fp", ts + i as u32, j * 10 + i);
+                o.stacktrace = text.to_string();
+                o.stack_hash = 42;
+                o
+            })
+            .collect();
+        writer
+            .write(Batch {
+                occurrences,
+                ..Batch::default()
+            })
+            .await
+            .expect("written");
+    }
+    let mut bare = occurrence("p", "bare", day1, 99);
+    bare.stacktrace.clear();
+    writer
+        .write(Batch {
+            occurrences: vec![bare],
+            ..Batch::default()
+        })
+        .await
+        .expect("written");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while writer.spool().oldest_age_ms().is_some()
+        || store.count_occurrences("p").await.expect("count") < 51
+    {
+        assert!(tokio::time::Instant::now() < deadline, "not drained");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let db = store.database().to_string();
+    // One text per day, none inline.
+    assert_eq!(
+        exec(&format!("SELECT day, stack_hash, stacktrace = '{}' FROM `{db}`.stacktraces ORDER BY day FORMAT TabSeparated", text.replace('\'', "\\'").replace('\n', "\\n"))).await,
+        "2025-10-09\t42\t1\n2025-10-10\t42\t1\n"
+    );
+    assert_eq!(
+        exec(&format!(
+            "SELECT countIf(stacktrace != '') FROM `{db}`.occurrences"
+        ))
+        .await
+        .trim(),
+        "0"
+    );
+    // Readers see the whole text.
+    let rows = store.occurrences("p", Some("fp"), 100).await.expect("rows");
+    assert_eq!(rows.len(), 50);
+    assert!(
+        rows.iter()
+            .all(|r| r.stacktrace == text && r.stack_hash == 42)
+    );
+    let latest = store
+        .latest_occurrence("p", "fp", day2)
+        .await
+        .expect("latest")
+        .expect("one");
+    assert_eq!(latest.stacktrace, text);
+    let bare = store
+        .occurrences("p", Some("bare"), 10)
+        .await
+        .expect("bare");
+    assert_eq!((bare[0].stacktrace.as_str(), bare[0].stack_hash), ("", 0));
+    token.cancel();
+    task.await.expect("writer stops");
 }
