@@ -572,10 +572,11 @@ async fn clickhouse_down_means_spooled_not_ready_but_alive_and_a_full_spool_mean
         .await
         .expect("send");
     assert_eq!(resp.status(), 200, "spooled");
-    // Fill the spool (1 MiB): big stack traces, 64 KiB each after truncation.
-    let big = "x".repeat(200_000);
+    // Fill the spool (1 MiB): big distinct stack traces (a repeated one is spooled once), 64 KiB
+    // each after truncation.
     let mut accepted = 1;
     let full = loop {
+        let big = format!("{accepted}{}", "x".repeat(200_000));
         let resp = c
             .post(format!("{http}/webhook/error/dev"))
             .json(&serde_json::json!({"message": "big", "stack_trace": big}))

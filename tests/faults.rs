@@ -336,13 +336,14 @@ async fn a_full_spool_refuses_with_503_and_loses_nothing_it_acknowledged() {
     } = with_own_clickhouse(Some(1 << 20)).await;
     ch.stop(Duration::from_secs(15)).await;
 
-    // Until the spool is full: 20 KiB stack traces, unique ids.
+    // Until the spool is full: distinct 20 KiB stack traces (a repeated one is spooled once),
+    // unique ids.
     let c = reqwest::Client::new();
-    let trace = "x".repeat(20_000);
     let mut acked = Vec::new();
     let mut refused = None;
     for n in 0..1000 {
         let id = format!("full-{n}");
+        let trace = format!("{n}{}", "x".repeat(20_000));
         let r = c
             .post(format!("{}/webhook/error/dev", s.http))
             .json(&serde_json::json!({"event_id": id, "message": "m", "stack_trace": trace}))

@@ -313,6 +313,16 @@ async fn every_panel_query_runs_and_returns_rows() {
             let rows = res["rows"].as_u64().expect("rows");
             assert!(rows > 0, "{name} {label} returned no rows:\n{sql}");
             let meta = res["meta"].as_array().expect("meta");
+            // Stack traces are stored once and joined back: a panel showing one shows the text.
+            if meta.iter().any(|m| m["name"] == "stacktrace") {
+                for row in res["data"].as_array().expect("data") {
+                    let st = row["stacktrace"].as_str().unwrap_or_default();
+                    assert!(
+                        st.starts_with("#0 /app/src/"),
+                        "{name} {label}: stack trace {st:?}"
+                    );
+                }
+            }
             if format == 0 {
                 assert_eq!(
                     meta[0]["name"], "time",
