@@ -7,10 +7,13 @@
 #   3. the ratio of 2 to 1 per protocol;
 #   4. Faultline's CPU seconds per million events and events/s per core, RSS idle and at peak;
 #   5. acknowledgement latency p99 at half the maximum gRPC rate.
-# Ends with: ingest: raw_rows_per_s=X grpc=X http_proto=X http_json=X webhook=X ratio_grpc=X
-#            rss_idle_mb=X rss_peak_mb=X p99_half_ms=X
+# Ends with: ingest: raw_rows_per_s=X grpc=X http_proto=X http_json=X webhook=X webhook_single=X
+#            ratio_grpc=X rss_idle_mb=X rss_peak_mb=X p99_half_ms=X
+# (webhook: JSON arrays of 1000 events, as OTLP batches 1000; webhook_single: one event per
+# request, 32 in flight, the bound of an app that posts each error as it happens.)
 #
-# usage: bench/ingest.sh [events per OTLP protocol, default 200000] [webhook events, default 20000]
+# usage: bench/ingest.sh [events per OTLP protocol and webhook arrays, default 200000]
+#                        [single webhook events, default 20000]
 set -euo pipefail
 N=${1:-200000}
 NW=${2:-20000}
@@ -76,7 +79,7 @@ start_faultline() { # $1 database
   done
   ports="$http $grpc"
 }
-for proto in grpc http-proto http-json webhook; do
+for proto in grpc http-proto http-json webhook webhook-single; do
   db="bench_${proto//-/_}_$$"
   start_faultline "$db"
   read -r http grpc <<<"$ports"
@@ -85,10 +88,10 @@ for proto in grpc http-proto http-json webhook; do
   [ "$rss_idle" = 0 ] && rss_idle=$idle
   count=$N; batch=1000; conc=8; ep="http://127.0.0.1:$http"
   [ "$proto" = grpc ] && ep="http://127.0.0.1:$grpc"
-  [ "$proto" = webhook ] && { count=$NW; batch=1; conc=32; }
+  [ "$proto" = webhook-single ] && { count=$NW; batch=1; conc=32; }
   c0=$(cpu_ticks "$pid")
   t0=$(date +%s.%N)
-  "$bin" loadgen --quiet --protocol "$proto" --endpoint "$ep" --count "$count" --batch "$batch" \
+  "$bin" loadgen --quiet --protocol "${proto%-single}" --endpoint "$ep" --count "$count" --batch "$batch" \
     --concurrency "$conc" > "$work/$proto.out"
   acked=$(tail -1 "$work/$proto.out" | grep -Eo 'acked=[0-9]+' | cut -d= -f2)
   # Verified in ClickHouse: wait until every acknowledged event is there.
@@ -119,12 +122,12 @@ done
 
 ratio() { python3 -c "print(round($1 / $raw, 2))"; }
 echo
-echo "Ingest, $(nproc) cores, $(date -u +%Y-%m-%d), ClickHouse $(q 'SELECT version()'), $N events per OTLP protocol, $NW webhook"
+echo "Ingest, $(nproc) cores, $(date -u +%Y-%m-%d), ClickHouse $(q 'SELECT version()'), $N events per OTLP protocol and webhook arrays, $NW single webhook events"
 printf '%-12s %14s %10s %16s %14s %10s\n' path events/s "x raw" "CPU s / M ev" "ev/s per core" "p99 ms"
 printf '%-12s %14s %10s %16s %14s %10s\n' raw-insert "$raw" 1.00 - - -
-for proto in grpc http-proto http-json webhook; do
+for proto in grpc http-proto http-json webhook webhook-single; do
   printf '%-12s %14s %10s %16s %14s %10s\n' "$proto" "${rate[$proto]}" "$(ratio "${rate[$proto]}")" \
     "${cpu_per_m[$proto]}" "${per_core[$proto]}" "${p99[$proto]}"
 done
 echo "RSS idle $((rss_idle / 1024)) MB, peak $((rss_peak / 1024)) MB; acknowledgement p99 at half the gRPC rate: $p99_half ms"
-echo "ingest: raw_rows_per_s=$raw grpc=${rate[grpc]} http_proto=${rate[http-proto]} http_json=${rate[http-json]} webhook=${rate[webhook]} ratio_grpc=$(ratio "${rate[grpc]}") rss_idle_mb=$((rss_idle / 1024)) rss_peak_mb=$((rss_peak / 1024)) p99_half_ms=$p99_half"
+echo "ingest: raw_rows_per_s=$raw grpc=${rate[grpc]} http_proto=${rate[http-proto]} http_json=${rate[http-json]} webhook=${rate[webhook]} webhook_single=${rate[webhook-single]} ratio_grpc=$(ratio "${rate[grpc]}") rss_idle_mb=$((rss_idle / 1024)) rss_peak_mb=$((rss_peak / 1024)) p99_half_ms=$p99_half"

@@ -41,12 +41,17 @@ load() {
             concat('1.', toString(intDiv((number * 2593) % (30 * 86400), 7 * 86400))),
             concat('Error', toString(cityHash64(number) % 500)),
             concat('something failed for user ', toString(number % 1000)),
-            '$stack',
+            '', cityHash64(number) % 500 + 1,
             'Service0 in handle0',
             ['low', 'medium', 'high', 'critical'][cityHash64(number) % 500 % 4 + 1],
             [500, 404, 403, 502][cityHash64(number) % 500 % 4 + 1],
             'GET', concat('/route/', toString(cityHash64(number) % 500 % 20)), 'https://shop.example/x', '', '', [], []
      FROM numbers($n)"
+  # Each issue's trace stored once a day, as ingest stores it (occurrences refer to it by hash).
+  q "INSERT INTO $db.stacktraces
+     SELECT concat('p', toString(intDiv(number, 31) % 3)), toDate(now() - (number % 31) * 86400),
+            intDiv(number, 31) + 1, '$stack'
+     FROM numbers(500 * 31)"
   # Request totals: every service, every minute of 30 days.
   q "INSERT INTO $db.requests_minute
      SELECT concat('p', toString(number % 3)), concat('svc', toString(number % 7)), 'prod',

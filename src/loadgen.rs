@@ -30,7 +30,8 @@ pub enum Protocol {
     HttpProto,
     /// OTLP/HTTP with JSON bodies (`/v1/traces`).
     HttpJson,
-    /// The native webhook (`/webhook/error/{token}`), one event per request.
+    /// The native webhook (`/webhook/error/{token}`): one event per request with `--batch 1`,
+    /// otherwise a JSON array of `--batch` events.
     Webhook,
 }
 
@@ -58,7 +59,8 @@ pub struct Args {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
-    /// Error events per request (OTLP; the webhook takes one).
+    /// Error events per request (OTLP spans with an exception; webhook: a JSON array of this many
+    /// events, or a single event object when 1).
     #[arg(long, default_value_t = 1000)]
     pub batch: usize,
     /// Ordinary (successful) SERVER spans sent per error.
@@ -217,8 +219,18 @@ fn otlp_request(
 }
 
 fn webhook_body(rng: &mut Rng, events: &[CorpusEvent]) -> Vec<u8> {
+    serde_json::to_vec(&webhook_event(rng, events)).unwrap_or_default()
+}
+
+/// A JSON array of `n` webhook events.
+fn webhook_batch_body(rng: &mut Rng, events: &[CorpusEvent], n: usize) -> Vec<u8> {
+    let batch: Vec<serde_json::Value> = (0..n).map(|_| webhook_event(rng, events)).collect();
+    serde_json::to_vec(&batch).unwrap_or_default()
+}
+
+fn webhook_event(rng: &mut Rng, events: &[CorpusEvent]) -> serde_json::Value {
     let e = rng.pick(events);
-    let body = serde_json::json!({
+    serde_json::json!({
         "message": e.message,
         "exception_class": e.exception_type,
         "stack_trace": e.stacktrace,
@@ -226,8 +238,7 @@ fn webhook_body(rng: &mut Rng, events: &[CorpusEvent]) -> Vec<u8> {
         "environment": *rng.pick(ENVIRONMENTS),
         "http_status": *rng.pick(STATUSES),
         "request": {"method": "GET", "url": format!("https://shop.example{}", rng.pick(ROUTES))},
-    });
-    serde_json::to_vec(&body).unwrap_or_default()
+    })
 }
 
 enum Payload {
@@ -294,11 +305,7 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     if args.concurrency == 0 || args.batch == 0 {
         bail!("--concurrency and --batch must be above 0");
     }
-    let per_request = if args.protocol == Protocol::Webhook {
-        1
-    } else {
-        args.batch
-    } as u64;
+    let per_request = args.batch as u64;
     let count = match (args.count, args.duration) {
         (Some(c), _) => Some(c),
         (None, Some(_)) => None,
@@ -342,6 +349,9 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
                 .unwrap_or_default()
                 .into(),
             ),
+            Protocol::Webhook if args.batch > 1 => {
+                Payload::Http(webhook_batch_body(&mut rng, &events, args.batch).into())
+            }
             Protocol::Webhook => Payload::Http(webhook_body(&mut rng, &events).into()),
         })
         .collect();
@@ -535,6 +545,10 @@ mod tests {
         let body: serde_json::Value =
             serde_json::from_slice(&webhook_body(&mut rng, &events)).expect("json");
         assert!(body["message"].is_string() && body["stack_trace"].is_string());
+        let batch: Vec<serde_json::Value> =
+            serde_json::from_slice(&webhook_batch_body(&mut rng, &events, 7)).expect("json");
+        assert_eq!(batch.len(), 7);
+        assert!(batch.iter().all(|b| b["message"].is_string()));
     }
 
     #[test]

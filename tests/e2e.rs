@@ -195,6 +195,54 @@ async fn rust_sdk_exports_over_grpc_http_proto_and_http_json() {
     s.running.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_batches_are_all_or_nothing_and_acknowledged_in_order() {
+    let s = start(PROJECTS).await;
+    let c = reqwest::Client::new();
+    let url = format!("{}/webhook/error/{TOKEN}", s.http);
+    let ev = |i: u32, cls: &str| {
+        serde_json::json!({"event_id": format!("batch-{i}"), "message": format!("boom {i}"),
+            "exception_class": cls, "stack_trace": format!("#0 /app/src/Jobs/{cls}.php(1{i}): run()\n#1 {{main}}")})
+    };
+    // One bad event (no message) refuses the whole array, naming it; nothing is stored.
+    let bad = c
+        .post(&url)
+        .json(&serde_json::json!([ev(0, "A"), {"exception_class": "B"}, ev(2, "A")]))
+        .send()
+        .await
+        .expect("bad");
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await.expect("json");
+    let msg = body["error"]["message"].as_str().expect("message");
+    assert!(msg.contains("event 1"), "{msg}");
+    let empty = c
+        .post(&url)
+        .json(&serde_json::json!([]))
+        .send()
+        .await
+        .expect("empty");
+    assert_eq!(empty.status(), 400);
+    // A good array: stored together, one acknowledgement per event, in order.
+    let events: Vec<serde_json::Value> = (0..5)
+        .map(|i| ev(i, if i % 2 == 0 { "A" } else { "B" }))
+        .collect();
+    let ok = c.post(&url).json(&events).send().await.expect("ok");
+    assert_eq!(ok.status(), 200);
+    let ack: serde_json::Value = ok.json().await.expect("json");
+    assert_eq!(ack["accepted"], 5);
+    let acks = ack["events"].as_array().expect("events");
+    let ids: Vec<&str> = acks.iter().map(|a| a["id"].as_str().expect("id")).collect();
+    assert_eq!(ids, ["batch-0", "batch-1", "batch-2", "batch-3", "batch-4"]);
+    assert_eq!(acks[0]["fingerprint"], acks[2]["fingerprint"]);
+    assert_ne!(acks[0]["fingerprint"], acks[1]["fingerprint"]);
+    wait_count(&s, "shop", 5).await;
+    let rows = s.store.occurrences("shop", None, 10).await.expect("rows");
+    assert!(
+        rows.iter()
+            .all(|r| r.stacktrace.starts_with("#0 /app/src/Jobs/"))
+    );
+}
+
 #[tokio::test]
 async fn webhook_round_trip_and_grouping() {
     let s = start(PROJECTS).await;

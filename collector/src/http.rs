@@ -220,11 +220,53 @@ async fn webhook(
             )));
         }
         let body = decompress(&headers, body, ingest.limits().max_decompressed_bytes)?;
+        let first = body.iter().find(|b| !b.is_ascii_whitespace());
+        if first == Some(&b'[') {
+            let events: Vec<WebhookEvent> =
+                serde_json::from_slice(&body).map_err(|e| bad_batch(&body, e))?;
+            if events.is_empty() {
+                return Err(IngestError::BadRequest(
+                    "empty webhook batch: send at least one event".into(),
+                ));
+            }
+            if events.len() > MAX_WEBHOOK_BATCH {
+                return Err(IngestError::PayloadTooLarge(format!(
+                    "{} events in one webhook batch; at most {MAX_WEBHOOK_BATCH}",
+                    events.len()
+                )));
+            }
+            return Ok((project, events, true));
+        }
         let ev: WebhookEvent = serde_json::from_slice(&body)
             .map_err(|e| IngestError::BadRequest(format!("malformed webhook event: {e}")))?;
-        Ok((project, ev))
+        Ok((project, vec![ev], false))
     };
-    let (project, ev) = parse().map_err(|e| ingest.refuse(SOURCE, e, 1))?;
-    let ack = ingest.webhook(project, ev).await?;
+    let (project, events, is_batch) = parse().map_err(|e| ingest.refuse(SOURCE, e, 1))?;
+    let mut acks = ingest.webhook_batch(project, events).await?;
+    if is_batch {
+        let body = serde_json::json!({"accepted": acks.len(), "events": acks});
+        return Ok((StatusCode::OK, axum::Json(body)).into_response());
+    }
+    let ack = acks
+        .pop()
+        .ok_or_else(|| IngestError::Internal("no acknowledgement".into()))?;
     Ok((StatusCode::OK, axum::Json(ack)).into_response())
 }
+
+/// The error for a webhook array that did not parse, naming the first bad event when the array
+/// itself is well-formed JSON (only on this error path is the body parsed a second time).
+fn bad_batch(body: &[u8], e: serde_json::Error) -> IngestError {
+    let named = serde_json::from_slice::<Vec<serde_json::Value>>(body)
+        .ok()
+        .and_then(|items| {
+            items.into_iter().enumerate().find_map(|(i, v)| {
+                serde_json::from_value::<WebhookEvent>(v)
+                    .err()
+                    .map(|e| format!("malformed webhook batch: event {i}: {e}"))
+            })
+        });
+    IngestError::BadRequest(named.unwrap_or_else(|| format!("malformed webhook batch: {e}")))
+}
+
+/// Most events in one webhook batch (a JSON array); the body size limit applies as well.
+pub const MAX_WEBHOOK_BATCH: usize = 10_000;

@@ -247,40 +247,78 @@ impl Ingest {
             .await
     }
 
-    /// Stores one webhook event.
+    /// Stores one webhook event (a batch of one).
     pub async fn webhook(
         &self,
         project: String,
         ev: WebhookEvent,
     ) -> Result<WebhookAck, IngestError> {
+        let mut acks = self.webhook_batch(project, vec![ev]).await?;
+        acks.pop()
+            .ok_or_else(|| IngestError::Internal("a batch of one gave no acknowledgement".into()))
+    }
+
+    /// Stores a batch of webhook events, all or nothing: one bad event (named by its index)
+    /// refuses the whole batch; otherwise they are spooled together and acknowledged in order.
+    pub async fn webhook_batch(
+        &self,
+        project: String,
+        events: Vec<WebhookEvent>,
+    ) -> Result<Vec<WebhookAck>, IngestError> {
         const SOURCE: &str = "webhook";
-        let event = crate::webhook::to_event(ev)
-            .map_err(|m| self.refuse(SOURCE, IngestError::BadRequest(m), 1))?;
+        let n = events.len() as u64;
+        let single = events.len() == 1;
+        let events = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, ev)| {
+                crate::webhook::to_event(ev).map_err(|m| {
+                    let m = if single { m } else { format!("event {i}: {m}") };
+                    self.refuse(SOURCE, IngestError::BadRequest(m), n)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         self.inner
             .policy
             .rates
-            .take(&project, 1)
-            .map_err(|e| self.refuse(SOURCE, e, 1))?;
-        let row = self.row(event, &project, now_secs());
-        let ack = WebhookAck {
-            id: row.event_id.clone(),
-            fingerprint: row.fingerprint.clone(),
-            project,
-        };
-        match self
-            .inner
-            .writer
-            .write(Batch {
-                occurrences: vec![row],
+            .take(&project, n)
+            .map_err(|e| self.refuse(SOURCE, e, n))?;
+        let me = self.clone();
+        let (acks, encoded) = tokio::task::spawn_blocking(move || {
+            let received_at = now_secs();
+            let occurrences: Vec<OccurrenceRow> = events
+                .into_iter()
+                .map(|e| me.row(e, &project, received_at))
+                .collect();
+            let acks: Vec<WebhookAck> = occurrences
+                .iter()
+                .map(|r| WebhookAck {
+                    id: r.event_id.clone(),
+                    fingerprint: r.fingerprint.clone(),
+                    project: project.clone(),
+                })
+                .collect();
+            let batch = Batch {
+                occurrences,
                 ..Batch::default()
-            })
-            .await
-        {
+            };
+            me.inner.writer.encode(batch).map(|e| (acks, e))
+        })
+        .await
+        .map_err(|e| {
+            self.refuse(
+                SOURCE,
+                IngestError::Internal(format!("grouping task failed: {e}")),
+                n,
+            )
+        })?
+        .map_err(|e| self.refuse(SOURCE, e.into(), n))?;
+        match self.inner.writer.write_encoded(encoded).await {
             Ok(()) => {
-                self.inner.drops.accepted(SOURCE, 1);
-                Ok(ack)
+                self.inner.drops.accepted(SOURCE, n);
+                Ok(acks)
             }
-            Err(e) => Err(self.refuse(SOURCE, e.into(), 1)),
+            Err(e) => Err(self.refuse(SOURCE, e.into(), n)),
         }
     }
 }

@@ -6,6 +6,11 @@
 //! acknowledged only for what is on disk, and ClickHouse being down costs nothing but disk space.
 //! A full spool is refused at once ([`WriteError::SpoolFull`]) so receivers answer "retry later".
 //!
+//! Stack traces repeat, so each distinct text travels once per project and day: [`Writer::encode`]
+//! moves a text out of its occurrences into the batch's `stacktraces` until a batch carrying it is
+//! durable ([`StackTexts`]); occurrences keep its `stack_hash`. Records are tagged with their
+//! format, and the first format (texts inline) is still read, so an upgrade strands nothing.
+//!
 //! The drainer reads spooled batches back in order and merges them into few large `INSERT`s
 //! (ClickHouse wants few large inserts). Network and overload errors are retried with backoff for
 //! as long as it takes; data and schema errors never are: those rows are moved to
