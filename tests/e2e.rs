@@ -726,7 +726,11 @@ async fn grpc_malformed_protobuf_is_invalid_argument() {
         .await
         .expect_err("garbage must be refused");
     assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
-    assert!(err.message().contains("decode"), "{}", err.message());
+    assert!(
+        err.message().contains("malformed protobuf"),
+        "{}",
+        err.message()
+    );
     s.running.shutdown().await;
 }
 

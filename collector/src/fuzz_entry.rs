@@ -14,6 +14,7 @@ use crate::event::ErrorEvent;
 use crate::fingerprint::{GroupingInput, fingerprint, mask_message};
 use crate::limits::FieldLimits;
 use crate::otlp::{self, Extracted};
+use crate::otlp_wire::TraceView;
 use crate::scrub::Scrubber;
 
 /// Built once, as ingest builds it once (compiling its regexes per input would measure that).
@@ -32,10 +33,24 @@ fn extracted(x: Extracted) {
     store_all(x.events);
 }
 
-/// OTLP/protobuf trace and logs exports: decode, normalize, fingerprint, limit, scrub.
+/// OTLP/protobuf trace and logs exports: decode, normalize, fingerprint, limit, scrub. Trace
+/// exports are read in place as ingest reads them; whatever prost accepts, the in-place reader
+/// must accept and read the same (panics otherwise, so the fuzzer reports it).
 pub fn otlp_protobuf(data: &[u8]) {
+    let wire = TraceView::parse(data);
     if let Ok(r) = ExportTraceServiceRequest::decode(data) {
-        extracted(otlp::from_traces(&r, 0));
+        let view = wire
+            .as_ref()
+            .unwrap_or_else(|e| panic!("prost decodes what the wire reader refuses: {e}"));
+        // Debug, not ==: a NaN double equals itself only as text.
+        assert_eq!(
+            format!("{view:?}"),
+            format!("{:?}", TraceView::from_prost(&r)),
+            "the wire reader and prost disagree"
+        );
+    }
+    if let Ok(view) = wire {
+        extracted(otlp::from_trace_view(&view, 0));
     }
     if let Ok(r) = ExportLogsServiceRequest::decode(data) {
         extracted(otlp::from_logs(&r));

@@ -1,4 +1,9 @@
 //! OTLP/gRPC: `TraceService/Export` and `LogsService/Export` (tonic, gzip accepted).
+//!
+//! Trace exports, the bulk of the traffic, are served by [`RawTraceServer`]: tonic handles the
+//! framing, compression and size limit, and hands over the message's bytes undecoded, so ingest
+//! reads them in place on a blocking thread ([`crate::otlp_wire`]) instead of building prost
+//! structs on the async runtime. Logs go through tonic's generated server.
 
 use faultline_proto::otlp::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
@@ -6,17 +11,19 @@ use faultline_proto::otlp::collector::logs::v1::logs_service_server::{
 use faultline_proto::otlp::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
-use faultline_proto::otlp::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
+use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceResponse;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes};
+use tonic::codec::{
+    Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings, EncodeBuf, Encoder,
 };
-use faultline_proto::otlp::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use tonic::codec::CompressionEncoding;
-use tonic::{Request, Response, Status};
+use tonic::codegen::{Body, BoxFuture, StdError};
+use tonic::server::{NamedService, UnaryService};
+use tonic::{Code, Request, Response, Status};
 
 use crate::auth::Auth;
-use crate::ingest::Ingest;
+use crate::ingest::{Format, Ingest};
 
 /// The OTLP gRPC services over one [`Ingest`].
 #[derive(Clone)]
@@ -38,13 +45,10 @@ impl OtlpGrpc {
             .map_err(|e| self.ingest.refuse(source, e, 0).into())
     }
 
-    /// `TraceService` server with gzip and the configured message size limit.
-    pub fn trace_server(&self) -> TraceServiceServer<OtlpGrpc> {
-        let max = self.ingest.limits().max_body_bytes;
-        TraceServiceServer::new(self.clone())
-            .accept_compressed(CompressionEncoding::Gzip)
-            .send_compressed(CompressionEncoding::Gzip)
-            .max_decoding_message_size(max)
+    /// `TraceService` server with gzip and the configured message size limit, reading exports in
+    /// place.
+    pub fn trace_server(&self) -> RawTraceServer {
+        RawTraceServer { grpc: self.clone() }
     }
 
     /// `LogsService` server with gzip and the configured message size limit.
@@ -57,20 +61,125 @@ impl OtlpGrpc {
     }
 }
 
-#[tonic::async_trait]
-impl TraceService for OtlpGrpc {
-    async fn export(
+impl OtlpGrpc {
+    async fn export_traces(
         &self,
-        request: Request<ExportTraceServiceRequest>,
+        request: Request<Bytes>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         const SOURCE: &str = "otlp_grpc_traces";
         let project = self.project(SOURCE, &request)?;
         self.ingest
-            .traces(SOURCE, project, request.into_inner())
+            .traces(SOURCE, project, Format::Protobuf, request.into_inner())
             .await?;
         Ok(Response::new(ExportTraceServiceResponse {
             partial_success: None,
         }))
+    }
+}
+
+/// `opentelemetry.proto.collector.trace.v1.TraceService` with the request left as bytes.
+#[derive(Clone)]
+pub struct RawTraceServer {
+    grpc: OtlpGrpc,
+}
+
+impl NamedService for RawTraceServer {
+    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+}
+
+impl<B> tower::Service<http::Request<B>> for RawTraceServer
+where
+    B: Body + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        if req.uri().path() != "/opentelemetry.proto.collector.trace.v1.TraceService/Export" {
+            return Box::pin(async move {
+                let mut response = http::Response::new(tonic::body::Body::default());
+                let headers = response.headers_mut();
+                headers.insert(Status::GRPC_STATUS, (Code::Unimplemented as i32).into());
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    tonic::metadata::GRPC_CONTENT_TYPE,
+                );
+                Ok(response)
+            });
+        }
+        let grpc = self.grpc.clone();
+        Box::pin(async move {
+            let mut gzip = EnabledCompressionEncodings::default();
+            gzip.enable(CompressionEncoding::Gzip);
+            let max = grpc.ingest.limits().max_body_bytes;
+            let mut server = tonic::server::Grpc::new(RawCodec)
+                .apply_compression_config(gzip, gzip)
+                .apply_max_message_size_config(Some(max), None);
+            Ok(server.unary(ExportRaw(grpc), req).await)
+        })
+    }
+}
+
+struct ExportRaw(OtlpGrpc);
+
+impl UnaryService<Bytes> for ExportRaw {
+    type Response = ExportTraceServiceResponse;
+    type Future = BoxFuture<Response<Self::Response>, Status>;
+
+    fn call(&mut self, request: Request<Bytes>) -> Self::Future {
+        let grpc = self.0.clone();
+        Box::pin(async move { grpc.export_traces(request).await })
+    }
+}
+
+/// Decodes a gRPC message to its bytes; encodes the (prost) response.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = ExportTraceServiceResponse;
+    type Decode = Bytes;
+    type Encoder = ResponseEncoder;
+    type Decoder = BytesDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ResponseEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        BytesDecoder
+    }
+}
+
+/// [`RawCodec`]'s decoder: the message's bytes, as they are.
+#[derive(Debug)]
+pub struct BytesDecoder;
+
+impl Decoder for BytesDecoder {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        Ok(Some(buf.copy_to_bytes(buf.remaining())))
+    }
+}
+
+/// [`RawCodec`]'s encoder.
+#[derive(Debug)]
+pub struct ResponseEncoder;
+
+impl Encoder for ResponseEncoder {
+    type Item = ExportTraceServiceResponse;
+    type Error = Status;
+
+    fn encode(&mut self, item: Self::Item, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        prost::Message::encode(&item, buf).map_err(|e| Status::internal(e.to_string()))
     }
 }
 

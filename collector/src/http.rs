@@ -12,15 +12,13 @@ use axum::routing::post;
 use faultline_proto::otlp::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
-use faultline_proto::otlp::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceResponse;
 use faultline_proto::webhook::WebhookEvent;
 use prost::Message;
 
 use crate::auth::Auth;
 use crate::error::IngestError;
-use crate::ingest::Ingest;
+use crate::ingest::{Format, Ingest};
 
 /// Body encodings OTLP/HTTP allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,14 +151,21 @@ async fn traces(
     body: Bytes,
 ) -> Result<Response, IngestError> {
     const SOURCE: &str = "otlp_http_traces";
-    let (project, enc, req) = prepare::<ExportTraceServiceRequest>(
-        &ingest,
-        SOURCE,
-        &headers,
-        body,
-        "ExportTraceServiceRequest",
-    )?;
-    ingest.traces(SOURCE, project, req).await?;
+    // Decoded on a blocking thread by ingest (protobuf read in place), not here.
+    let run = || {
+        let project = ingest
+            .auth()
+            .project_for(Auth::token_from_headers(&headers))?;
+        let enc = encoding_of(&headers)?;
+        let body = decompress(&headers, body, ingest.limits().max_decompressed_bytes)?;
+        Ok((project, enc, body))
+    };
+    let (project, enc, body) = run().map_err(|e| ingest.refuse(SOURCE, e, 0))?;
+    let format = match enc {
+        Encoding::Protobuf => Format::Protobuf,
+        Encoding::Json => Format::Json,
+    };
+    ingest.traces(SOURCE, project, format, body).await?;
     Ok(encode(
         enc,
         &ExportTraceServiceResponse {

@@ -20,6 +20,15 @@ use crate::occurrence::TraceCache;
 use crate::otlp::{self, Extracted};
 use crate::scrub::Scrubber;
 
+/// How an OTLP body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `application/x-protobuf` (and gRPC).
+    Protobuf,
+    /// `application/json` (OTLP/JSON).
+    Json,
+}
+
 /// Limits applied to every request.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -208,32 +217,39 @@ impl Ingest {
         }
     }
 
-    /// Normalizes on a blocking thread (`extract`), then stores.
+    /// Decodes and normalizes on a blocking thread (`extract`), then stores.
     async fn extract_and_store(
         &self,
         source: &str,
         project: String,
-        extract: impl FnOnce() -> Extracted + Send + 'static,
+        extract: impl FnOnce() -> Result<Extracted, IngestError> + Send + 'static,
     ) -> Result<(), IngestError> {
-        let extracted = tokio::task::spawn_blocking(extract).await.map_err(|e| {
-            self.refuse(
-                source,
-                IngestError::Internal(format!("decode task failed: {e}")),
-                0,
-            )
-        })?;
+        let extracted = tokio::task::spawn_blocking(extract)
+            .await
+            .map_err(|e| IngestError::Internal(format!("decode task failed: {e}")))
+            .and_then(|r| r)
+            .map_err(|e| self.refuse(source, e, 0))?;
         self.store(source, project, extracted).await
     }
 
-    /// Stores the errors and request counts of a trace export.
+    /// Stores the errors and request counts of a trace export, as it arrived: protobuf bytes are
+    /// read in place ([`crate::otlp_wire`]), JSON is decoded first; both on a blocking thread.
     pub async fn traces(
         &self,
         source: &str,
         project: String,
-        req: ExportTraceServiceRequest,
+        format: Format,
+        body: bytes::Bytes,
     ) -> Result<(), IngestError> {
-        self.extract_and_store(source, project, move || otlp::from_traces(&req, now_secs()))
-            .await
+        const WHAT: &str = "ExportTraceServiceRequest";
+        self.extract_and_store(source, project, move || match format {
+            Format::Protobuf => otlp::from_trace_bytes(&body, now_secs())
+                .map_err(|e| IngestError::BadRequest(format!("malformed protobuf {WHAT}: {e}"))),
+            Format::Json => serde_json::from_slice::<ExportTraceServiceRequest>(&body)
+                .map(|req| otlp::from_traces(&req, now_secs()))
+                .map_err(|e| IngestError::BadRequest(format!("malformed JSON {WHAT}: {e}"))),
+        })
+        .await
     }
 
     /// Stores the errors of a logs export.
@@ -243,7 +259,7 @@ impl Ingest {
         project: String,
         req: ExportLogsServiceRequest,
     ) -> Result<(), IngestError> {
-        self.extract_and_store(source, project, move || otlp::from_logs(&req))
+        self.extract_and_store(source, project, move || Ok(otlp::from_logs(&req)))
             .await
     }
 

@@ -46,9 +46,10 @@ pub mod ingest;
 pub mod limits;
 pub mod occurrence;
 pub mod otlp;
+pub mod otlp_wire;
 pub mod scrub;
 pub mod webhook;
 
 pub use auth::Auth;
 pub use error::IngestError;
-pub use ingest::{Ingest, Limits, Policy};
+pub use ingest::{Format, Ingest, Limits, Policy};

@@ -9,11 +9,12 @@ use std::collections::HashSet;
 
 use faultline_proto::otlp::collector::logs::v1::ExportLogsServiceRequest;
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
-use faultline_proto::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
+use faultline_proto::otlp::common::v1::AnyValue;
 use faultline_store::RequestCountRow;
 use sha2::{Digest, Sha256};
 
 use crate::event::{ErrorEvent, Source};
+use crate::otlp_wire::{Attr, TraceView, Val, WireError, attrs_of};
 
 /// OTLP `SPAN_KIND_SERVER`.
 const SPAN_KIND_SERVER: i32 = 2;
@@ -26,77 +27,66 @@ const SEVERITY_FATAL: i32 = 21;
 
 /// Renders an attribute value as a string (arrays and maps as JSON).
 pub fn value_string(v: &AnyValue) -> String {
-    match &v.value {
-        Some(Value::StringValue(s)) => s.clone(),
-        Some(Value::BoolValue(b)) => b.to_string(),
-        Some(Value::IntValue(i)) => i.to_string(),
-        Some(Value::DoubleValue(d)) => d.to_string(),
-        Some(Value::BytesValue(b)) => hex::encode(b),
-        Some(Value::ArrayValue(a)) => {
+    val_string(&Val::of(v))
+}
+
+/// Renders a borrowed attribute value as a string (arrays and maps as JSON).
+pub fn val_string(v: &Val<'_>) -> String {
+    match v {
+        Val::Str(s) => s.to_string(),
+        Val::Bool(b) => b.to_string(),
+        Val::Int(i) => i.to_string(),
+        Val::Double(d) => d.to_string(),
+        Val::Bytes(b) => hex::encode(b),
+        Val::Array(a) => {
             // tracing-opentelemetry may send a stack trace as an array of lines.
-            let items: Vec<String> = a.values.iter().map(value_string).collect();
+            let items: Vec<String> = a.iter().map(val_string).collect();
             serde_json::to_string(&items).unwrap_or_default()
         }
-        Some(Value::KvlistValue(kv)) => {
+        Val::Kvlist(kv) => {
             let m: serde_json::Map<String, serde_json::Value> = kv
-                .values
                 .iter()
-                .map(|k| {
-                    (
-                        k.key.clone(),
-                        serde_json::Value::String(
-                            k.value.as_ref().map(value_string).unwrap_or_default(),
-                        ),
-                    )
-                })
+                .map(|(k, v)| (k.to_string(), serde_json::Value::String(val_string(v))))
                 .collect();
             serde_json::Value::Object(m).to_string()
         }
         // Profiles' string-table references carry no text of their own here.
-        Some(Value::StringValueStrindex(_)) | None => String::new(),
+        Val::Empty => String::new(),
     }
 }
 
-fn stacktrace_string(v: &AnyValue) -> String {
-    match &v.value {
-        Some(Value::ArrayValue(a)) => a
-            .values
-            .iter()
-            .map(value_string)
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => value_string(v),
+fn stacktrace_string(v: &Val<'_>) -> String {
+    match v {
+        Val::Array(a) => a.iter().map(val_string).collect::<Vec<_>>().join("\n"),
+        _ => val_string(v),
     }
 }
 
 /// Attributes as an ordered lookup; the first source added wins (event over span). A plain list:
 /// spans carry a handful of attributes, and a linear scan beats hashing every key of every span.
 #[derive(Default)]
-struct Attrs<'a> {
-    list: Vec<(&'a str, &'a AnyValue)>,
+struct Attrs<'v, 'a> {
+    list: Vec<&'v Attr<'a>>,
 }
 
-impl<'a> Attrs<'a> {
+impl<'v, 'a> Attrs<'v, 'a> {
     /// Appends (linear: a repeated key is kept but never found, the first one wins).
-    fn add(&mut self, kvs: &'a [KeyValue]) {
-        self.list.extend(
-            kvs.iter()
-                .filter_map(|kv| kv.value.as_ref().map(|v| (kv.key.as_str(), v))),
-        );
+    fn add(&mut self, kvs: &'v [Attr<'a>]) {
+        self.list.extend(kvs.iter());
     }
-    fn get(&self, k: &str) -> Option<&'a AnyValue> {
-        self.list.iter().find(|(key, _)| *key == k).map(|(_, v)| *v)
+    fn get(&self, k: &str) -> Option<&'v Val<'a>> {
+        self.list.iter().find(|(key, _)| *key == k).map(|(_, v)| v)
     }
     fn str(&self, keys: &[&str]) -> String {
         keys.iter()
-            .find_map(|k| self.get(k).map(value_string))
+            .find_map(|k| self.get(k).map(val_string))
             .unwrap_or_default()
     }
     fn int(&self, keys: &[&str]) -> Option<i64> {
-        keys.iter().find_map(|k| match &self.get(k)?.value {
-            Some(Value::IntValue(i)) => Some(*i),
-            Some(Value::StringValue(s)) => s.trim().parse().ok(),
-            Some(Value::DoubleValue(d)) => Some(*d as i64),
+        keys.iter().find_map(|k| match self.get(k)? {
+            Val::Int(i) => Some(*i),
+            Val::Str(s) => s.trim().parse().ok(),
+            Val::Double(d) => Some(*d as i64),
             _ => None,
         })
     }
@@ -126,23 +116,21 @@ const CONSUMED: &[&str] = &[
     "faultline.event_id",
 ];
 
-fn resource_fields(attrs: &Attrs<'_>, ev: &mut ErrorEvent) {
+fn resource_fields(attrs: &Attrs<'_, '_>, ev: &mut ErrorEvent) {
     ev.service = attrs.str(&["service.name"]);
     ev.release = attrs.str(&["service.version"]);
     ev.environment = attrs.str(&["deployment.environment.name", "deployment.environment"]);
 }
 
-fn fill(attrs: &Attrs<'_>, ev: &mut ErrorEvent) {
+fn fill(attrs: &Attrs<'_, '_>, ev: &mut ErrorEvent) {
     ev.exception_type = attrs.str(&["exception.type"]);
     ev.message = attrs.str(&["exception.message"]);
     ev.stacktrace = attrs
         .get("exception.stacktrace")
         .map(stacktrace_string)
         .unwrap_or_default();
-    ev.escaped = matches!(
-        attrs.get("exception.escaped").map(|v| &v.value),
-        Some(Some(Value::BoolValue(true)))
-    ) || attrs.str(&["exception.escaped"]) == "true";
+    ev.escaped = matches!(attrs.get("exception.escaped"), Some(Val::Bool(true)))
+        || attrs.str(&["exception.escaped"]) == "true";
     ev.http_status = attrs
         .int(&["http.response.status_code", "http.status_code"])
         .and_then(|s| u16::try_from(s).ok())
@@ -150,16 +138,16 @@ fn fill(attrs: &Attrs<'_>, ev: &mut ErrorEvent) {
     ev.http_method = attrs.str(&["http.request.method", "http.method"]);
     ev.http_route = attrs.str(&["http.route"]);
     ev.url = attrs.str(&["url.full", "http.url"]);
-    ev.client_fingerprint = attrs.get("faultline.fingerprint").map(value_string);
+    ev.client_fingerprint = attrs.get("faultline.fingerprint").map(val_string);
     let mut seen = HashSet::with_capacity(attrs.list.len());
     ev.attributes = attrs
         .list
         .iter()
         .filter(|(k, _)| seen.insert(*k) && !CONSUMED.contains(k))
-        .map(|(k, v)| (k.to_string(), value_string(v)))
+        .map(|(k, v)| (k.to_string(), val_string(v)))
         .collect();
     if let Some(id) = attrs.get("faultline.event_id") {
-        ev.event_id = value_string(id);
+        ev.event_id = val_string(id);
     }
 }
 
@@ -185,73 +173,77 @@ pub struct Extracted {
     pub requests: Vec<RequestCountRow>,
 }
 
-/// Extracts errors and request counts from a trace export (project filled in later).
+/// Extracts errors and request counts from a decoded trace export (project filled in later).
 pub fn from_traces(req: &ExportTraceServiceRequest, received_at: u32) -> Extracted {
+    from_trace_view(&TraceView::from_prost(req), received_at)
+}
+
+/// Extracts errors and request counts from a trace export's protobuf bytes, read in place
+/// ([`crate::otlp_wire`]).
+pub fn from_trace_bytes(body: &[u8], received_at: u32) -> Result<Extracted, WireError> {
+    Ok(from_trace_view(&TraceView::parse(body)?, received_at))
+}
+
+/// Extracts errors and request counts from a trace export's view.
+pub fn from_trace_view(req: &TraceView<'_>, received_at: u32) -> Extracted {
     let mut out = Extracted::default();
-    for rs in &req.resource_spans {
+    for rs in &req.resources {
         let mut res = Attrs::default();
-        if let Some(r) = &rs.resource {
-            res.add(&r.attributes);
-        }
+        res.add(&rs.attributes);
         let mut base = ErrorEvent::default();
         resource_fields(&res, &mut base);
         // SERVER spans of this resource per minute: (requests, failed).
         let mut minutes: Vec<(u32, u64, u64)> = Vec::new();
-        for ss in &rs.scope_spans {
-            for span in &ss.spans {
-                let mut span_attrs = Attrs::default();
-                span_attrs.add(&span.attributes);
-                let status_error = span
-                    .status
-                    .as_ref()
-                    .is_some_and(|s| s.code == STATUS_CODE_ERROR);
-                let http_status = span_attrs
-                    .int(&["http.response.status_code", "http.status_code"])
-                    .unwrap_or(0);
-                if span.kind == SPAN_KIND_SERVER {
-                    let t = match secs(span.end_time_unix_nano) {
-                        0 => secs(span.start_time_unix_nano),
-                        t => t,
-                    };
-                    let t = if t == 0 { received_at } else { t };
-                    let minute = t - t % 60;
-                    let failed = u64::from(status_error || http_status >= 500);
-                    match minutes.iter_mut().find(|m| m.0 == minute) {
-                        Some(m) => {
-                            m.1 += 1;
-                            m.2 += failed;
-                        }
-                        None => minutes.push((minute, 1, failed)),
+        for span in &rs.spans {
+            let mut span_attrs = Attrs::default();
+            span_attrs.add(&span.attributes);
+            let status_error = span.status_code == STATUS_CODE_ERROR;
+            let http_status = span_attrs
+                .int(&["http.response.status_code", "http.status_code"])
+                .unwrap_or(0);
+            if span.kind == SPAN_KIND_SERVER {
+                let t = match secs(span.end_time_unix_nano) {
+                    0 => secs(span.start_time_unix_nano),
+                    t => t,
+                };
+                let t = if t == 0 { received_at } else { t };
+                let minute = t - t % 60;
+                let failed = u64::from(status_error || http_status >= 500);
+                match minutes.iter_mut().find(|m| m.0 == minute) {
+                    Some(m) => {
+                        m.1 += 1;
+                        m.2 += failed;
                     }
+                    None => minutes.push((minute, 1, failed)),
                 }
-                for (i, event) in span.events.iter().enumerate() {
-                    let mut attrs = Attrs::default();
-                    attrs.add(&event.attributes);
-                    let named = event.name == "exception" || event.name.ends_with(".exception");
-                    if !named && !attrs.has_exception() {
-                        continue;
-                    }
-                    attrs.add(&span.attributes);
-                    let mut ev = base.clone();
-                    ev.source = Some(Source::OtlpTrace);
-                    fill(&attrs, &mut ev);
-                    if ev.exception_type.is_empty() && ev.message.is_empty() {
-                        ev.message = event.name.clone();
-                    }
-                    ev.timestamp = secs(event.time_unix_nano);
-                    ev.trace_id = hex::encode(&span.trace_id);
-                    ev.span_id = hex::encode(&span.span_id);
-                    if ev.event_id.is_empty() {
-                        ev.event_id = derived_id(&[
-                            &span.trace_id,
-                            &span.span_id,
-                            &(i as u64).to_le_bytes(),
-                            &event.time_unix_nano.to_le_bytes(),
-                            ev.exception_type.as_bytes(),
-                        ]);
-                    }
-                    out.events.push(ev);
+            }
+            for (i, event) in span.events.iter().enumerate() {
+                let mut attrs = Attrs::default();
+                attrs.add(&event.attributes);
+                let named = event.name == "exception" || event.name.ends_with(".exception");
+                if !named && !attrs.has_exception() {
+                    continue;
                 }
+                attrs.add(&span.attributes);
+                let mut ev = base.clone();
+                ev.source = Some(Source::OtlpTrace);
+                fill(&attrs, &mut ev);
+                if ev.exception_type.is_empty() && ev.message.is_empty() {
+                    ev.message = event.name.to_string();
+                }
+                ev.timestamp = secs(event.time_unix_nano);
+                ev.trace_id = hex::encode(span.trace_id);
+                ev.span_id = hex::encode(span.span_id);
+                if ev.event_id.is_empty() {
+                    ev.event_id = derived_id(&[
+                        span.trace_id,
+                        span.span_id,
+                        &(i as u64).to_le_bytes(),
+                        &event.time_unix_nano.to_le_bytes(),
+                        ev.exception_type.as_bytes(),
+                    ]);
+                }
+                out.events.push(ev);
             }
         }
         out.requests
@@ -276,16 +268,20 @@ pub fn from_traces(req: &ExportTraceServiceRequest, received_at: u32) -> Extract
 pub fn from_logs(req: &ExportLogsServiceRequest) -> Extracted {
     let mut out = Extracted::default();
     for rl in &req.resource_logs {
+        let res_attrs = rl
+            .resource
+            .as_ref()
+            .map(|r| attrs_of(&r.attributes))
+            .unwrap_or_default();
         let mut res = Attrs::default();
-        if let Some(r) = &rl.resource {
-            res.add(&r.attributes);
-        }
+        res.add(&res_attrs);
         let mut base = ErrorEvent::default();
         resource_fields(&res, &mut base);
         for sl in &rl.scope_logs {
             for (i, rec) in sl.log_records.iter().enumerate() {
+                let rec_attrs = attrs_of(&rec.attributes);
                 let mut attrs = Attrs::default();
-                attrs.add(&rec.attributes);
+                attrs.add(&rec_attrs);
                 if !attrs.has_exception() && rec.severity_number < SEVERITY_ERROR {
                     continue;
                 }

@@ -86,3 +86,159 @@ proptest! {
         }
     }
 }
+
+/// Arbitrary OTLP attribute values, a few levels deep (NaN excluded: compared with `==`).
+fn any_value() -> impl Strategy<Value = faultline_proto::otlp::common::v1::AnyValue> {
+    use faultline_proto::otlp::common::v1::{
+        AnyValue, ArrayValue, KeyValue, KeyValueList, any_value::Value,
+    };
+    let leaf = prop_oneof![
+        "\\PC{0,20}".prop_map(Value::StringValue),
+        any::<bool>().prop_map(Value::BoolValue),
+        any::<i64>().prop_map(Value::IntValue),
+        (-1e9f64..1e9).prop_map(Value::DoubleValue),
+        prop::collection::vec(any::<u8>(), 0..8).prop_map(Value::BytesValue),
+        any::<i32>().prop_map(Value::StringValueStrindex),
+    ]
+    .prop_map(|v| AnyValue { value: Some(v) });
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|values| AnyValue {
+                value: Some(Value::ArrayValue(ArrayValue { values }))
+            }),
+            prop::collection::vec(("[a-z.]{0,8}", prop::option::of(inner)), 0..4).prop_map(|kvs| {
+                AnyValue {
+                    value: Some(Value::KvlistValue(KeyValueList {
+                        values: kvs
+                            .into_iter()
+                            .map(|(key, value)| KeyValue {
+                                key,
+                                value,
+                                key_strindex: 0,
+                            })
+                            .collect(),
+                    })),
+                }
+            }),
+            Just(AnyValue { value: None }),
+        ]
+    })
+}
+
+fn attributes() -> impl Strategy<Value = Vec<faultline_proto::otlp::common::v1::KeyValue>> {
+    use faultline_proto::otlp::common::v1::KeyValue;
+    let key = prop_oneof![
+        Just("exception.type".to_string()),
+        Just("exception.message".to_string()),
+        Just("exception.stacktrace".to_string()),
+        Just("http.response.status_code".to_string()),
+        Just("service.name".to_string()),
+        "[a-z.]{0,10}",
+    ];
+    prop::collection::vec((key, prop::option::of(any_value())), 0..5).prop_map(|kvs| {
+        kvs.into_iter()
+            .map(|(key, value)| KeyValue {
+                key,
+                value,
+                key_strindex: 0,
+            })
+            .collect()
+    })
+}
+
+fn trace_request() -> impl Strategy<Value = ExportTraceServiceRequest> {
+    use faultline_proto::otlp::resource::v1::Resource;
+    use faultline_proto::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span::Event};
+    let event = (
+        any::<u64>(),
+        prop_oneof![Just("exception".to_string()), "\\PC{0,10}"],
+        attributes(),
+    )
+        .prop_map(|(time_unix_nano, name, attributes)| Event {
+            time_unix_nano,
+            name,
+            attributes,
+            dropped_attributes_count: 1,
+        });
+    let span = (
+        prop::collection::vec(any::<u8>(), 0..17),
+        prop::collection::vec(any::<u8>(), 0..9),
+        0i32..6,
+        any::<u64>(),
+        any::<u64>(),
+        prop::option::of(0i32..3),
+        attributes(),
+        prop::collection::vec(event, 0..3),
+        "\\PC{0,8}",
+    )
+        .prop_map(
+            |(trace_id, span_id, kind, start, end, status, attributes, events, name)| Span {
+                trace_id,
+                span_id,
+                kind,
+                name,
+                start_time_unix_nano: start,
+                end_time_unix_nano: end,
+                status: status.map(|code| Status {
+                    message: "m".into(),
+                    code,
+                }),
+                attributes,
+                events,
+                flags: 1,
+                ..Default::default()
+            },
+        );
+    let resource_spans = (
+        prop::option::of(attributes()),
+        prop::collection::vec(prop::collection::vec(span, 0..3), 0..3),
+    )
+        .prop_map(|(res, scopes)| ResourceSpans {
+            resource: res.map(|attributes| Resource {
+                attributes,
+                ..Default::default()
+            }),
+            scope_spans: scopes
+                .into_iter()
+                .map(|spans| ScopeSpans {
+                    spans,
+                    ..Default::default()
+                })
+                .collect(),
+            schema_url: String::new(),
+        });
+    prop::collection::vec(resource_spans, 0..3)
+        .prop_map(|resource_spans| ExportTraceServiceRequest { resource_spans })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The in-place protobuf reader sees exactly what prost decodes: canonical encodings, two
+    /// exports concatenated (protobuf's merge), and corrupted bytes (never accepted differently).
+    #[test]
+    fn the_wire_reader_agrees_with_prost(a in trace_request(), b in trace_request(), cut in any::<prop::sample::Index>(), flip in any::<u8>()) {
+        use faultline_collector::otlp_wire::TraceView;
+        let (ea, eb) = (a.encode_to_vec(), b.encode_to_vec());
+        let merged = [ea.clone(), eb].concat();
+        for bytes in [&ea, &merged] {
+            let prost = ExportTraceServiceRequest::decode(&bytes[..]).expect("prost");
+            let wire = TraceView::parse(bytes).expect("wire");
+            prop_assert_eq!(&wire, &TraceView::from_prost(&prost));
+            let (mut x, mut y) = (otlp::from_trace_view(&wire, 7), otlp::from_traces(&prost, 7));
+            // Request counts come out of a hash map: compare them in one order.
+            for e in [&mut x, &mut y] {
+                e.requests.sort_by_key(|r| (r.minute, r.service.clone(), r.environment.clone()));
+            }
+            prop_assert_eq!(format!("{:?}", x), format!("{:?}", y));
+        }
+        if !ea.is_empty() {
+            let mut bad = ea.clone();
+            let i = cut.index(bad.len());
+            bad[i] ^= flip;
+            bad.truncate(bad.len() - cut.index(3.min(bad.len())));
+            // Whatever prost makes of corrupted bytes, the fuzz entry checks the reader agrees.
+            faultline_collector::fuzz_entry::otlp_protobuf(&bad);
+        }
+    }
+}
