@@ -197,7 +197,10 @@ pub fn build_row(
         (None, None) => fingerprint(&ev.grouping_input(project, config)),
     };
     let mut row = ev.into_row_grouped(project, received_at, grouping);
-    row.stacktrace.clone_from(&work.stacktrace);
+    // Usually the cut and scrubbed text is the text as sent: then the row keeps its own copy.
+    if row.stacktrace != work.stacktrace {
+        row.stacktrace.clone_from(&work.stacktrace);
+    }
     row.stack_hash = work.stack_hash;
     fields.apply_but_stacktrace(&mut row);
     scrubber.row_but_stacktrace(&mut row);
