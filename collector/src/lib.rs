@@ -9,11 +9,15 @@
 //! 2. **Authentication** ([`auth`]). The token (bearer header, `x-faultline-token`, or the webhook path)
 //!    names the project. Unknown or missing: 401 / `UNAUTHENTICATED`, nothing stored. With no projects
 //!    configured, everything goes to project `default`.
-//! 3. **Decoding** ([`http`]). Content type and encoding are checked (415), gzip is inflated up to a
-//!    limit (413), protobuf or JSON decoded (400 / `INVALID_ARGUMENT` naming the problem).
-//! 4. **Normalizing** ([`otlp`], [`webhook`]), on a blocking thread, not the async runtime: span
-//!    events named `exception`, error log records, and webhook events all become one [`event::ErrorEvent`];
-//!    SERVER spans become per-minute request counts. Spans are not stored otherwise.
+//! 3. **Checking** ([`http`], [`grpc`]). Content type and encoding are checked (415), gzip is
+//!    inflated up to a limit (413). Log exports and webhook JSON are decoded here; trace exports,
+//!    the bulk of the traffic, are left as bytes for the next step.
+//! 4. **Decoding and normalizing** ([`ingest`], on a blocking thread): OTLP trace exports are read
+//!    in place from their protobuf bytes ([`otlp_wire`]; OTLP/JSON is decoded by serde into the
+//!    same views); malformed input is answered 400 / `INVALID_ARGUMENT` naming the problem.
+//!    Span events named `exception`, error log records, and webhook events all become one
+//!    [`event::ErrorEvent`] ([`otlp`], [`webhook`]); SERVER spans become per-minute request counts.
+//!    Spans are not stored otherwise.
 //! 5. **Rate limit** ([`limits`]). Over the project's token bucket: 429 / `RESOURCE_EXHAUSTED` with
 //!    `Retry-After`, nothing stored.
 //! 6. **Grouping and enrichment** ([`occurrence`], [`fingerprint`], [`event`]): fingerprint
