@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use faultline_collector::grpc::BytesCodec;
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
-use faultline_proto::otlp::collector::trace::v1::trace_service_client::TraceServiceClient;
 use faultline_proto::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
 use faultline_proto::otlp::resource::v1::Resource;
 use faultline_proto::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, span::Event};
@@ -242,9 +242,13 @@ fn webhook_event(rng: &mut Rng, events: &[CorpusEvent]) -> serde_json::Value {
 }
 
 enum Payload {
-    Grpc(ExportTraceServiceRequest),
+    /// An encoded `ExportTraceServiceRequest` (encoded before the clock starts).
+    Grpc(bytes::Bytes),
     Http(bytes::Bytes),
 }
+
+/// The OTLP gRPC method the load is sent to.
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 /// Counters shared by the senders.
 #[derive(Default)]
@@ -328,12 +332,11 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let pool: Vec<Payload> = (0..pool_size)
         .map(|_| match args.protocol {
-            Protocol::Grpc => Payload::Grpc(otlp_request(
-                &mut rng,
-                &events,
-                args.batch,
-                args.spans_per_error,
-            )),
+            Protocol::Grpc => Payload::Grpc(
+                otlp_request(&mut rng, &events, args.batch, args.spans_per_error)
+                    .encode_to_vec()
+                    .into(),
+            ),
             Protocol::HttpProto => Payload::Http(
                 otlp_request(&mut rng, &events, args.batch, args.spans_per_error)
                     .encode_to_vec()
@@ -380,11 +383,7 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
             .connect()
             .await
             .with_context(|| format!("cannot connect to {endpoint}"))?;
-        Some(
-            TraceServiceClient::new(channel)
-                .max_encoding_message_size(usize::MAX)
-                .max_decoding_message_size(16 << 20),
-        )
+        Some(tonic::client::Grpc::new(channel))
     } else {
         None
     };
@@ -419,13 +418,17 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
                 tally.sent.fetch_add(per_request, Ordering::Relaxed);
                 let t0 = Instant::now();
                 let ok = match payload {
-                    Payload::Grpc(req) => {
+                    Payload::Grpc(body) => {
                         let mut client = grpc.clone().expect("grpc client for grpc payloads");
-                        let mut request = tonic::Request::new(req.clone());
+                        let mut request = tonic::Request::new(body.clone());
                         if let Ok(v) = format!("Bearer {token}").parse() {
                             request.metadata_mut().insert("authorization", v);
                         }
-                        client.export(request).await.is_ok()
+                        let path = axum::http::uri::PathAndQuery::from_static(EXPORT_PATH);
+                        match client.ready().await {
+                            Ok(()) => client.unary(request, path, BytesCodec).await.is_ok(),
+                            Err(_) => false,
+                        }
                     }
                     Payload::Http(body) => http
                         .post(&url)

@@ -661,49 +661,6 @@ async fn clickhouse_down_means_spooled_not_ready_but_alive_and_a_full_spool_mean
     running.shutdown().await;
 }
 
-/// A gRPC codec that sends raw bytes, to put malformed protobuf on the wire.
-#[derive(Clone, Default)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
-    }
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn encode(
-        &mut self,
-        item: Vec<u8>,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        use bytes::BufMut;
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<Vec<u8>>, tonic::Status> {
-        use bytes::Buf;
-        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
-    }
-}
-
 #[tokio::test]
 async fn grpc_malformed_protobuf_is_invalid_argument() {
     let s = start("").await;
@@ -719,9 +676,10 @@ async fn grpc_malformed_protobuf_is_invalid_argument() {
     );
     let err = grpc
         .unary(
-            tonic::Request::new(vec![0xff, 0xff, 0xff, 0xff, 0x0f]),
+            // Raw bytes on the wire, to put malformed protobuf there.
+            tonic::Request::new(bytes::Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 0x0f])),
             path,
-            RawCodec,
+            faultline_collector::grpc::BytesCodec,
         )
         .await
         .expect_err("garbage must be refused");

@@ -14,7 +14,7 @@ use faultline_proto::otlp::collector::logs::v1::{
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceResponse;
 use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, BufMut, Bytes};
 use tonic::codec::{
     Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings, EncodeBuf, Encoder,
 };
@@ -118,7 +118,7 @@ where
             let mut gzip = EnabledCompressionEncodings::default();
             gzip.enable(CompressionEncoding::Gzip);
             let max = grpc.ingest.limits().max_body_bytes;
-            let mut server = tonic::server::Grpc::new(RawCodec)
+            let mut server = tonic::server::Grpc::new(BytesCodec)
                 .apply_compression_config(gzip, gzip)
                 .apply_max_message_size_config(Some(max), None);
             Ok(server.unary(ExportRaw(grpc), req).await)
@@ -129,39 +129,39 @@ where
 struct ExportRaw(OtlpGrpc);
 
 impl UnaryService<Bytes> for ExportRaw {
-    type Response = ExportTraceServiceResponse;
+    type Response = Bytes;
     type Future = BoxFuture<Response<Self::Response>, Status>;
 
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
         let grpc = self.0.clone();
-        Box::pin(async move { grpc.export_traces(request).await })
+        Box::pin(async move {
+            let resp = grpc.export_traces(request).await?;
+            Ok(resp.map(|r| Bytes::from(prost::Message::encode_to_vec(&r))))
+        })
     }
 }
 
-/// Decodes a gRPC message to its bytes; encodes the (prost) response.
+/// A gRPC codec that leaves messages as bytes both ways: the server reads trace exports in place,
+/// and clients (the load generator, tests) send exports encoded beforehand.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RawCodec;
+pub struct BytesCodec;
 
-impl Codec for RawCodec {
-    type Encode = ExportTraceServiceResponse;
+impl Codec for BytesCodec {
+    type Encode = Bytes;
     type Decode = Bytes;
-    type Encoder = ResponseEncoder;
-    type Decoder = BytesDecoder;
+    type Encoder = BytesCodec;
+    type Decoder = BytesCodec;
 
     fn encoder(&mut self) -> Self::Encoder {
-        ResponseEncoder
+        BytesCodec
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        BytesDecoder
+        BytesCodec
     }
 }
 
-/// [`RawCodec`]'s decoder: the message's bytes, as they are.
-#[derive(Debug)]
-pub struct BytesDecoder;
-
-impl Decoder for BytesDecoder {
+impl Decoder for BytesCodec {
     type Item = Bytes;
     type Error = Status;
 
@@ -170,16 +170,13 @@ impl Decoder for BytesDecoder {
     }
 }
 
-/// [`RawCodec`]'s encoder.
-#[derive(Debug)]
-pub struct ResponseEncoder;
-
-impl Encoder for ResponseEncoder {
-    type Item = ExportTraceServiceResponse;
+impl Encoder for BytesCodec {
+    type Item = Bytes;
     type Error = Status;
 
-    fn encode(&mut self, item: Self::Item, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        prost::Message::encode(&item, buf).map_err(|e| Status::internal(e.to_string()))
+    fn encode(&mut self, item: Bytes, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        buf.put_slice(&item);
+        Ok(())
     }
 }
 
