@@ -9,6 +9,7 @@
 pub mod embedded;
 mod error;
 pub mod queries;
+pub mod rowbinary;
 pub mod rows;
 pub mod schema;
 pub mod spool;

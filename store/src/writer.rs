@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::rows::{OCCURRENCE_COLUMNS, STACKTRACE_COLUMNS};
 use crate::spool::{Pos, Record, Spool, SpoolConfig, SpoolError};
 use crate::{OccurrenceRow, RequestCountRow, StackTraceRow, Store, StoreError};
 
@@ -77,9 +78,42 @@ pub struct Batch {
     pub stacktraces: Vec<StackTraceRow>,
 }
 
-/// First bytes of a spool record holding a [`Batch`]; records without them are the first format
-/// (occurrences with inline stack traces and no `stack_hash`), still read after an upgrade.
-const BATCH_MAGIC: &[u8; 4] = b"FLB2";
+/// First bytes of a spool record of this format: sections of rows already in ClickHouse's
+/// `RowBinary` (sent by the drainer as they are), then the request counts. Records without them
+/// are the first format (postcard-encoded structs, stack traces inline), still read after an
+/// upgrade.
+const BATCH_MAGIC: &[u8; 4] = b"FLB3";
+
+/// Appends `n` rows as one section: row count and byte length (u32 LE each), then the rows.
+fn put_section<T>(out: &mut Vec<u8>, rows: &[T], write: impl Fn(&T, &mut Vec<u8>)) {
+    out.extend_from_slice(&(rows.len() as u32).to_le_bytes());
+    let len_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    let start = out.len();
+    for r in rows {
+        write(r, out);
+    }
+    let len = (out.len() - start) as u32;
+    out[len_at..start].copy_from_slice(&len.to_le_bytes());
+}
+
+/// Reads a section written by [`put_section`]: `(rows, bytes)`.
+fn take_section<'a>(buf: &mut &'a [u8]) -> Result<(usize, &'a [u8]), String> {
+    let mut word = || -> Result<usize, String> {
+        let (w, rest) = buf
+            .split_first_chunk::<4>()
+            .ok_or("spool record cut short")?;
+        *buf = rest;
+        Ok(u32::from_le_bytes(*w) as usize)
+    };
+    let (n, len) = (word()?, word()?);
+    if buf.len() < len {
+        return Err("spool record cut short".into());
+    }
+    let (rows, rest) = buf.split_at(len);
+    *buf = rest;
+    Ok((n, rows))
+}
 
 impl Batch {
     /// Whether there is nothing to write.
@@ -92,7 +126,10 @@ impl Batch {
         if self.is_empty() {
             return Ok(None);
         }
-        postcard::to_extend(self, BATCH_MAGIC.to_vec())
+        let mut out = BATCH_MAGIC.to_vec();
+        put_section(&mut out, &self.occurrences, OccurrenceRow::write_row_binary);
+        put_section(&mut out, &self.stacktraces, StackTraceRow::write_row_binary);
+        postcard::to_extend(&self.requests, out)
             .map(Some)
             .map_err(|e| WriteError::Unavailable(e.to_string()))
     }
@@ -102,6 +139,8 @@ impl Batch {
     /// `stack_hash` only. Returns the keys to mark once the batch is durable.
     pub fn share_texts(&mut self, texts: &StackTexts) -> Vec<u64> {
         let mut keys = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let sent = texts.sent.lock().unwrap_or_else(|e| e.into_inner());
         for o in &mut self.occurrences {
             if o.stack_hash == 0 {
                 continue;
@@ -109,7 +148,7 @@ impl Batch {
             let day = (o.timestamp / 86_400) as u16;
             let key = StackTexts::key(&o.project, day, o.stack_hash);
             let text = std::mem::take(&mut o.stacktrace);
-            if !keys.contains(&key) && !texts.is_sent(key) {
+            if seen.insert(key) && !sent.contains(&key) {
                 keys.push(key);
                 self.stacktraces.push(StackTraceRow {
                     project: o.project.clone(),
@@ -120,16 +159,6 @@ impl Batch {
             }
         }
         keys
-    }
-
-    /// Reads a spool record, of this format or the first one.
-    pub fn decode(record: &[u8]) -> Result<Batch, postcard::Error> {
-        if let Some(body) = record.strip_prefix(BATCH_MAGIC.as_slice())
-            && let Ok(b) = postcard::from_bytes::<Batch>(body)
-        {
-            return Ok(b);
-        }
-        postcard::from_bytes::<legacy::BatchV1>(record).map(Batch::from)
     }
 }
 
@@ -214,6 +243,76 @@ impl From<legacy::BatchV1> for Batch {
             requests: b.requests,
             stacktraces: Vec::new(),
         }
+    }
+}
+
+/// A spool record as the drainer reads it: rows in `RowBinary`, ready to send.
+#[derive(Debug, Default)]
+pub struct Spooled {
+    /// Occurrence rows, `RowBinary`.
+    pub occurrences: Vec<u8>,
+    /// How many.
+    pub n_occurrences: usize,
+    /// Stack-trace rows, `RowBinary`.
+    pub stacktraces: Vec<u8>,
+    /// Request counts.
+    pub requests: Vec<RequestCountRow>,
+}
+
+impl Spooled {
+    /// Reads a spool record, of this format or the first one.
+    pub fn decode(record: &[u8]) -> Result<Spooled, String> {
+        let Some(mut body) = record.strip_prefix(BATCH_MAGIC.as_slice()) else {
+            let old = postcard::from_bytes::<legacy::BatchV1>(record).map_err(|e| e.to_string())?;
+            return Ok(Spooled::of(&Batch::from(old)));
+        };
+        let (n_occurrences, occurrences) = take_section(&mut body)?;
+        let (_, stacktraces) = take_section(&mut body)?;
+        let requests = postcard::from_bytes(body).map_err(|e| e.to_string())?;
+        Ok(Spooled {
+            occurrences: occurrences.to_vec(),
+            n_occurrences,
+            stacktraces: stacktraces.to_vec(),
+            requests,
+        })
+    }
+
+    fn of(b: &Batch) -> Spooled {
+        let mut s = Spooled {
+            n_occurrences: b.occurrences.len(),
+            requests: b.requests.clone(),
+            ..Spooled::default()
+        };
+        for o in &b.occurrences {
+            o.write_row_binary(&mut s.occurrences);
+        }
+        for t in &b.stacktraces {
+            t.write_row_binary(&mut s.stacktraces);
+        }
+        s
+    }
+
+    /// Appends another record's rows.
+    fn extend(&mut self, other: Spooled) {
+        self.occurrences.extend_from_slice(&other.occurrences);
+        self.n_occurrences += other.n_occurrences;
+        self.stacktraces.extend_from_slice(&other.stacktraces);
+        self.requests.extend(other.requests);
+    }
+
+    /// The occurrence rows, decoded (replays on servers without dedup tokens, tests).
+    pub fn occurrence_rows(&self) -> Result<Vec<OccurrenceRow>, String> {
+        crate::rowbinary::read_occurrences(&self.occurrences).map_err(|e| e.to_string())
+    }
+
+    /// The stack-trace rows, decoded (tests).
+    pub fn stacktrace_rows(&self) -> Result<Vec<StackTraceRow>, String> {
+        let mut r = crate::rowbinary::Reader(&self.stacktraces);
+        let mut out = Vec::new();
+        while !r.is_empty() {
+            out.push(StackTraceRow::read_row_binary(&mut r).map_err(|e| e.to_string())?);
+        }
+        Ok(out)
     }
 }
 
@@ -455,23 +554,17 @@ async fn drain(
             continue;
         };
         let (from, to) = (first.pos, last.next);
-        let mut occurrences = Vec::new();
-        let mut requests = Vec::new();
-        let mut stacktraces = Vec::new();
+        let mut rows = Spooled::default();
         for r in &records {
-            match Batch::decode(&r.payload) {
-                Ok(b) => {
-                    occurrences.extend(b.occurrences);
-                    requests.extend(b.requests);
-                    stacktraces.extend(b.stacktraces);
-                }
+            match Spooled::decode(&r.payload) {
+                Ok(b) => rows.extend(b),
                 Err(e) => {
                     tracing::error!(error = %e, segment = r.pos.segment, offset = r.pos.offset, "spool: undecodable record set aside");
                     quarantine(&cfg, std::slice::from_ref(r));
                 }
             }
         }
-        let requests = RequestCountRow::merge(requests);
+        rows.requests = RequestCountRow::merge(std::mem::take(&mut rows.requests));
         if let Err(e) = spool.begin(from, to) {
             tracing::error!(error = %e, "spool: cannot record the range in flight");
         }
@@ -482,9 +575,7 @@ async fn drain(
             spool.id(),
             (from, to),
             replayed,
-            &mut occurrences,
-            &requests,
-            &stacktraces,
+            &mut rows,
             &shutdown,
         )
         .await;
@@ -495,10 +586,10 @@ async fn drain(
                 return;
             }
             Err(e) => {
-                tracing::error!(error = %e, rows = occurrences.len(), "ClickHouse refused the rows; kept in spool/rejected");
+                tracing::error!(error = %e, rows = rows.n_occurrences, "ClickHouse refused the rows; kept in spool/rejected");
                 stats
                     .rejected_rows
-                    .fetch_add(occurrences.len() as u64, Ordering::Relaxed);
+                    .fetch_add(rows.n_occurrences as u64, Ordering::Relaxed);
                 quarantine(&cfg, &records);
             }
         }
@@ -548,8 +639,8 @@ async fn gather(
     }
 }
 
-/// Inserts one range: request counts, then occurrences; retries retryable errors until it works
-/// or the writer stops.
+/// Inserts one range: request counts, then stack traces, then occurrences; retries retryable
+/// errors until it works or the writer stops.
 #[allow(clippy::too_many_arguments)]
 async fn insert_range(
     store: &Store,
@@ -558,9 +649,7 @@ async fn insert_range(
     spool_id: &str,
     (from, to): (Pos, Pos),
     replayed: bool,
-    occurrences: &mut Vec<OccurrenceRow>,
-    requests: &[RequestCountRow],
-    stacktraces: &[StackTraceRow],
+    rows: &mut Spooled,
     shutdown: &CancellationToken,
 ) -> Result<(), StoreError> {
     let token = format!(
@@ -588,7 +677,10 @@ async fn insert_range(
             if check_stored && !use_token {
                 // 18.16: no dedup tokens. Insert only the occurrences not already stored; if any
                 // were, the request counts (inserted first) were too.
-                let stored = store.stored_event_ids(occurrences).await?;
+                let mut occurrences = rows
+                    .occurrence_rows()
+                    .map_err(|e| StoreError::Rejected(format!("spool record: {e}")))?;
+                let stored = store.stored_event_ids(&occurrences).await?;
                 if !stored.is_empty() {
                     let before = occurrences.len();
                     occurrences.retain(|o| !stored.contains(&o.event_id));
@@ -596,13 +688,18 @@ async fn insert_range(
                         .replay_skipped_rows
                         .fetch_add((before - occurrences.len()) as u64, Ordering::Relaxed);
                     skip_requests = true;
+                    rows.occurrences.clear();
+                    for o in &occurrences {
+                        o.write_row_binary(&mut rows.occurrences);
+                    }
+                    rows.n_occurrences = occurrences.len();
                 }
             }
             if !skip_requests {
                 insert_all(
                     store,
                     "requests_minute",
-                    requests,
+                    &rows.requests,
                     token.map(|t| format!("{t}-r")),
                 )
                 .await?;
@@ -610,17 +707,19 @@ async fn insert_range(
             }
             let started = Instant::now();
             // Texts before the occurrences that refer to them; inserting one twice is harmless.
-            insert_all(
+            insert_row_binary(
                 store,
                 "stacktraces",
-                stacktraces,
+                STACKTRACE_COLUMNS,
+                &rows.stacktraces,
                 token.map(|t| format!("{t}-s")),
             )
             .await?;
-            insert_all(
+            insert_row_binary(
                 store,
                 "occurrences",
-                occurrences,
+                OCCURRENCE_COLUMNS,
+                &rows.occurrences,
                 token.map(|t| format!("{t}-o")),
             )
             .await?;
@@ -632,7 +731,7 @@ async fn insert_range(
                 stats.batches.fetch_add(1, Ordering::Relaxed);
                 stats
                     .rows
-                    .fetch_add(occurrences.len() as u64, Ordering::Relaxed);
+                    .fetch_add(rows.n_occurrences as u64, Ordering::Relaxed);
                 return Ok(());
             }
             Err(e) => {
@@ -690,21 +789,54 @@ where
         return Ok(());
     }
     let target = format!("`{}`.`{}`", store.database(), table);
-    let client = match token {
-        Some(t) => store
-            .client()
-            .clone()
-            .with_setting("insert_deduplication_token", t)
-            .with_setting("deduplicate_blocks_in_dependent_materialized_views", "1"),
-        None => store.client().clone(),
-    };
-    let mut insert = client
+    let mut insert = insert_client(store, token)
         .insert_unescaped::<T>(&target)
         .await?
         .with_timeouts(Some(Duration::from_secs(30)), Some(Duration::from_secs(60)));
     for r in rows {
         insert.write(r).await?;
     }
+    insert.end().await?;
+    Ok(())
+}
+
+/// The client for an insert: with `token`, the insert carries it as `insert_deduplication_token`
+/// (and dedups the rollups fed by materialized views too).
+fn insert_client(store: &Store, token: Option<String>) -> clickhouse::Client {
+    match token {
+        Some(t) => store
+            .client()
+            .clone()
+            .with_setting("insert_deduplication_token", t)
+            .with_setting("deduplicate_blocks_in_dependent_materialized_views", "1"),
+        None => store.client().clone(),
+    }
+}
+
+/// Sends rows already in `RowBinary` (columns in the order of `columns`) in one `INSERT`.
+pub(crate) async fn insert_row_binary(
+    store: &Store,
+    table: &str,
+    columns: &[(&str, &str)],
+    data: &[u8],
+    token: Option<String>,
+) -> Result<(), StoreError> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let names = columns
+        .iter()
+        .map(|(n, _)| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO `{}`.`{table}` ({names}) FORMAT RowBinary",
+        store.database()
+    );
+    let mut insert = insert_client(store, token)
+        .insert_formatted_with(sql)
+        .with_timeouts(Some(Duration::from_secs(30)), Some(Duration::from_secs(60)));
+    insert.send(bytes::Bytes::copy_from_slice(data)).await?;
     insert.end().await?;
     Ok(())
 }
@@ -736,10 +868,12 @@ mod tests {
             }],
         };
         let bytes = postcard::to_allocvec(&old).expect("encode");
-        let b = Batch::decode(&bytes).expect("decode");
-        assert_eq!(b.occurrences[0].event_id, "e1");
-        assert_eq!(b.occurrences[0].stacktrace, "inline");
-        assert_eq!(b.occurrences[0].stack_hash, 0);
+        let b = Spooled::decode(&bytes).expect("decode");
+        let rows = b.occurrence_rows().expect("rows");
+        assert_eq!((b.n_occurrences, rows.len()), (1, 1));
+        assert_eq!(rows[0].event_id, "e1");
+        assert_eq!(rows[0].stacktrace, "inline");
+        assert_eq!(rows[0].stack_hash, 0);
         assert_eq!(b.requests[0].requests, 3);
     }
 
@@ -762,8 +896,19 @@ mod tests {
         assert_eq!(keys.len(), 2);
         assert_eq!(b.stacktraces.len(), 2);
         assert!(b.occurrences.iter().all(|o| o.stacktrace.is_empty()));
-        let round = Batch::decode(&b.encode().expect("encode").expect("some")).expect("decode");
-        assert_eq!(round.stacktraces, b.stacktraces);
+        let round = Spooled::decode(&b.encode().expect("encode").expect("some")).expect("decode");
+        assert_eq!(round.stacktrace_rows().expect("texts"), b.stacktraces);
+        assert_eq!(round.occurrence_rows().expect("rows"), b.occurrences);
+        assert_eq!(round.n_occurrences, 3);
+        // A record cut anywhere is refused, never misread.
+        let record = b.encode().expect("encode").expect("some");
+        for cut in 4..record.len() {
+            let r = Spooled::decode(&record[..cut]);
+            assert!(
+                r.is_err() || r.is_ok_and(|s| s.occurrence_rows().is_err()),
+                "cut at {cut}"
+            );
+        }
         // Not marked (say the write failed): the next batch carries them again.
         let mut again = Batch {
             occurrences: vec![row(5)],

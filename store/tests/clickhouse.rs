@@ -197,6 +197,17 @@ async fn writer_batches_many_jobs_and_sums_requests() {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(store.count_occurrences("p").await.expect("count"), 200);
+    // Spooled as hand-written RowBinary, read back by the clickhouse crate: every field intact.
+    let mut back = store.occurrences("p", None, 500).await.expect("rows");
+    back.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+    let mut sent: Vec<OccurrenceRow> = (0..20)
+        .flat_map(|j| {
+            (0..10)
+                .map(move |i| occurrence("p", &format!("fp{}", j % 3), 1_760_000_000, j * 10 + i))
+        })
+        .collect();
+    sent.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+    assert_eq!(back, sent);
     assert!(writer.spool().oldest_age_ms().is_none(), "spool drained");
     let totals = store.request_totals("p").await.expect("totals");
     assert_eq!(totals.len(), 1);
