@@ -8,8 +8,11 @@
 //!
 //! Stack traces repeat, so each distinct text travels once per project and day: [`Writer::encode`]
 //! moves a text out of its occurrences into the batch's `stacktraces` until a batch carrying it is
-//! durable ([`StackTexts`]); occurrences keep its `stack_hash`. Records are tagged with their
-//! format, and the first format (texts inline) is still read, so an upgrade strands nothing.
+//! durable ([`StackTexts`]); occurrences keep its `stack_hash`. A spool record holds its rows
+//! already in ClickHouse's `RowBinary` ([`crate::rowbinary`]), encoded once on the receiver's
+//! blocking thread, and the drainer sends them as they are. Records are tagged with their format,
+//! and the first format (postcard structs, texts inline) is still read, so an upgrade strands
+//! nothing.
 //!
 //! The drainer reads spooled batches back in order and merges them into few large `INSERT`s
 //! (ClickHouse wants few large inserts). Network and overload errors are retried with backoff for
