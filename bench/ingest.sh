@@ -7,8 +7,9 @@
 #   3. the ratio of 2 to 1 per protocol;
 #   4. Faultline's CPU seconds per million events and events/s per core, RSS idle and at peak;
 #   5. acknowledgement latency p99 at half the maximum gRPC rate.
+#   6. the collector alone: events/s per core with ClickHouse unreachable (spooled, not inserted).
 # Ends with: ingest: raw_rows_per_s=X grpc=X http_proto=X http_json=X webhook=X webhook_single=X
-#            ratio_grpc=X rss_idle_mb=X rss_peak_mb=X p99_half_ms=X
+#            ratio_grpc=X collector_per_core=X rss_idle_mb=X rss_peak_mb=X p99_half_ms=X
 # (webhook: JSON arrays of 1000 events, as OTLP batches 1000; webhook_single: one event per
 # request, 32 in flight, the bound of an app that posts each error as it happens.)
 #
@@ -120,6 +121,25 @@ for proto in grpc http-proto http-json webhook webhook-single; do
   q "DROP DATABASE IF EXISTS $db" >/dev/null
 done
 
+# --- the collector alone: ClickHouse unreachable, so every event is received, decoded, grouped,
+# scrubbed, encoded and fsynced into the spool, and nothing is inserted ----------------------
+http=$(free_port); grpc=$(free_port); api=$(free_port); dead=$(free_port)
+FAULTLINE_CLICKHOUSE_URL=http://127.0.0.1:$dead FAULTLINE_DATA_DIR="$work/data-alone" \
+  FAULTLINE_HTTP_ADDR=127.0.0.1:$http FAULTLINE_OTLP_GRPC_ADDR=127.0.0.1:$grpc \
+  FAULTLINE_API_ADDR=127.0.0.1:$api RUST_LOG=error "$bin" serve >"$work/alone.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+  curl -fsS "http://127.0.0.1:$api/live" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+c0=$(cpu_ticks "$pid")
+"$bin" loadgen --quiet --protocol grpc --endpoint "http://127.0.0.1:$grpc" --count "$N" --batch 1000 \
+  --concurrency 8 > "$work/alone.out"
+c1=$(cpu_ticks "$pid")
+acked=$(tail -1 "$work/alone.out" | grep -Eo 'acked=[0-9]+' | cut -d= -f2)
+alone=$(python3 -c "print(round($acked / max(($c1 - $c0) / $hz, 1e-9)))")
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+
 ratio() { python3 -c "print(round($1 / $raw, 2))"; }
 echo
 echo "Ingest, $(nproc) cores, $(date -u +%Y-%m-%d), ClickHouse $(q 'SELECT version()'), $N events per OTLP protocol and webhook arrays, $NW single webhook events"
@@ -129,5 +149,6 @@ for proto in grpc http-proto http-json webhook webhook-single; do
   printf '%-12s %14s %10s %16s %14s %10s\n' "$proto" "${rate[$proto]}" "$(ratio "${rate[$proto]}")" \
     "${cpu_per_m[$proto]}" "${per_core[$proto]}" "${p99[$proto]}"
 done
+echo "Collector alone (gRPC, ClickHouse unreachable, spooled not inserted): $alone events/s per core"
 echo "RSS idle $((rss_idle / 1024)) MB, peak $((rss_peak / 1024)) MB; acknowledgement p99 at half the gRPC rate: $p99_half ms"
-echo "ingest: raw_rows_per_s=$raw grpc=${rate[grpc]} http_proto=${rate[http-proto]} http_json=${rate[http-json]} webhook=${rate[webhook]} webhook_single=${rate[webhook-single]} ratio_grpc=$(ratio "${rate[grpc]}") rss_idle_mb=$((rss_idle / 1024)) rss_peak_mb=$((rss_peak / 1024)) p99_half_ms=$p99_half"
+echo "ingest: raw_rows_per_s=$raw grpc=${rate[grpc]} http_proto=${rate[http-proto]} http_json=${rate[http-json]} webhook=${rate[webhook]} webhook_single=${rate[webhook-single]} ratio_grpc=$(ratio "${rate[grpc]}") collector_per_core=$alone rss_idle_mb=$((rss_idle / 1024)) rss_peak_mb=$((rss_peak / 1024)) p99_half_ms=$p99_half"
