@@ -67,15 +67,15 @@ q "DROP DATABASE IF EXISTS $db_raw" >/dev/null
 declare -A rate cpu_per_m per_core p99
 rss_idle=0
 rss_peak=0
-start_faultline() { # $1 database
+start_faultline() { # $1 database, $2 ClickHouse URL (default: the bench server), $3 probe path
   local http grpc api
   http=$(free_port); grpc=$(free_port); api=$(free_port)
-  FAULTLINE_CLICKHOUSE_URL=$url FAULTLINE_CLICKHOUSE_DATABASE=$1 FAULTLINE_DATA_DIR="$work/data-$1" \
+  FAULTLINE_CLICKHOUSE_URL=${2:-$url} FAULTLINE_CLICKHOUSE_DATABASE=$1 FAULTLINE_DATA_DIR="$work/data-$1" \
     FAULTLINE_HTTP_ADDR=127.0.0.1:$http FAULTLINE_OTLP_GRPC_ADDR=127.0.0.1:$grpc \
-    FAULTLINE_API_ADDR=127.0.0.1:$api RUST_LOG=warn "$bin" serve >"$work/$1.log" 2>&1 &
+    FAULTLINE_API_ADDR=127.0.0.1:$api RUST_LOG=error "$bin" serve >"$work/$1.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 200); do
-    curl -fsS "http://127.0.0.1:$api/ready" >/dev/null 2>&1 && break
+    curl -fsS "http://127.0.0.1:$api${3:-/ready}" >/dev/null 2>&1 && break
     sleep 0.1
   done
   ports="$http $grpc"
@@ -123,15 +123,8 @@ done
 
 # --- the collector alone: ClickHouse unreachable, so every event is received, decoded, grouped,
 # scrubbed, encoded and fsynced into the spool, and nothing is inserted ----------------------
-http=$(free_port); grpc=$(free_port); api=$(free_port); dead=$(free_port)
-FAULTLINE_CLICKHOUSE_URL=http://127.0.0.1:$dead FAULTLINE_DATA_DIR="$work/data-alone" \
-  FAULTLINE_HTTP_ADDR=127.0.0.1:$http FAULTLINE_OTLP_GRPC_ADDR=127.0.0.1:$grpc \
-  FAULTLINE_API_ADDR=127.0.0.1:$api RUST_LOG=error "$bin" serve >"$work/alone.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 200); do
-  curl -fsS "http://127.0.0.1:$api/live" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+start_faultline alone "http://127.0.0.1:$(free_port)" /live
+read -r http grpc <<<"$ports"
 c0=$(cpu_ticks "$pid")
 "$bin" loadgen --quiet --protocol grpc --endpoint "http://127.0.0.1:$grpc" --count "$N" --batch 1000 \
   --concurrency 8 > "$work/alone.out"

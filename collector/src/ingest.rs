@@ -7,13 +7,13 @@ use std::sync::Arc;
 use faultline_proto::otlp::collector::logs::v1::ExportLogsServiceRequest;
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
 use faultline_proto::webhook::WebhookEvent;
-use faultline_store::OccurrenceRow;
 use faultline_store::writer::{Batch, Writer};
+use faultline_store::{OccurrenceRow, RequestCountRow};
 
 use crate::auth::Auth;
 use crate::drops::{DropCounter, DropReason};
 use crate::error::IngestError;
-use crate::event::now_secs;
+use crate::event::{ErrorEvent, now_secs};
 use crate::fingerprint::GroupingConfig;
 use crate::limits::{FieldLimits, RateLimits};
 use crate::occurrence::TraceCache;
@@ -171,24 +171,38 @@ impl Ingest {
         project: String,
         extracted: Extracted,
     ) -> Result<(), IngestError> {
-        let n = extracted.events.len() as u64;
+        let Extracted { events, requests } = extracted;
+        self.spool(source, project, events, requests, |_, _| ())
+            .await
+    }
+
+    /// Takes from the project's rate limit, builds and encodes the rows on a blocking thread (off
+    /// the async runtime), spools them, and returns what `ack` makes of the rows.
+    async fn spool<T: Send + 'static>(
+        &self,
+        source: &str,
+        project: String,
+        events: Vec<ErrorEvent>,
+        requests: Vec<RequestCountRow>,
+        ack: impl FnOnce(&[OccurrenceRow], &str) -> T + Send + 'static,
+    ) -> Result<T, IngestError> {
+        let n = events.len() as u64;
         self.inner
             .policy
             .rates
             .take(&project, n)
             .map_err(|e| self.refuse(source, e, n))?;
         let me = self.clone();
-        // Rows are built and encoded for the spool here, off the async runtime.
-        let payload = tokio::task::spawn_blocking(move || {
+        let (answer, encoded) = tokio::task::spawn_blocking(move || {
             let received_at = now_secs();
+            let occurrences: Vec<OccurrenceRow> = events
+                .into_iter()
+                .map(|e| me.row(e, &project, received_at))
+                .collect();
+            let answer = ack(&occurrences, &project);
             let batch = Batch {
-                occurrences: extracted
-                    .events
-                    .into_iter()
-                    .map(|e| me.row(e, &project, received_at))
-                    .collect(),
-                requests: extracted
-                    .requests
+                occurrences,
+                requests: requests
                     .into_iter()
                     .map(|mut r| {
                         r.project.clone_from(&project);
@@ -197,7 +211,7 @@ impl Ingest {
                     .collect(),
                 stacktraces: Vec::new(),
             };
-            me.inner.writer.encode(batch)
+            me.inner.writer.encode(batch).map(|e| (answer, e))
         })
         .await
         .map_err(|e| {
@@ -208,10 +222,10 @@ impl Ingest {
             )
         })?
         .map_err(|e| self.refuse(source, e.into(), n))?;
-        match self.inner.writer.write_encoded(payload).await {
+        match self.inner.writer.write_encoded(encoded).await {
             Ok(()) => {
                 self.inner.drops.accepted(source, n);
-                Ok(())
+                Ok(answer)
             }
             Err(e) => Err(self.refuse(source, e.into(), n)),
         }
@@ -294,47 +308,15 @@ impl Ingest {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.inner
-            .policy
-            .rates
-            .take(&project, n)
-            .map_err(|e| self.refuse(SOURCE, e, n))?;
-        let me = self.clone();
-        let (acks, encoded) = tokio::task::spawn_blocking(move || {
-            let received_at = now_secs();
-            let occurrences: Vec<OccurrenceRow> = events
-                .into_iter()
-                .map(|e| me.row(e, &project, received_at))
-                .collect();
-            let acks: Vec<WebhookAck> = occurrences
-                .iter()
+        self.spool(SOURCE, project, events, Vec::new(), |rows, project| {
+            rows.iter()
                 .map(|r| WebhookAck {
                     id: r.event_id.clone(),
                     fingerprint: r.fingerprint.clone(),
-                    project: project.clone(),
+                    project: project.to_string(),
                 })
-                .collect();
-            let batch = Batch {
-                occurrences,
-                ..Batch::default()
-            };
-            me.inner.writer.encode(batch).map(|e| (acks, e))
+                .collect()
         })
         .await
-        .map_err(|e| {
-            self.refuse(
-                SOURCE,
-                IngestError::Internal(format!("grouping task failed: {e}")),
-                n,
-            )
-        })?
-        .map_err(|e| self.refuse(SOURCE, e.into(), n))?;
-        match self.inner.writer.write_encoded(encoded).await {
-            Ok(()) => {
-                self.inner.drops.accepted(SOURCE, n);
-                Ok(acks)
-            }
-            Err(e) => Err(self.refuse(SOURCE, e.into(), n)),
-        }
     }
 }

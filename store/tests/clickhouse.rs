@@ -154,9 +154,15 @@ async fn rows_round_trip_and_roll_up() {
     assert_eq!(store.count_occurrences("other").await.expect("count"), 0);
 }
 
-#[tokio::test]
-async fn writer_batches_many_jobs_and_sums_requests() {
-    let store = testing::store("t_writer").await;
+/// A writer on `store` with its spool in a temporary directory (kept while the handle lives).
+fn spawn_writer(
+    store: &Store,
+) -> (
+    Writer,
+    tokio::task::JoinHandle<()>,
+    CancellationToken,
+    tempfile::TempDir,
+) {
     let token = CancellationToken::new();
     let spool = tempfile::tempdir().expect("tempdir");
     let (writer, task) = Writer::spawn(
@@ -165,6 +171,13 @@ async fn writer_batches_many_jobs_and_sums_requests() {
         token.clone(),
     )
     .expect("spool");
+    (writer, task, token, spool)
+}
+
+#[tokio::test]
+async fn writer_batches_many_jobs_and_sums_requests() {
+    let store = testing::store("t_writer").await;
+    let (writer, task, token, _spool) = spawn_writer(&store);
     let mut handles = Vec::new();
     for j in 0..20 {
         let w = writer.clone();
@@ -236,10 +249,7 @@ async fn writer_acknowledges_into_the_spool_while_clickhouse_is_down() {
         user: String::new(),
         password: String::new(),
     });
-    let spool = tempfile::tempdir().expect("tempdir");
-    let token = CancellationToken::new();
-    let (writer, task) =
-        Writer::spawn(store, WriterConfig::new(spool.path()), token.clone()).expect("spool");
+    let (writer, task, token, _spool) = spawn_writer(&store);
     writer
         .write(Batch {
             occurrences: vec![occurrence("p", "f", 1_760_000_000, 0)],
@@ -358,14 +368,7 @@ async fn describe_db(db: &str, table: &str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn each_stack_trace_is_stored_once_a_day_and_read_back_in_full() {
     let store = testing::store("t_stacks").await;
-    let token = CancellationToken::new();
-    let spool = tempfile::tempdir().expect("tempdir");
-    let (writer, task) = Writer::spawn(
-        store.clone(),
-        WriterConfig::new(spool.path()),
-        token.clone(),
-    )
-    .expect("spool");
+    let (writer, task, token, _spool) = spawn_writer(&store);
     let text =
         "Traceback (most recent call last):\n  File \"app.py\", line 9, in handler\nKeyError: 'x'";
     let day1 = 1_760_000_000u32;
