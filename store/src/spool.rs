@@ -558,7 +558,7 @@ fn commit_loop(
             buf.extend_from_slice(&a.payload);
         }
         let result = file.write_all(&buf).and_then(|()| file.sync_data());
-        let outcome = match result {
+        match result {
             Ok(()) => {
                 len += buf.len() as u64;
                 shared.bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
@@ -569,6 +569,12 @@ fn commit_loop(
                         offset: len,
                     };
                 }
+                // Durable: acknowledge now, before waiting for the reader's lock (the drainer
+                // holds it while it reads a large batch back).
+                let n = group.len() as u64;
+                for a in group.drain(..) {
+                    let _ = a.done.send(Ok(()));
+                }
                 {
                     let mut r = shared.reader.lock().unwrap_or_else(|p| p.into_inner());
                     if let Some(s) = r.segments.back_mut().filter(|s| s.0 == segment) {
@@ -576,21 +582,17 @@ fn commit_loop(
                     }
                 }
                 shared.commits.fetch_add(1, Ordering::Relaxed);
-                shared
-                    .records
-                    .fetch_add(group.len() as u64, Ordering::Relaxed);
+                shared.records.fetch_add(n, Ordering::Relaxed);
                 shared.appended.notify_one();
-                Ok(())
             }
             Err(e) => {
                 // Nothing of this group is acknowledged; cut what may have been written.
                 tracing::error!(error = %e, "spool: append failed");
                 let _ = file.set_len(len);
-                Err(SpoolError::Io(e.to_string()))
+                for a in group.drain(..) {
+                    let _ = a.done.send(Err(SpoolError::Io(e.to_string())));
+                }
             }
-        };
-        for a in group {
-            let _ = a.done.send(outcome.clone());
         }
         if len >= shared.cfg.segment_bytes {
             let next = segment + 1;
