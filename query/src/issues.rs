@@ -408,21 +408,34 @@ pub struct ProjectParam {
 
 /// Finds the project of an issue.
 async fn locate(api: &Api, fingerprint: &str, project: Option<&str>) -> Result<String, QueryError> {
-    let found = api
+    locate_totals(api, fingerprint, project)
+        .await
+        .map(|t| t.project)
+}
+
+/// [`locate`], with the issue's all-time totals (its last occurrence among them).
+async fn locate_totals(
+    api: &Api,
+    fingerprint: &str,
+    project: Option<&str>,
+) -> Result<faultline_store::queries::IssueTotals, QueryError> {
+    let mut found = api
         .store
         .issue_totals(
             project.filter(|p| !p.is_empty()),
             &[fingerprint.to_string()],
         )
         .await?;
-    match found.as_slice() {
-        [] => Err(QueryError::NotFound(format!(
+    match found.len() {
+        0 => Err(QueryError::NotFound(format!(
             "no issue {fingerprint:?}{}",
             project
                 .map(|p| format!(" in project {p:?}"))
                 .unwrap_or_default()
         ))),
-        [one] => Ok(one.project.clone()),
+        1 => found
+            .pop()
+            .ok_or_else(|| QueryError::NotFound(format!("no issue {fingerprint:?}"))),
         _ => Err(QueryError::param(
             "project",
             "the fingerprint exists in several projects: name one",
@@ -577,7 +590,8 @@ pub async fn detail(
     ApiQuery(p): ApiQuery<ProjectParam>,
 ) -> Result<Json<IssueDetail>, QueryError> {
     let now = now_secs();
-    let project = locate(&api, &fingerprint, p.project.as_deref()).await?;
+    let located = locate_totals(&api, &fingerprint, p.project.as_deref()).await?;
+    let project = located.project.clone();
     let all = Window::new(0, params::now_end(now));
     let dims = Dims {
         project: Some(project.clone()),
@@ -587,25 +601,19 @@ pub async fn detail(
     let hour_end = now - now % 3600 + 3600;
     let day_end = now - now % 86_400 + 86_400;
     let s = &api.store;
-    let known_and_latest = async {
-        let known = Known::load(s, Some(&project), std::slice::from_ref(&fingerprint), now).await?;
-        let last_seen = known
-            .totals
-            .get(&(project.clone(), fingerprint.clone()))
-            .map(|t| t.last_seen)
-            .unwrap_or(0);
-        let latest = s
-            .latest_occurrence(&project, &fingerprint, last_seen)
-            .await?;
-        Ok::<_, QueryError>((known, latest))
-    };
-    let (win, (known, latest), hourly, daily, breakdown) = tokio::try_join!(
+    // The last occurrence is known from locating the issue: its row is read beside the rest.
+    let (win, known, latest, hourly, daily, breakdown) = tokio::try_join!(
         async {
             s.issues_in_window(&dims, all)
                 .await
                 .map_err(QueryError::from)
         },
-        known_and_latest,
+        Known::load(s, Some(&project), std::slice::from_ref(&fingerprint), now),
+        async {
+            s.latest_occurrence(&project, &fingerprint, located.last_seen)
+                .await
+                .map_err(QueryError::from)
+        },
         async {
             s.issue_buckets(
                 &project,
