@@ -646,6 +646,22 @@ async fn clickhouse_down_means_spooled_not_ready_but_alive_and_a_full_spool_mean
     );
     let body: serde_json::Value = full.json().await.expect("json");
     assert_eq!(body["error"]["code"], "spool_full", "{body}");
+    // ClickHouse down and the spool full: the report names the failing check and answers 503.
+    let report = c
+        .get(format!("{http}/health"))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(report.status(), 503);
+    let report: serde_json::Value = report.json().await.expect("json");
+    assert_eq!(report["status"], "unhealthy", "{report}");
+    assert_eq!(report["checks"]["clickhouse"]["status"], "down", "{report}");
+    assert!(
+        report["checks"]["clickhouse"]["message"].is_string(),
+        "{report}"
+    );
+    assert_eq!(get("/health/ready").await, 503);
+    assert_eq!(get("/health/live").await, 200);
     let metrics = c
         .get(format!("{http}/metrics"))
         .send()
