@@ -157,12 +157,11 @@ fn take<'a>(buf: &mut &'a [u8], n: usize) -> Result<&'a [u8], WireError> {
     Ok(head)
 }
 
-/// Skips a group's fields up to its end-group key.
-fn skip_group(buf: &mut &[u8], tag: u32, depth: u32) -> Result<(), WireError> {
-    if depth > MAX_DEPTH {
-        return Err(WireError("groups nested too deep"));
-    }
-    loop {
+/// Skips a group's fields up to its end-group key. Iterative, with the open groups on a heap
+/// stack: nesting costs no recursion, and no depth limit can refuse what prost accepts.
+fn skip_group(buf: &mut &[u8], tag: u32) -> Result<(), WireError> {
+    let mut open = vec![tag];
+    while let Some(&inner) = open.last() {
         let key = read_varint(buf)?;
         let t = u32::try_from(key >> 3).map_err(|_| WireError("field number too large"))?;
         match key & 7 {
@@ -177,14 +176,17 @@ fn skip_group(buf: &mut &[u8], tag: u32, depth: u32) -> Result<(), WireError> {
                     .map_err(|_| WireError("length too large"))?;
                 take(buf, n)?;
             }
-            3 => skip_group(buf, t, depth + 1)?,
-            4 if t == tag => return Ok(()),
+            3 => open.push(t),
+            4 if t == inner => {
+                open.pop();
+            }
             5 => {
                 take(buf, 4)?;
             }
             _ => return Err(WireError("unmatched end-group or unknown wire type")),
         }
     }
+    Ok(())
 }
 
 /// Calls `f` with each field of a message, in order.
@@ -215,7 +217,7 @@ fn each_field<'a>(
             }
             // Groups (deprecated, unused by OTLP): skipped when unknown, as prost does.
             3 => {
-                skip_group(&mut buf, tag, 0)?;
+                skip_group(&mut buf, tag)?;
                 Wire::Group
             }
             _ => return Err(WireError("unexpected end-group or unknown wire type")),
@@ -487,5 +489,31 @@ impl<'a> Val<'a> {
             ),
             Some(Value::StringValueStrindex(_)) | None => Val::Empty,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+
+    #[test]
+    fn unknown_groups_are_skipped_however_deep_and_unmatched_ends_refused() {
+        // Field 9 (unknown at the top) as a group nested 90 deep, then an empty resource_spans.
+        let mut buf = Vec::new();
+        for _ in 0..90 {
+            buf.push((9 << 3) | 3);
+        }
+        for _ in 0..90 {
+            buf.push((9 << 3) | 4);
+        }
+        buf.extend_from_slice(&[(1 << 3) | 2, 0]);
+        let view = TraceView::parse(&buf).expect("skipped");
+        assert_eq!(view.resources.len(), 1);
+        let prost = ExportTraceServiceRequest::decode(&buf[..]).expect("prost too");
+        assert_eq!(prost.resource_spans.len(), 1);
+        // An end-group with no start, or for another field: refused, as prost does.
+        assert!(TraceView::parse(&[(9 << 3) | 4]).is_err());
+        assert!(TraceView::parse(&[(9 << 3) | 3, (8 << 3) | 4]).is_err());
     }
 }
