@@ -277,17 +277,6 @@ impl Ingest {
             .await
     }
 
-    /// Stores one webhook event (a batch of one).
-    pub async fn webhook(
-        &self,
-        project: String,
-        ev: WebhookEvent,
-    ) -> Result<WebhookAck, IngestError> {
-        let mut acks = self.webhook_batch(project, vec![ev]).await?;
-        acks.pop()
-            .ok_or_else(|| IngestError::Internal("a batch of one gave no acknowledgement".into()))
-    }
-
     /// Stores a batch of webhook events, all or nothing: one bad event (named by its index)
     /// refuses the whole batch; otherwise they are spooled together and acknowledged in order.
     pub async fn webhook_batch(

@@ -17,8 +17,8 @@ use twox_hash::XxHash3_128;
 
 use crate::event::ErrorEvent;
 use crate::fingerprint::{
-    CLIENT_GROUPING_VERSION, Grouping, GroupingConfig, client_fingerprint, fingerprint,
-    fingerprint_and_usage,
+    CLIENT_GROUPING_VERSION, GROUPING_VERSION, Grouping, GroupingConfig, client_fingerprint,
+    fingerprint, fingerprint_and_usage,
 };
 use crate::limits::{FieldLimits, truncate};
 use crate::scrub::Scrubber;
@@ -26,10 +26,9 @@ use crate::scrub::Scrubber;
 /// What one distinct trace yields, whatever the occurrence.
 #[derive(Debug)]
 pub struct TraceWork {
-    /// The fingerprint, when it does not depend on the message (nor on a client fingerprint).
+    /// The fingerprint (by [`GROUPING_VERSION`]), when it does not depend on the message (nor on a
+    /// client fingerprint).
     fingerprint: Option<String>,
-    /// Version of the grouping that computed it.
-    version: u8,
     /// `module in function` of the innermost in-app frame.
     culprit: String,
     /// The stack trace cut to its limit and scrubbed.
@@ -175,7 +174,6 @@ pub fn build_row(
         TraceWork {
             stack_hash: stack_hash(&stacktrace),
             fingerprint: (!uses_message).then_some(g.fingerprint),
-            version: g.version,
             culprit: g.culprit,
             stacktrace,
         }
@@ -192,7 +190,7 @@ pub fn build_row(
         (None, Some(fp)) => Grouping {
             fingerprint: fp.clone(),
             culprit: work.culprit.clone(),
-            version: work.version,
+            version: GROUPING_VERSION,
         },
         (None, None) => fingerprint(&ev.grouping_input(project, config)),
     };

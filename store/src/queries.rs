@@ -10,6 +10,8 @@
 //! Each query is built by a function of its arguments, so [`catalog`] can list the exact text the
 //! server receives for the portability tests.
 
+use std::collections::HashMap;
+
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
@@ -780,30 +782,28 @@ impl Store {
 
     /// Puts back the stack-trace texts stored once in `stacktraces` into rows that refer to them.
     async fn fill_stacktraces(&self, rows: &mut [OccurrenceRow]) -> Result<(), StoreError> {
-        let mut by_project: std::collections::BTreeMap<&str, Vec<u64>> = Default::default();
-        for r in rows.iter() {
-            if r.stack_hash != 0 && r.stacktrace.is_empty() {
-                by_project.entry(&r.project).or_default().push(r.stack_hash);
-            }
+        let needs = |r: &OccurrenceRow| r.stack_hash != 0 && r.stacktrace.is_empty();
+        let mut by_project: HashMap<String, Vec<u64>> = HashMap::new();
+        for r in rows.iter().filter(|r| needs(r)) {
+            by_project
+                .entry(r.project.clone())
+                .or_default()
+                .push(r.stack_hash);
         }
-        let mut texts = std::collections::HashMap::new();
+        let mut texts: HashMap<String, HashMap<u64, String>> = HashMap::new();
         for (project, mut hashes) in by_project {
             hashes.sort_unstable();
             hashes.dedup();
-            let found: Vec<StackText> = stack_texts_sql(self.database(), project, &hashes)
+            let found: Vec<StackText> = stack_texts_sql(self.database(), &project, &hashes)
                 .fetch_all(self)
                 .await?;
-            texts.extend(
-                found
-                    .into_iter()
-                    .map(|t| ((project.to_string(), t.stack_hash), t.text)),
+            texts.insert(
+                project,
+                found.into_iter().map(|t| (t.stack_hash, t.text)).collect(),
             );
         }
-        for r in rows.iter_mut() {
-            if r.stack_hash != 0
-                && r.stacktrace.is_empty()
-                && let Some(t) = texts.get(&(r.project.clone(), r.stack_hash))
-            {
+        for r in rows.iter_mut().filter(|r| needs(r)) {
+            if let Some(t) = texts.get(&r.project).and_then(|p| p.get(&r.stack_hash)) {
                 r.stacktrace.clone_from(t);
             }
         }

@@ -33,7 +33,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use clickhouse::{RowOwned, RowWrite};
-use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -70,7 +69,7 @@ impl WriterConfig {
 }
 
 /// Rows from one request.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone)]
 pub struct Batch {
     /// Error occurrences.
     pub occurrences: Vec<OccurrenceRow>,
@@ -265,42 +264,33 @@ pub struct Spooled {
 impl Spooled {
     /// Reads a spool record, of this format or the first one.
     pub fn decode(record: &[u8]) -> Result<Spooled, String> {
+        let mut s = Spooled::default();
+        s.append(record)?;
+        Ok(s)
+    }
+
+    /// Appends a spool record's rows (the drainer merges a range of records into one insert).
+    /// Nothing is appended when the record does not read.
+    fn append(&mut self, record: &[u8]) -> Result<(), String> {
         let Some(mut body) = record.strip_prefix(BATCH_MAGIC.as_slice()) else {
             let old = postcard::from_bytes::<legacy::BatchV1>(record).map_err(|e| e.to_string())?;
-            return Ok(Spooled::of(&Batch::from(old)));
+            let b = Batch::from(old);
+            for o in &b.occurrences {
+                o.write_row_binary(&mut self.occurrences);
+            }
+            self.n_occurrences += b.occurrences.len();
+            self.requests.extend(b.requests);
+            return Ok(());
         };
         let (n_occurrences, occurrences) = take_section(&mut body)?;
         let (_, stacktraces) = take_section(&mut body)?;
-        let requests = postcard::from_bytes(body).map_err(|e| e.to_string())?;
-        Ok(Spooled {
-            occurrences: occurrences.to_vec(),
-            n_occurrences,
-            stacktraces: stacktraces.to_vec(),
-            requests,
-        })
-    }
-
-    fn of(b: &Batch) -> Spooled {
-        let mut s = Spooled {
-            n_occurrences: b.occurrences.len(),
-            requests: b.requests.clone(),
-            ..Spooled::default()
-        };
-        for o in &b.occurrences {
-            o.write_row_binary(&mut s.occurrences);
-        }
-        for t in &b.stacktraces {
-            t.write_row_binary(&mut s.stacktraces);
-        }
-        s
-    }
-
-    /// Appends another record's rows.
-    fn extend(&mut self, other: Spooled) {
-        self.occurrences.extend_from_slice(&other.occurrences);
-        self.n_occurrences += other.n_occurrences;
-        self.stacktraces.extend_from_slice(&other.stacktraces);
-        self.requests.extend(other.requests);
+        let requests: Vec<RequestCountRow> =
+            postcard::from_bytes(body).map_err(|e| e.to_string())?;
+        self.occurrences.extend_from_slice(occurrences);
+        self.n_occurrences += n_occurrences;
+        self.stacktraces.extend_from_slice(stacktraces);
+        self.requests.extend(requests);
+        Ok(())
     }
 
     /// The occurrence rows, decoded (replays on servers without dedup tokens, tests).
@@ -342,14 +332,6 @@ impl StackTexts {
         std::hash::Hasher::write(&mut h, &day.to_le_bytes());
         std::hash::Hasher::write(&mut h, &stack_hash.to_le_bytes());
         std::hash::Hasher::finish(&h)
-    }
-
-    /// Whether the text under `key` is already durable.
-    pub fn is_sent(&self, key: u64) -> bool {
-        self.sent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&key)
     }
 
     /// Records texts as durable (call after their batch was written).
@@ -499,11 +481,6 @@ impl Writer {
         }
     }
 
-    /// Which stack-trace texts are already spooled (receivers leave them out of their batches).
-    pub fn stack_texts(&self) -> &StackTexts {
-        &self.texts
-    }
-
     /// The writer's counters.
     pub fn stats(&self) -> &WriterStats {
         &self.stats
@@ -559,8 +536,8 @@ async fn drain(
         let (from, to) = (first.pos, last.next);
         let mut rows = Spooled::default();
         for r in &records {
-            match Spooled::decode(&r.payload) {
-                Ok(b) => rows.extend(b),
+            match rows.append(&r.payload) {
+                Ok(()) => {}
                 Err(e) => {
                     tracing::error!(error = %e, segment = r.pos.segment, offset = r.pos.offset, "spool: undecodable record set aside");
                     quarantine(&cfg, std::slice::from_ref(r));
@@ -673,6 +650,9 @@ async fn insert_range(
     // every attempt after the first is treated like a replay.
     let mut check_stored = replayed;
     let mut requests_done = false;
+    // Frozen once: each attempt sends the same bytes without copying them.
+    let texts = bytes::Bytes::from(std::mem::take(&mut rows.stacktraces));
+    let mut occurrences = bytes::Bytes::from(std::mem::take(&mut rows.occurrences));
     loop {
         let attempt = async {
             let use_token = match *dedup {
@@ -689,22 +669,22 @@ async fn insert_range(
             if check_stored && !use_token {
                 // 18.16: no dedup tokens. Insert only the occurrences not already stored; if any
                 // were, the request counts (inserted first) were too.
-                let mut occurrences = rows
-                    .occurrence_rows()
+                let mut decoded = crate::rowbinary::read_occurrences(&occurrences)
                     .map_err(|e| StoreError::Rejected(format!("spool record: {e}")))?;
-                let stored = store.stored_event_ids(&occurrences).await?;
+                let stored = store.stored_event_ids(&decoded).await?;
                 if !stored.is_empty() {
-                    let before = occurrences.len();
-                    occurrences.retain(|o| !stored.contains(&o.event_id));
+                    let before = decoded.len();
+                    decoded.retain(|o| !stored.contains(&o.event_id));
                     stats
                         .replay_skipped_rows
-                        .fetch_add((before - occurrences.len()) as u64, Ordering::Relaxed);
+                        .fetch_add((before - decoded.len()) as u64, Ordering::Relaxed);
                     skip_requests = true;
-                    rows.occurrences.clear();
-                    for o in &occurrences {
-                        o.write_row_binary(&mut rows.occurrences);
+                    let mut kept = Vec::new();
+                    for o in &decoded {
+                        o.write_row_binary(&mut kept);
                     }
-                    rows.n_occurrences = occurrences.len();
+                    occurrences = kept.into();
+                    rows.n_occurrences = decoded.len();
                 }
             }
             if !skip_requests {
@@ -723,7 +703,7 @@ async fn insert_range(
                 store,
                 "stacktraces",
                 STACKTRACE_COLUMNS,
-                &rows.stacktraces,
+                texts.clone(),
                 token.map(|t| format!("{t}-s")),
             )
             .await?;
@@ -731,7 +711,7 @@ async fn insert_range(
                 store,
                 "occurrences",
                 OCCURRENCE_COLUMNS,
-                &rows.occurrences,
+                occurrences.clone(),
                 token.map(|t| format!("{t}-o")),
             )
             .await?;
@@ -830,7 +810,7 @@ pub(crate) async fn insert_row_binary(
     store: &Store,
     table: &str,
     columns: &[(&str, &str)],
-    data: &[u8],
+    data: bytes::Bytes,
     token: Option<String>,
 ) -> Result<(), StoreError> {
     if data.is_empty() {
@@ -848,7 +828,7 @@ pub(crate) async fn insert_row_binary(
     let mut insert = insert_client(store, token)
         .insert_formatted_with(sql)
         .with_timeouts(Some(Duration::from_secs(30)), Some(Duration::from_secs(60)));
-    insert.send(bytes::Bytes::copy_from_slice(data)).await?;
+    insert.send(data).await?;
     insert.end().await?;
     Ok(())
 }

@@ -37,21 +37,13 @@ fn occurrence(project: &str, fp: &str, ts: u32, i: usize) -> OccurrenceRow {
 }
 
 async fn describe(store: &Store, table: &str) -> Vec<(String, String)> {
-    let url = testing::server_url();
     let sql = format!(
         "SELECT name, type FROM system.columns WHERE database = '{}' AND table = '{table}' FORMAT TabSeparated",
         store.database()
     );
-    let body = reqwest::Client::new()
-        .post(&url)
-        .body(sql)
-        .send()
+    exec(&sql)
         .await
-        .expect("query")
-        .text()
-        .await
-        .expect("body");
-    body.lines()
+        .lines()
         .map(|l| {
             let (n, t) = l.split_once('\t').expect("two columns");
             (n.to_string(), t.replace("\\'", "'"))
@@ -327,16 +319,16 @@ async fn an_old_schema_is_upgraded_in_place() {
         "INSERT INTO `{db}`.schema_migrations (version, name, applied_at) VALUES (1, 'initial', now())"
     ))
     .await;
-    let before = describe_db(&db, "occurrences").await;
+    let store = Store::new(&cfg);
+    let before = describe(&store, "occurrences").await;
     assert!(!before.iter().any(|(n, _)| n == "stack_hash"));
     exec(&format!(
         "INSERT INTO `{db}`.occurrences (event_id, project, fingerprint, timestamp, stacktrace) VALUES ('old', 'p', 'f', 1760000000, 'inline trace')"
     ))
     .await;
-    let store = Store::new(&cfg);
     assert_eq!(store.migrate().await.expect("upgrade"), vec![2]);
     assert!(store.tables_exist().await.expect("tables"));
-    let after = describe_db(&db, "occurrences").await;
+    let after = describe(&store, "occurrences").await;
     let want: Vec<(String, String)> = OCCURRENCE_COLUMNS
         .iter()
         .map(|(n, t)| (n.to_string(), t.to_string()))
@@ -350,19 +342,6 @@ async fn an_old_schema_is_upgraded_in_place() {
         ("inline trace", 0)
     );
     assert!(store.migrate().await.expect("again").is_empty());
-}
-
-async fn describe_db(db: &str, table: &str) -> Vec<(String, String)> {
-    exec(&format!(
-        "SELECT name, type FROM system.columns WHERE database = '{db}' AND table = '{table}' FORMAT TabSeparated"
-    ))
-    .await
-    .lines()
-    .map(|l| {
-        let (n, t) = l.split_once('\t').expect("two columns");
-        (n.to_string(), t.replace("\\'", "'"))
-    })
-    .collect()
 }
 
 #[tokio::test]
