@@ -57,10 +57,26 @@ pub fn otlp_protobuf(data: &[u8]) {
     }
 }
 
-/// OTLP/JSON trace and logs exports.
+/// OTLP/JSON trace and logs exports. Trace exports are read into views as ingest reads them;
+/// they must be accepted exactly when the `opentelemetry-proto` decoding accepts them, and read the
+/// same (panics otherwise, so the fuzzer reports it).
 pub fn otlp_json(data: &[u8]) {
-    if let Ok(r) = serde_json::from_slice::<ExportTraceServiceRequest>(data) {
-        extracted(otlp::from_traces(&r, 0));
+    let ours = crate::otlp_json::parse(data);
+    match (
+        &ours,
+        serde_json::from_slice::<ExportTraceServiceRequest>(data),
+    ) {
+        (Ok(view), Ok(r)) => assert_eq!(
+            format!("{view:?}"),
+            format!("{:?}", TraceView::from_prost(&r)),
+            "the JSON reader and the prost decoding disagree"
+        ),
+        (Err(e), Ok(_)) => panic!("prost decodes what the JSON reader refuses: {e}"),
+        (Ok(_), Err(e)) => panic!("the JSON reader accepts what prost refuses: {e}"),
+        (Err(_), Err(_)) => {}
+    }
+    if let Ok(view) = ours {
+        extracted(otlp::from_trace_view(&view, 0));
     }
     if let Ok(r) = serde_json::from_slice::<ExportLogsServiceRequest>(data) {
         extracted(otlp::from_logs(&r));

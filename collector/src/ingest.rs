@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use faultline_proto::otlp::collector::logs::v1::ExportLogsServiceRequest;
-use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
 use faultline_proto::webhook::WebhookEvent;
 use faultline_store::writer::{Batch, Writer};
 use faultline_store::{OccurrenceRow, RequestCountRow};
@@ -247,7 +246,8 @@ impl Ingest {
     }
 
     /// Stores the errors and request counts of a trace export, as it arrived: protobuf bytes are
-    /// read in place ([`crate::otlp_wire`]), JSON is decoded first; both on a blocking thread.
+    /// read in place ([`crate::otlp_wire`]), JSON into the same views ([`crate::otlp_json`]); both
+    /// on a blocking thread.
     pub async fn traces(
         &self,
         source: &str,
@@ -259,8 +259,7 @@ impl Ingest {
         self.extract_and_store(source, project, move || match format {
             Format::Protobuf => otlp::from_trace_bytes(&body, now_secs())
                 .map_err(|e| IngestError::BadRequest(format!("malformed protobuf {WHAT}: {e}"))),
-            Format::Json => serde_json::from_slice::<ExportTraceServiceRequest>(&body)
-                .map(|req| otlp::from_traces(&req, now_secs()))
+            Format::Json => otlp::from_trace_json(&body, now_secs())
                 .map_err(|e| IngestError::BadRequest(format!("malformed JSON {WHAT}: {e}"))),
         })
         .await

@@ -13,8 +13,9 @@
 //!    inflated up to a limit (413). Log exports and webhook JSON are decoded here; trace exports,
 //!    the bulk of the traffic, are left as bytes for the next step.
 //! 4. **Decoding and normalizing** ([`ingest`], on a blocking thread): OTLP trace exports are read
-//!    in place from their protobuf bytes ([`otlp_wire`]; OTLP/JSON is decoded by serde into the
-//!    same views); malformed input is answered 400 / `INVALID_ARGUMENT` naming the problem.
+//!    in place from their protobuf bytes ([`otlp_wire`]) or their JSON text ([`otlp_json`]) into
+//!    the same borrowed views; malformed input is answered 400 / `INVALID_ARGUMENT` naming the
+//!    problem.
 //!    Span events named `exception`, error log records, and webhook events all become one
 //!    [`event::ErrorEvent`] ([`otlp`], [`webhook`]); SERVER spans become per-minute request counts.
 //!    Spans are not stored otherwise.
@@ -50,6 +51,7 @@ pub mod ingest;
 pub mod limits;
 pub mod occurrence;
 pub mod otlp;
+pub mod otlp_json;
 pub mod otlp_wire;
 pub mod scrub;
 pub mod webhook;

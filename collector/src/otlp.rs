@@ -143,7 +143,7 @@ fn fill(attrs: &Attrs<'_, '_>, ev: &mut ErrorEvent) {
     ev.attributes = attrs
         .list
         .iter()
-        .filter(|(k, _)| seen.insert(*k) && !CONSUMED.contains(k))
+        .filter(|(k, _)| seen.insert(k.as_ref()) && !CONSUMED.contains(&k.as_ref()))
         .map(|(k, v)| (k.to_string(), val_string(v)))
         .collect();
     if let Some(id) = attrs.get("faultline.event_id") {
@@ -182,6 +182,14 @@ pub fn from_traces(req: &ExportTraceServiceRequest, received_at: u32) -> Extract
 /// ([`crate::otlp_wire`]).
 pub fn from_trace_bytes(body: &[u8], received_at: u32) -> Result<Extracted, WireError> {
     Ok(from_trace_view(&TraceView::parse(body)?, received_at))
+}
+
+/// Extracts errors and request counts from an OTLP/JSON trace export ([`crate::otlp_json`]).
+pub fn from_trace_json(body: &[u8], received_at: u32) -> Result<Extracted, serde_json::Error> {
+    Ok(from_trace_view(
+        &crate::otlp_json::parse(body)?,
+        received_at,
+    ))
 }
 
 /// Extracts errors and request counts from a trace export's view.
@@ -232,12 +240,12 @@ pub fn from_trace_view(req: &TraceView<'_>, received_at: u32) -> Extracted {
                     ev.message = event.name.to_string();
                 }
                 ev.timestamp = secs(event.time_unix_nano);
-                ev.trace_id = hex::encode(span.trace_id);
-                ev.span_id = hex::encode(span.span_id);
+                ev.trace_id = hex::encode(&span.trace_id);
+                ev.span_id = hex::encode(&span.span_id);
                 if ev.event_id.is_empty() {
                     ev.event_id = derived_id(&[
-                        span.trace_id,
-                        span.span_id,
+                        &span.trace_id,
+                        &span.span_id,
                         &(i as u64).to_le_bytes(),
                         &event.time_unix_nano.to_le_bytes(),
                         ev.exception_type.as_bytes(),

@@ -12,6 +12,8 @@
 //! field. [`TraceView::from_prost`] builds the same view from decoded structs (OTLP/JSON arrives
 //! that way), and a property test holds the two readers equal.
 
+use std::borrow::Cow;
+
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
 use faultline_proto::otlp::common::v1::{AnyValue, KeyValue, any_value};
 
@@ -24,7 +26,7 @@ pub struct WireError(pub &'static str);
 #[derive(Debug, Clone, PartialEq)]
 pub enum Val<'a> {
     /// `string_value`.
-    Str(&'a str),
+    Str(Cow<'a, str>),
     /// `bool_value`.
     Bool(bool),
     /// `int_value`.
@@ -32,17 +34,17 @@ pub enum Val<'a> {
     /// `double_value`.
     Double(f64),
     /// `bytes_value`.
-    Bytes(&'a [u8]),
+    Bytes(Cow<'a, [u8]>),
     /// `array_value`.
     Array(Vec<Val<'a>>),
     /// `kvlist_value` (a missing value is `None`).
-    Kvlist(Vec<(&'a str, Val<'a>)>),
+    Kvlist(Vec<Attr<'a>>),
     /// No value, or a profiles string-table index (no text of its own).
     Empty,
 }
 
 /// One attribute.
-pub type Attr<'a> = (&'a str, Val<'a>);
+pub type Attr<'a> = (Cow<'a, str>, Val<'a>);
 
 /// What extraction reads of a trace export.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -64,9 +66,9 @@ pub struct ResourceView<'a> {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct SpanView<'a> {
     /// `trace_id`.
-    pub trace_id: &'a [u8],
+    pub trace_id: Cow<'a, [u8]>,
     /// `span_id`.
-    pub span_id: &'a [u8],
+    pub span_id: Cow<'a, [u8]>,
     /// `kind`.
     pub kind: i32,
     /// `start_time_unix_nano`.
@@ -87,7 +89,7 @@ pub struct EventView<'a> {
     /// `time_unix_nano`.
     pub time_unix_nano: u64,
     /// `name`.
-    pub name: &'a str,
+    pub name: Cow<'a, str>,
     /// Attributes with a value.
     pub attributes: Vec<Attr<'a>>,
 }
@@ -239,7 +241,7 @@ fn any_value<'a>(buf: &'a [u8], depth: u32, mut v: Val<'a>) -> Result<Val<'a>, W
     }
     each_field(buf, |tag, w| {
         match tag {
-            1 => v = Val::Str(w.str()?),
+            1 => v = Val::Str(w.str()?.into()),
             2 => v = Val::Bool(w.varint()? != 0),
             3 => v = Val::Int(w.varint()? as i64),
             4 => v = Val::Double(f64::from_bits(w.fixed64()?)),
@@ -264,13 +266,13 @@ fn any_value<'a>(buf: &'a [u8], depth: u32, mut v: Val<'a>) -> Result<Val<'a>, W
                 each_field(w.len()?, |t, w| {
                     if t == 1 {
                         let (k, val) = key_value(w.len()?, depth + 1)?;
-                        items.push((k, val.unwrap_or(Val::Empty)));
+                        items.push((k.into(), val.unwrap_or(Val::Empty)));
                     }
                     Ok(())
                 })?;
                 v = Val::Kvlist(items);
             }
-            7 => v = Val::Bytes(w.len()?),
+            7 => v = Val::Bytes(w.len()?.into()),
             8 => {
                 w.varint()?;
                 v = Val::Empty;
@@ -310,7 +312,7 @@ fn key_value(buf: &[u8], depth: u32) -> Result<(&str, Option<Val<'_>>), WireErro
 fn push_attr<'a>(attrs: &mut Vec<Attr<'a>>, buf: &'a [u8]) -> Result<(), WireError> {
     let (k, v) = key_value(buf, 0)?;
     if let Some(v) = v {
-        attrs.push((k, v));
+        attrs.push((k.into(), v));
     }
     Ok(())
 }
@@ -320,7 +322,7 @@ fn event(buf: &[u8]) -> Result<EventView<'_>, WireError> {
     each_field(buf, |tag, w| {
         match tag {
             1 => e.time_unix_nano = w.fixed64()?,
-            2 => e.name = w.str()?,
+            2 => e.name = w.str()?.into(),
             3 => push_attr(&mut e.attributes, w.len()?)?,
             4 => {
                 w.varint()?;
@@ -336,8 +338,8 @@ fn span(buf: &[u8]) -> Result<SpanView<'_>, WireError> {
     let mut s = SpanView::default();
     each_field(buf, |tag, w| {
         match tag {
-            1 => s.trace_id = w.len()?,
-            2 => s.span_id = w.len()?,
+            1 => s.trace_id = w.len()?.into(),
+            2 => s.span_id = w.len()?.into(),
             3 | 5 => {
                 w.str()?;
             }
@@ -439,8 +441,8 @@ impl<'a> TraceView<'a> {
                         .iter()
                         .flat_map(|ss| &ss.spans)
                         .map(|s| SpanView {
-                            trace_id: &s.trace_id,
-                            span_id: &s.span_id,
+                            trace_id: s.trace_id.as_slice().into(),
+                            span_id: s.span_id.as_slice().into(),
                             kind: s.kind,
                             start_time_unix_nano: s.start_time_unix_nano,
                             end_time_unix_nano: s.end_time_unix_nano,
@@ -451,7 +453,7 @@ impl<'a> TraceView<'a> {
                                 .iter()
                                 .map(|e| EventView {
                                     time_unix_nano: e.time_unix_nano,
-                                    name: &e.name,
+                                    name: e.name.as_str().into(),
                                     attributes: attrs_of(&e.attributes),
                                 })
                                 .collect(),
@@ -466,7 +468,11 @@ impl<'a> TraceView<'a> {
 /// Attributes of decoded key-values (those without a value left out).
 pub fn attrs_of(kvs: &[KeyValue]) -> Vec<Attr<'_>> {
     kvs.iter()
-        .filter_map(|kv| kv.value.as_ref().map(|v| (kv.key.as_str(), Val::of(v))))
+        .filter_map(|kv| {
+            kv.value
+                .as_ref()
+                .map(|v| (kv.key.as_str().into(), Val::of(v)))
+        })
         .collect()
 }
 
@@ -475,16 +481,21 @@ impl<'a> Val<'a> {
     pub fn of(v: &'a AnyValue) -> Val<'a> {
         use any_value::Value;
         match &v.value {
-            Some(Value::StringValue(s)) => Val::Str(s),
+            Some(Value::StringValue(s)) => Val::Str(s.as_str().into()),
             Some(Value::BoolValue(b)) => Val::Bool(*b),
             Some(Value::IntValue(i)) => Val::Int(*i),
             Some(Value::DoubleValue(d)) => Val::Double(*d),
-            Some(Value::BytesValue(b)) => Val::Bytes(b),
+            Some(Value::BytesValue(b)) => Val::Bytes(b.as_slice().into()),
             Some(Value::ArrayValue(a)) => Val::Array(a.values.iter().map(Val::of).collect()),
             Some(Value::KvlistValue(kv)) => Val::Kvlist(
                 kv.values
                     .iter()
-                    .map(|k| (k.key.as_str(), k.value.as_ref().map_or(Val::Empty, Val::of)))
+                    .map(|k| {
+                        (
+                            k.key.as_str().into(),
+                            k.value.as_ref().map_or(Val::Empty, Val::of),
+                        )
+                    })
                     .collect(),
             ),
             Some(Value::StringValueStrindex(_)) | None => Val::Empty,

@@ -242,3 +242,45 @@ proptest! {
         }
     }
 }
+
+/// A JSON text with one character replaced, or cut short.
+fn corrupt(text: &str, at: prop::sample::Index, with: char, cut: bool) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return String::new();
+    }
+    let i = at.index(chars.len());
+    let mut out: String = chars[..i].iter().collect();
+    if !cut {
+        out.push(with);
+        out.extend(&chars[i + 1..]);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The OTLP/JSON reader sees exactly what the `opentelemetry-proto` decoding sees: exports as
+    /// that crate writes them, the same with strings escaped and ints as numbers, and corrupted
+    /// texts (the fuzz entry panics on any difference in what is accepted or read).
+    #[test]
+    fn the_json_reader_agrees_with_prost(req in trace_request(), at in any::<prop::sample::Index>(), with in prop_oneof![Just('"'), Just('}'), Just(','), Just('1'), Just('n'), Just('\\'), any::<char>()], cut in any::<bool>()) {
+        use faultline_collector::{otlp_json, otlp_wire::TraceView};
+        let text = serde_json::to_string(&req).expect("serialize");
+        // The same export with every '/' escaped and 64-bit times written as numbers.
+        let numbers = regex::Regex::new(r#""(startTimeUnixNano|endTimeUnixNano|timeUnixNano)":"(\d+)""#).expect("re");
+        let variant = numbers.replace_all(&text.replace('/', "\\/"), r#""$1":$2"#).into_owned();
+        for body in [&text, &variant] {
+            let prost: ExportTraceServiceRequest = serde_json::from_str(body).expect("prost");
+            let view = otlp_json::parse(body.as_bytes()).expect("ours");
+            prop_assert_eq!(format!("{:?}", view), format!("{:?}", TraceView::from_prost(&prost)));
+            let (mut x, mut y) = (otlp::from_trace_view(&view, 7), otlp::from_traces(&prost, 7));
+            for e in [&mut x, &mut y] {
+                e.requests.sort_by_key(|r| (r.minute, r.service.clone(), r.environment.clone()));
+            }
+            prop_assert_eq!(format!("{:?}", x), format!("{:?}", y));
+        }
+        faultline_collector::fuzz_entry::otlp_json(corrupt(&text, at, with, cut).as_bytes());
+    }
+}
