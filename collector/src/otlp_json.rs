@@ -25,22 +25,28 @@ use crate::otlp_wire::{Attr, EventView, ResourceView, SpanView, TraceView, Val};
 
 /// Reads an `ExportTraceServiceRequest` from OTLP/JSON.
 pub fn parse(body: &[u8]) -> Result<TraceView<'_>, serde_json::Error> {
-    let export: Export<'_> = serde_json::from_slice(body)?;
-    Ok(TraceView {
+    serde_json::from_slice(body).map(view)
+}
+
+/// The view of a read export: a resource's spans of all scopes in one list.
+fn view(export: Export<'_>) -> TraceView<'_> {
+    TraceView {
         resources: export
             .resource_spans
             .into_iter()
-            .map(|rs| ResourceView {
-                attributes: rs.resource.map(|r| r.attributes.0).unwrap_or_default(),
-                spans: rs
-                    .scope_spans
-                    .into_iter()
-                    .flat_map(|ss| ss.spans)
-                    .map(Span::into_view)
-                    .collect(),
+            .map(|rs| {
+                let mut scopes = rs.scope_spans.into_iter();
+                let mut spans = scopes.next().map(|s| s.spans.0).unwrap_or_default();
+                for s in scopes {
+                    spans.extend(s.spans.0);
+                }
+                ResourceView {
+                    attributes: rs.resource.map(|r| r.attributes.0).unwrap_or_default(),
+                    spans,
+                }
             })
             .collect(),
-    })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -93,7 +99,7 @@ struct ScopeSpans<'a> {
     #[serde(borrow)]
     scope: Option<Scope<'a>>,
     #[serde(borrow)]
-    spans: Vec<Span<'a>>,
+    spans: Views<'a, Span<'a>>,
     #[serde(borrow)]
     schema_url: Cow<'a, str>,
 }
@@ -135,7 +141,7 @@ struct Span<'a> {
     attributes: Attrs<'a>,
     dropped_attributes_count: u32,
     #[serde(borrow)]
-    events: Vec<Event<'a>>,
+    events: Views<'a, Event<'a>>,
     dropped_events_count: u32,
     #[serde(borrow)]
     links: Vec<Link<'a>>,
@@ -144,9 +150,10 @@ struct Span<'a> {
     status: Option<Status<'a>>,
 }
 
-impl<'a> Span<'a> {
-    fn into_view(self) -> SpanView<'a> {
-        SpanView {
+impl<'a> ToView<'a> for Span<'a> {
+    type View = SpanView<'a>;
+    fn to_view(self) -> Option<SpanView<'a>> {
+        Some(SpanView {
             trace_id: self.trace_id,
             span_id: self.span_id,
             kind: self.kind,
@@ -154,16 +161,8 @@ impl<'a> Span<'a> {
             end_time_unix_nano: self.end_time_unix_nano,
             status_code: self.status.map_or(0, |s| s.code),
             attributes: self.attributes.0,
-            events: self
-                .events
-                .into_iter()
-                .map(|e| EventView {
-                    time_unix_nano: e.time_unix_nano,
-                    name: e.name,
-                    attributes: e.attributes.0,
-                })
-                .collect(),
-        }
+            events: self.events.0,
+        })
     }
 }
 
@@ -178,6 +177,17 @@ struct Event<'a> {
     #[serde(borrow)]
     attributes: Attrs<'a>,
     dropped_attributes_count: u32,
+}
+
+impl<'a> ToView<'a> for Event<'a> {
+    type View = EventView<'a>;
+    fn to_view(self) -> Option<EventView<'a>> {
+        Some(EventView {
+            time_unix_nano: self.time_unix_nano,
+            name: self.name,
+            attributes: self.attributes.0,
+        })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -232,31 +242,52 @@ struct KeyValueList<'a> {
     values: Vec<KeyValue<'a>>,
 }
 
-/// A list of key-values read straight into attributes (no intermediate list).
-#[derive(Default)]
-struct Attrs<'a>(Vec<Attr<'a>>);
+impl<'a> ToView<'a> for KeyValue<'a> {
+    type View = Attr<'a>;
+    /// An attribute without a value is left out.
+    fn to_view(self) -> Option<Attr<'a>> {
+        Some((self.key, self.value?.0))
+    }
+}
 
-impl<'de: 'a, 'a> Deserialize<'de> for Attrs<'a> {
+/// A mirror struct that becomes a view element (or nothing).
+trait ToView<'a> {
+    type View;
+    fn to_view(self) -> Option<Self::View>;
+}
+
+/// A JSON list read element by element straight into views: no list of mirror structs in
+/// between (growing one moved every span it held, and converting it allocated again).
+struct Views<'a, M: ToView<'a>>(Vec<M::View>, PhantomData<M>);
+
+impl<'a, M: ToView<'a>> Default for Views<'a, M> {
+    fn default() -> Self {
+        Views(Vec::new(), PhantomData)
+    }
+}
+
+impl<'de: 'a, 'a, M: ToView<'a> + Deserialize<'de>> Deserialize<'de> for Views<'a, M> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(PhantomData<Attrs<'a>>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Attrs<'a>;
+        struct V<'a, M>(PhantomData<(&'a (), M)>);
+        impl<'de: 'a, 'a, M: ToView<'a> + Deserialize<'de>> Visitor<'de> for V<'a, M> {
+            type Value = Views<'a, M>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a list of key-values")
+                f.write_str("a list")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Attrs<'a>, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-                while let Some(kv) = seq.next_element::<KeyValue<'a>>()? {
-                    if let Some(v) = kv.value {
-                        out.push((kv.key, v.0));
-                    }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Views<'a, M>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(m) = seq.next_element::<M>()? {
+                    out.extend(m.to_view());
                 }
-                Ok(Attrs(out))
+                Ok(Views(out, PhantomData))
             }
         }
         d.deserialize_seq(V(PhantomData))
     }
 }
+
+/// Attributes, as the view keeps them.
+type Attrs<'a> = Views<'a, KeyValue<'a>>;
 
 /// A string, borrowed from the body when it has no escapes.
 struct Text<'a>(Cow<'a, str>);
