@@ -102,6 +102,10 @@ fn bench(c: &mut Criterion) {
     let req = export();
     let proto = req.encode_to_vec();
     let json = serde_json::to_vec(&req).expect("json");
+    assert!(
+        faultline_collector::otlp_json::fast::parse(&json).is_some(),
+        "the fast path reads loadgen's exports"
+    );
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Elements(ERRORS as u64));
     g.bench_function("protobuf", |b| {

@@ -212,7 +212,7 @@ impl PartHasher {
     }
 
     fn finish(self) -> String {
-        hex::encode(&self.0.finalize()[..16])
+        const_hex::encode(&self.0.finalize()[..16])
     }
 }
 

@@ -61,6 +61,17 @@ pub fn otlp_protobuf(data: &[u8]) {
 /// they must be accepted exactly when the `opentelemetry-proto` decoding accepts them, and read the
 /// same (panics otherwise, so the fuzzer reports it).
 pub fn otlp_json(data: &[u8]) {
+    // The fast path is sound: what it reads, the full decoding reads the same.
+    if let Some(fast) = crate::otlp_json::fast::parse(data) {
+        let full = crate::otlp_json::parse_serde(data).unwrap_or_else(|e| {
+            panic!("the fast path accepts what the full decoding refuses: {e}")
+        });
+        assert_eq!(
+            format!("{fast:?}"),
+            format!("{full:?}"),
+            "the fast path and the full decoding disagree"
+        );
+    }
     let ours = crate::otlp_json::parse(data);
     match (
         &ours,

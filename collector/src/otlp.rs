@@ -37,7 +37,7 @@ pub fn val_string(v: &Val<'_>) -> String {
         Val::Bool(b) => b.to_string(),
         Val::Int(i) => i.to_string(),
         Val::Double(d) => d.to_string(),
-        Val::Bytes(b) => hex::encode(b),
+        Val::Bytes(b) => const_hex::encode(b),
         Val::Array(a) => {
             // tracing-opentelemetry may send a stack trace as an array of lines.
             let items: Vec<String> = a.iter().map(val_string).collect();
@@ -161,7 +161,7 @@ fn derived_id(parts: &[&[u8]]) -> String {
         h.update(p);
         h.update([0x1f]);
     }
-    hex::encode(&h.finalize()[..16])
+    const_hex::encode(&h.finalize()[..16])
 }
 
 /// What one OTLP request yields.
@@ -240,12 +240,12 @@ pub fn from_trace_view(req: &TraceView<'_>, received_at: u32) -> Extracted {
                     ev.message = event.name.to_string();
                 }
                 ev.timestamp = secs(event.time_unix_nano);
-                ev.trace_id = hex::encode(&span.trace_id);
-                ev.span_id = hex::encode(&span.span_id);
+                ev.trace_id = span.trace_id.to_hex();
+                ev.span_id = span.span_id.to_hex();
                 if ev.event_id.is_empty() {
                     ev.event_id = derived_id(&[
-                        &span.trace_id,
-                        &span.span_id,
+                        &span.trace_id.bytes(),
+                        &span.span_id.bytes(),
                         &(i as u64).to_le_bytes(),
                         &event.time_unix_nano.to_le_bytes(),
                         ev.exception_type.as_bytes(),
@@ -313,8 +313,8 @@ pub fn from_logs(req: &ExportLogsServiceRequest) -> Extracted {
                     rec.observed_time_unix_nano
                 };
                 ev.timestamp = secs(t);
-                ev.trace_id = hex::encode(&rec.trace_id);
-                ev.span_id = hex::encode(&rec.span_id);
+                ev.trace_id = const_hex::encode(&rec.trace_id);
+                ev.span_id = const_hex::encode(&rec.span_id);
                 if let Some(scope) = &sl.scope
                     && !scope.name.is_empty()
                 {

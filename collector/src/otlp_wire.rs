@@ -66,9 +66,9 @@ pub struct ResourceView<'a> {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct SpanView<'a> {
     /// `trace_id`.
-    pub trace_id: Cow<'a, [u8]>,
+    pub trace_id: Id<'a>,
     /// `span_id`.
-    pub span_id: Cow<'a, [u8]>,
+    pub span_id: Id<'a>,
     /// `kind`.
     pub kind: i32,
     /// `start_time_unix_nano`.
@@ -81,6 +81,52 @@ pub struct SpanView<'a> {
     pub attributes: Vec<Attr<'a>>,
     /// Events.
     pub events: Vec<EventView<'a>>,
+}
+
+/// A trace or span id: bytes, or (OTLP/JSON) hex text checked but not decoded, since most spans'
+/// ids are never used. Compared and shown by its bytes, whatever the form.
+#[derive(Clone)]
+pub enum Id<'a> {
+    /// The id's bytes.
+    Bytes(Cow<'a, [u8]>),
+    /// An even number of ASCII hex digits, either case.
+    Hex(&'a str),
+}
+
+impl Default for Id<'_> {
+    fn default() -> Self {
+        Id::Bytes(Cow::Borrowed(&[]))
+    }
+}
+
+impl Id<'_> {
+    /// The id's bytes.
+    pub fn bytes(&self) -> Cow<'_, [u8]> {
+        match self {
+            Id::Bytes(b) => Cow::Borrowed(b),
+            Id::Hex(h) => Cow::Owned(const_hex::decode(h).unwrap_or_default()),
+        }
+    }
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        match self {
+            Id::Bytes(b) => const_hex::encode(b),
+            Id::Hex(h) => h.to_ascii_lowercase(),
+        }
+    }
+}
+
+impl PartialEq for Id<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl std::fmt::Debug for Id<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.bytes().fmt(f)
+    }
 }
 
 /// A span event.
@@ -338,8 +384,8 @@ fn span(buf: &[u8]) -> Result<SpanView<'_>, WireError> {
     let mut s = SpanView::default();
     each_field(buf, |tag, w| {
         match tag {
-            1 => s.trace_id = w.len()?.into(),
-            2 => s.span_id = w.len()?.into(),
+            1 => s.trace_id = Id::Bytes(w.len()?.into()),
+            2 => s.span_id = Id::Bytes(w.len()?.into()),
             3 | 5 => {
                 w.str()?;
             }
@@ -441,8 +487,8 @@ impl<'a> TraceView<'a> {
                         .iter()
                         .flat_map(|ss| &ss.spans)
                         .map(|s| SpanView {
-                            trace_id: s.trace_id.as_slice().into(),
-                            span_id: s.span_id.as_slice().into(),
+                            trace_id: Id::Bytes(s.trace_id.as_slice().into()),
+                            span_id: Id::Bytes(s.span_id.as_slice().into()),
                             kind: s.kind,
                             start_time_unix_nano: s.start_time_unix_nano,
                             end_time_unix_nano: s.end_time_unix_nano,

@@ -273,6 +273,9 @@ proptest! {
         let variant = numbers.replace_all(&text.replace('/', "\\/"), r#""$1":$2"#).into_owned();
         for body in [&text, &variant] {
             let prost: ExportTraceServiceRequest = serde_json::from_str(body).expect("prost");
+            // Exports as SDKs write them are read by the fast path (a string-table index in an
+            // attribute value is an unknown member there, left to the full decoding).
+            prop_assert!(otlp_json::fast::parse(body.as_bytes()).is_some() || body.contains("Strindex"), "fast path gave up on {}", body);
             let view = otlp_json::parse(body.as_bytes()).expect("ours");
             prop_assert_eq!(format!("{:?}", view), format!("{:?}", TraceView::from_prost(&prost)));
             let (mut x, mut y) = (otlp::from_trace_view(&view, 7), otlp::from_traces(&prost, 7));

@@ -1,0 +1,695 @@
+//! The fast path of [`super::parse`]: a hand-written reader for OTLP/JSON trace exports as SDKs
+//! and collectors write them, straight into views.
+//!
+//! serde_json reads strings a byte pattern at a time and stops at every escape, and a stack trace
+//! is mostly escapes (`\n`, `\t`, `\"`); this reader finds the next quote or backslash with
+//! `memchr` (vectorized), checks each run between escapes for control characters and UTF-8 in one
+//! pass, and knows the export's fields without serde's visitor machinery.
+//!
+//! It is sound, not complete: whatever it accepts, the full decoding ([`super::parse_serde`],
+//! which accepts exactly what the `opentelemetry-proto` decoding does) accepts and reads the same.
+//! Anything unusual — an escaped key, an unknown member of an `AnyValue`, a link, an entity ref, a
+//! number in a form that decoding might read differently (`-0`, a fraction or exponent where an
+//! integer is due), a lone surrogate, bad UTF-8, nesting past [`MAX_DEPTH`], a repeated field, a
+//! struct written as an array, any error at all — makes it give up (`None`), and the full decoding
+//! decides and names the problem. The fuzz target checks the soundness on every input.
+
+use std::borrow::Cow;
+
+use base64::Engine;
+
+use crate::otlp_wire::{Attr, EventView, Id, ResourceView, SpanView, TraceView, Val};
+
+/// Deepest container nesting read here (serde_json refuses past 128).
+const MAX_DEPTH: u32 = 100;
+
+/// Reads an export, or gives up (`None`) for the full decoding to decide.
+pub fn parse(body: &[u8]) -> Option<TraceView<'_>> {
+    // UTF-8 checked once, up front: quotes are ASCII, so every string is then a slice of `text`
+    // at char boundaries, taken without checking it again.
+    let text = std::str::from_utf8(body).ok()?;
+    let mut c = Cur {
+        text,
+        b: body,
+        i: 0,
+        depth: 0,
+        scratch: String::new(),
+    };
+    let mut t = TraceView::default();
+    let mut seen = 0u32;
+    c.object(|c, k| match k {
+        b"resourceSpans" => {
+            once(&mut seen, 0)?;
+            c.array(|c| {
+                t.resources.push(c.resource_spans()?);
+                Some(())
+            })
+        }
+        _ => c.skip(),
+    })?;
+    c.ws();
+    (c.i == body.len()).then_some(t)
+}
+
+/// Marks field `bit` as read; a second time gives up (serde refuses a repeated field).
+fn once(seen: &mut u32, bit: u32) -> Option<()> {
+    let was = *seen & (1 << bit) != 0;
+    *seen |= 1 << bit;
+    (!was).then_some(())
+}
+
+/// A position in the body.
+struct Cur<'a> {
+    text: &'a str,
+    /// `text`'s bytes.
+    b: &'a [u8],
+    i: usize,
+    depth: u32,
+    /// Where escaped strings are decoded (kept across strings; each result is copied out at its
+    /// exact size).
+    scratch: String,
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// High bits of the bytes of `v` that are zero; exact in the lowest such byte (borrows may mark
+/// bytes above it).
+fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(ONES) & !v & HIGHS
+}
+
+/// Marks, in eight bytes read little-endian, quotes, backslashes and control characters (below
+/// 0x20); the lowest marked byte is exact, which is all a scan needs.
+fn special(x: u64) -> u64 {
+    zero_bytes(x ^ (ONES * u64::from(b'"')))
+        | zero_bytes(x ^ (ONES * u64::from(b'\\')))
+        | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS)
+}
+
+fn is_hex(c: u8) -> bool {
+    c.is_ascii_hexdigit()
+}
+
+fn hex4(b: &[u8]) -> Option<u32> {
+    if b.len() != 4 || !b.iter().all(|&c| is_hex(c)) {
+        return None;
+    }
+    u32::from_str_radix(std::str::from_utf8(b).ok()?, 16).ok()
+}
+
+impl<'a> Cur<'a> {
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                break;
+            }
+            self.i += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    fn literal(&mut self, lit: &[u8]) -> Option<()> {
+        self.ws();
+        let end = self.i + lit.len();
+        (self.b.get(self.i..end)? == lit).then(|| self.i = end)
+    }
+
+    /// Consumes `null` if it comes next.
+    fn null(&mut self) -> Option<bool> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Some(true);
+        }
+        Some(false)
+    }
+
+    /// An object's members, each handed to `f` with its key (unescaped keys only); `f` reads the
+    /// value.
+    fn object(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        if self.peek()? == b'}' {
+            self.i += 1;
+            self.depth -= 1;
+            return Some(());
+        }
+        loop {
+            let k = self.key()?;
+            self.eat(b':')?;
+            f(self, k)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    self.depth -= 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An array's elements, each read by `f`.
+    fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        if self.peek()? == b']' {
+            self.i += 1;
+            self.depth -= 1;
+            return Some(());
+        }
+        loop {
+            f(self)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    self.depth -= 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A key without escapes.
+    fn key(&mut self) -> Option<&'a [u8]> {
+        match self.string()? {
+            Cow::Borrowed(k) => Some(k.as_bytes()),
+            Cow::Owned(_) => None,
+        }
+    }
+
+    /// The position of the first quote, backslash or control character at or after `i`: 16
+    /// bytes a step, as two words.
+    fn next_special(&self, i: usize) -> Option<usize> {
+        let rest = self.b.get(i..)?;
+        let mut blocks = rest.chunks_exact(16);
+        for (n, block) in (&mut blocks).enumerate() {
+            let (lo, hi) = block.split_at(8);
+            let lo = special(u64::from_le_bytes(<[u8; 8]>::try_from(lo).ok()?));
+            let hi = special(u64::from_le_bytes(<[u8; 8]>::try_from(hi).ok()?));
+            if lo | hi != 0 {
+                let within = if lo != 0 {
+                    lo.trailing_zeros() / 8
+                } else {
+                    8 + hi.trailing_zeros() / 8
+                };
+                return Some(i + n * 16 + within as usize);
+            }
+        }
+        let tail = blocks.remainder();
+        tail.iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+            .map(|n| i + rest.len() - tail.len() + n)
+    }
+
+    /// A string: borrowed from the body when it has no escapes.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        let b = self.b;
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.i + 1;
+        let mut run = start;
+        let mut escaped = false;
+        loop {
+            let at = self.next_special(run)?;
+            match b[at] {
+                b'"' => {
+                    self.i = at + 1;
+                    if !escaped {
+                        return self.text.get(start..at).map(Cow::Borrowed);
+                    }
+                    self.scratch.push_str(self.text.get(run..at)?);
+                    return Some(Cow::Owned(self.scratch.as_str().to_owned()));
+                }
+                b'\\' => {}
+                _ => return None,
+            }
+            if !escaped {
+                escaped = true;
+                self.scratch.clear();
+            }
+            self.scratch.push_str(self.text.get(run..at)?);
+            let (c, len) = match *b.get(at + 1)? {
+                b'"' => ('"', 2),
+                b'\\' => ('\\', 2),
+                b'/' => ('/', 2),
+                b'b' => ('\u{8}', 2),
+                b'f' => ('\u{c}', 2),
+                b'n' => ('\n', 2),
+                b'r' => ('\r', 2),
+                b't' => ('\t', 2),
+                b'u' => {
+                    let hi = hex4(b.get(at + 2..at + 6)?)?;
+                    match hi {
+                        0xD800..=0xDBFF => {
+                            // A surrogate pair, or give up.
+                            if b.get(at + 6..at + 8)? != b"\\u" {
+                                return None;
+                            }
+                            let lo = hex4(b.get(at + 8..at + 12)?)?;
+                            if !(0xDC00..=0xDFFF).contains(&lo) {
+                                return None;
+                            }
+                            let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                            (char::from_u32(cp)?, 12)
+                        }
+                        0xDC00..=0xDFFF => return None,
+                        _ => (char::from_u32(hi)?, 6),
+                    }
+                }
+                _ => return None,
+            };
+            self.scratch.push(c);
+            run = at + len;
+        }
+    }
+
+    /// A number's text, checked against JSON's grammar.
+    fn number(&mut self) -> Option<&'a str> {
+        self.ws();
+        let b = self.b;
+        let start = self.i;
+        let mut i = start;
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i > from
+        };
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => {
+                digits(&mut i);
+            }
+            _ => return None,
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if !digits(&mut i) {
+                return None;
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if !digits(&mut i) {
+                return None;
+            }
+        }
+        self.i = i;
+        self.text.get(start..i)
+    }
+
+    /// A JSON integer (no fraction, no exponent, not `-0`, which serde_json reads as a float).
+    fn integer<T: std::str::FromStr>(&mut self) -> Option<T> {
+        let t = self.number()?;
+        if t.starts_with("-0") || t.contains(['.', 'e', 'E']) {
+            return None;
+        }
+        t.parse().ok()
+    }
+
+    /// A 64-bit integer written as a JSON integer or as a string (read as the full decoding
+    /// reads it: Rust's `parse`).
+    fn integer_or_string<T: std::str::FromStr>(&mut self) -> Option<T> {
+        if self.peek()? == b'"' {
+            return self.string()?.parse().ok();
+        }
+        self.integer()
+    }
+
+    fn boolean(&mut self) -> Option<bool> {
+        match self.peek()? {
+            b't' => self.literal(b"true").map(|()| true),
+            _ => self.literal(b"false").map(|()| false),
+        }
+    }
+
+    /// Trace and span ids: plain hex, checked here and decoded only when used.
+    fn id(&mut self) -> Option<Id<'a>> {
+        let s = self.string()?;
+        if s.len() % 2 != 0 || !s.bytes().all(is_hex) {
+            return None;
+        }
+        Some(match s {
+            Cow::Borrowed(h) => Id::Hex(h),
+            Cow::Owned(h) => Id::Bytes(Cow::Owned(const_hex::decode(h).ok()?)),
+        })
+    }
+
+    /// Any JSON value, checked and dropped (an unknown field).
+    fn skip(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' => self.object(|c, _| c.skip()),
+            b'[' => self.array(|c| c.skip()),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number().map(drop),
+        }
+    }
+
+    fn any_value(&mut self) -> Option<Val<'a>> {
+        let mut v = Val::Empty;
+        self.object(|c, k| {
+            if c.null()? {
+                return match k {
+                    b"stringValue" | b"boolValue" | b"intValue" | b"doubleValue"
+                    | b"arrayValue" | b"kvlistValue" | b"bytesValue" => Some(()),
+                    _ => None,
+                };
+            }
+            v = match k {
+                b"stringValue" => Val::Str(c.string()?),
+                b"boolValue" => Val::Bool(c.boolean()?),
+                b"intValue" => Val::Int(c.integer_or_string()?),
+                b"doubleValue" => {
+                    // Through serde_json, so the digits round exactly as there.
+                    Val::Double(serde_json::from_str(c.number()?).ok()?)
+                }
+                b"arrayValue" => {
+                    let mut items = None;
+                    c.object(|c, k| match k {
+                        b"values" if items.is_none() => {
+                            let mut list = Vec::new();
+                            c.array(|c| {
+                                list.push(c.any_value()?);
+                                Some(())
+                            })?;
+                            items = Some(list);
+                            Some(())
+                        }
+                        b"values" => None,
+                        _ => c.skip(),
+                    })?;
+                    Val::Array(items?)
+                }
+                b"kvlistValue" => {
+                    let mut items = None;
+                    c.object(|c, k| match k {
+                        b"values" if items.is_none() => {
+                            let mut list = Vec::new();
+                            c.array(|c| {
+                                let (k, v) = c.key_value()?;
+                                list.push((k, v.unwrap_or(Val::Empty)));
+                                Some(())
+                            })?;
+                            items = Some(list);
+                            Some(())
+                        }
+                        b"values" => None,
+                        _ => c.skip(),
+                    })?;
+                    Val::Kvlist(items?)
+                }
+                b"bytesValue" => {
+                    let s = c.string()?;
+                    let b = base64::engine::general_purpose::STANDARD
+                        .decode(s.as_bytes())
+                        .ok()?;
+                    Val::Bytes(Cow::Owned(b))
+                }
+                // Unknown members are parsed in full by the prost decoding: left to it.
+                _ => return None,
+            };
+            Some(())
+        })?;
+        Some(v)
+    }
+
+    /// `(key, value)`: the key is required, the value may be absent or null.
+    fn key_value(&mut self) -> Option<(Cow<'a, str>, Option<Val<'a>>)> {
+        let (mut key, mut value, mut seen) = (None, None, 0u32);
+        self.object(|c, k| match k {
+            b"key" => {
+                once(&mut seen, 0)?;
+                key = Some(c.string()?);
+                Some(())
+            }
+            b"value" => {
+                once(&mut seen, 1)?;
+                if !c.null()? {
+                    value = Some(c.any_value()?);
+                }
+                Some(())
+            }
+            b"keyStrindex" => {
+                once(&mut seen, 2)?;
+                c.integer::<i32>().map(drop)
+            }
+            _ => c.skip(),
+        })?;
+        Some((key?, value))
+    }
+
+    /// Attributes (those without a value left out).
+    fn attributes(&mut self) -> Option<Vec<Attr<'a>>> {
+        let mut out = Vec::new();
+        self.array(|c| {
+            if let (k, Some(v)) = c.key_value()? {
+                out.push((k, v));
+            }
+            Some(())
+        })?;
+        Some(out)
+    }
+
+    /// A list that must be empty (links and entity refs are left to the full decoding).
+    fn empty_list(&mut self) -> Option<()> {
+        self.eat(b'[')?;
+        self.eat(b']')
+    }
+
+    fn event(&mut self) -> Option<EventView<'a>> {
+        let mut e = EventView::default();
+        let mut seen = 0u32;
+        self.object(|c, k| {
+            match k {
+                b"timeUnixNano" => {
+                    once(&mut seen, 0)?;
+                    e.time_unix_nano = c.integer_or_string()?;
+                }
+                b"name" => {
+                    once(&mut seen, 1)?;
+                    e.name = c.string()?;
+                }
+                b"attributes" => {
+                    once(&mut seen, 2)?;
+                    e.attributes = c.attributes()?;
+                }
+                b"droppedAttributesCount" => {
+                    once(&mut seen, 3)?;
+                    c.integer::<u32>()?;
+                }
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        Some(e)
+    }
+
+    fn span(&mut self) -> Option<SpanView<'a>> {
+        let mut s = SpanView::default();
+        let mut seen = 0u32;
+        self.object(|c, k| {
+            match k {
+                b"traceId" => {
+                    once(&mut seen, 0)?;
+                    s.trace_id = c.id()?;
+                }
+                b"spanId" => {
+                    once(&mut seen, 1)?;
+                    s.span_id = c.id()?;
+                }
+                b"parentSpanId" => {
+                    once(&mut seen, 2)?;
+                    c.id()?;
+                }
+                b"traceState" => {
+                    once(&mut seen, 3)?;
+                    c.string()?;
+                }
+                b"name" => {
+                    once(&mut seen, 4)?;
+                    c.string()?;
+                }
+                b"flags" => {
+                    once(&mut seen, 5)?;
+                    c.integer::<u32>()?;
+                }
+                b"kind" => {
+                    once(&mut seen, 6)?;
+                    s.kind = c.integer()?;
+                }
+                b"startTimeUnixNano" => {
+                    once(&mut seen, 7)?;
+                    s.start_time_unix_nano = c.integer_or_string()?;
+                }
+                b"endTimeUnixNano" => {
+                    once(&mut seen, 8)?;
+                    s.end_time_unix_nano = c.integer_or_string()?;
+                }
+                b"attributes" => {
+                    once(&mut seen, 9)?;
+                    s.attributes = c.attributes()?;
+                }
+                b"events" => {
+                    once(&mut seen, 10)?;
+                    c.array(|c| {
+                        s.events.push(c.event()?);
+                        Some(())
+                    })?;
+                }
+                b"links" => {
+                    once(&mut seen, 11)?;
+                    c.empty_list()?;
+                }
+                b"droppedAttributesCount" | b"droppedEventsCount" | b"droppedLinksCount" => {
+                    let bit = match k {
+                        b"droppedAttributesCount" => 12,
+                        b"droppedEventsCount" => 13,
+                        _ => 14,
+                    };
+                    once(&mut seen, bit)?;
+                    c.integer::<u32>()?;
+                }
+                b"status" => {
+                    once(&mut seen, 15)?;
+                    if !c.null()? {
+                        let mut st = 0u32;
+                        c.object(|c, k| match k {
+                            b"message" => {
+                                once(&mut st, 0)?;
+                                c.string().map(drop)
+                            }
+                            b"code" => {
+                                once(&mut st, 1)?;
+                                s.status_code = c.integer()?;
+                                Some(())
+                            }
+                            _ => c.skip(),
+                        })?;
+                    }
+                }
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        Some(s)
+    }
+
+    fn resource_spans(&mut self) -> Option<ResourceView<'a>> {
+        let mut r = ResourceView::default();
+        let mut seen = 0u32;
+        self.object(|c, k| {
+            match k {
+                b"resource" => {
+                    once(&mut seen, 0)?;
+                    if !c.null()? {
+                        let mut rs = 0u32;
+                        c.object(|c, k| {
+                            match k {
+                                b"attributes" => {
+                                    once(&mut rs, 0)?;
+                                    r.attributes = c.attributes()?;
+                                }
+                                b"droppedAttributesCount" => {
+                                    once(&mut rs, 1)?;
+                                    c.integer::<u32>()?;
+                                }
+                                b"entityRefs" => {
+                                    once(&mut rs, 2)?;
+                                    c.empty_list()?;
+                                }
+                                _ => c.skip()?,
+                            }
+                            Some(())
+                        })?;
+                    }
+                }
+                b"scopeSpans" => {
+                    once(&mut seen, 1)?;
+                    c.array(|c| c.scope_spans(&mut r.spans))?;
+                }
+                b"schemaUrl" => {
+                    once(&mut seen, 2)?;
+                    c.string()?;
+                }
+                _ => c.skip()?,
+            }
+            Some(())
+        })?;
+        Some(r)
+    }
+
+    /// A `ScopeSpans`, its spans appended to the resource's.
+    fn scope_spans(&mut self, spans: &mut Vec<SpanView<'a>>) -> Option<()> {
+        let mut seen = 0u32;
+        self.object(|c, k| {
+            match k {
+                b"scope" => {
+                    once(&mut seen, 0)?;
+                    if !c.null()? {
+                        let mut ss = 0u32;
+                        c.object(|c, k| {
+                            match k {
+                                b"name" | b"version" => {
+                                    once(&mut ss, u32::from(k == b"version"))?;
+                                    c.string()?;
+                                }
+                                b"attributes" => {
+                                    once(&mut ss, 2)?;
+                                    c.attributes()?;
+                                }
+                                b"droppedAttributesCount" => {
+                                    once(&mut ss, 3)?;
+                                    c.integer::<u32>()?;
+                                }
+                                _ => c.skip()?,
+                            }
+                            Some(())
+                        })?;
+                    }
+                }
+                b"spans" => {
+                    once(&mut seen, 1)?;
+                    c.array(|c| {
+                        spans.push(c.span()?);
+                        Some(())
+                    })?;
+                }
+                b"schemaUrl" => {
+                    once(&mut seen, 2)?;
+                    c.string()?;
+                }
+                _ => c.skip()?,
+            }
+            Some(())
+        })
+    }
+}
