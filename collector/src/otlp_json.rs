@@ -355,7 +355,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for AnyValue<'a> {
                             }
                         }
                         "intValue" => {
-                            if let Some(i) = map.next_value::<Option<I64NumberOrString>>()? {
+                            if let Some(i) = map.next_value::<Option<NumberOrString<i64>>>()? {
                                 v = Val::Int(i.0);
                             }
                         }
@@ -443,50 +443,42 @@ impl<'de> Deserialize<'de> for Parsed {
     }
 }
 
-/// An `intValue`: a JSON integer or a string holding one.
-struct I64NumberOrString(i64);
+/// A 64-bit integer written as a JSON integer or as a string holding one (`intValue`, times).
+struct NumberOrString<T>(T);
 
-impl<'de> Deserialize<'de> for I64NumberOrString {
+impl<'de, T> Deserialize<'de> for NumberOrString<T>
+where
+    T: TryFrom<i64> + TryFrom<u64> + std::str::FromStr,
+    <T as std::str::FromStr>::Err: fmt::Display,
+{
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = i64;
+        struct V<T>(PhantomData<T>);
+        impl<T> Visitor<'_> for V<T>
+        where
+            T: TryFrom<i64> + TryFrom<u64> + std::str::FromStr,
+            <T as std::str::FromStr>::Err: fmt::Display,
+        {
+            type Value = T;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an integer or a string holding one")
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
-                Ok(v)
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+                T::try_from(v).map_err(|_| E::custom("integer out of range"))
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
-                i64::try_from(v).map_err(|_| E::custom("integer out of range for int64"))
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+                T::try_from(v).map_err(|_| E::custom("integer out of range"))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
                 v.parse().map_err(E::custom)
             }
         }
-        d.deserialize_any(V).map(I64NumberOrString)
+        d.deserialize_any(V(PhantomData)).map(NumberOrString)
     }
 }
 
-/// A fixed64 time: a JSON integer or a string holding one.
+/// A fixed64 time (see [`NumberOrString`]).
 fn u64_number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    struct V;
-    impl Visitor<'_> for V {
-        type Value = u64;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a u64 integer or a string containing a u64 integer")
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
-            Ok(v)
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
-            u64::try_from(v).map_err(|_| E::custom("negative value for a u64"))
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-            v.parse().map_err(E::custom)
-        }
-    }
-    d.deserialize_any(V)
+    NumberOrString::<u64>::deserialize(d).map(|n| n.0)
 }
 
 /// Trace and span ids: hex strings (OTLP/JSON's exception to protobuf's base64 bytes).

@@ -36,27 +36,22 @@ pub fn parse(body: &[u8]) -> Option<TraceView<'_>> {
         scratch: String::new(),
     };
     let mut t = TraceView::default();
-    let mut seen = 0u32;
-    c.object(|c, k| match k {
+    c.fields(|c, k| match k {
         b"resourceSpans" => {
-            once(&mut seen, 0)?;
             c.array(|c| {
                 t.resources.push(c.resource_spans()?);
                 Some(())
-            })
+            })?;
+            Some(0)
         }
-        _ => c.skip(),
+        _ => c.skip_field(),
     })?;
     c.ws();
     (c.i == body.len()).then_some(t)
 }
 
-/// Marks field `bit` as read; a second time gives up (serde refuses a repeated field).
-fn once(seen: &mut u32, bit: u32) -> Option<()> {
-    let was = *seen & (1 << bit) != 0;
-    *seen |= 1 << bit;
-    (!was).then_some(())
-}
+/// What a field reader returns for a field it does not know (and skipped).
+const UNKNOWN: u32 = u32::MAX;
 
 /// A position in the body.
 struct Cur<'a> {
@@ -159,6 +154,29 @@ impl<'a> Cur<'a> {
                 _ => return None,
             }
         }
+    }
+
+    /// An object of known fields: `f` reads each member and returns the field's number (below
+    /// 32), or [`UNKNOWN`] for a member it skipped. A field read twice gives up (serde refuses a
+    /// repeated field).
+    fn fields(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<u32>) -> Option<()> {
+        let mut seen = 0u32;
+        self.object(|c, k| {
+            let field = f(c, k)?;
+            if field == UNKNOWN {
+                return Some(());
+            }
+            let bit = 1u32.checked_shl(field)?;
+            let again = seen & bit != 0;
+            seen |= bit;
+            (!again).then_some(())
+        })
+    }
+
+    /// Skips an unknown field's value.
+    fn skip_field(&mut self) -> Option<u32> {
+        self.skip()?;
+        Some(UNKNOWN)
     }
 
     /// An array's elements, each read by `f`.
@@ -394,25 +412,24 @@ impl<'a> Cur<'a> {
                 }
                 b"arrayValue" => {
                     let mut items = None;
-                    c.object(|c, k| match k {
-                        b"values" if items.is_none() => {
+                    c.fields(|c, k| match k {
+                        b"values" => {
                             let mut list = Vec::new();
                             c.array(|c| {
                                 list.push(c.any_value()?);
                                 Some(())
                             })?;
                             items = Some(list);
-                            Some(())
+                            Some(0)
                         }
-                        b"values" => None,
-                        _ => c.skip(),
+                        _ => c.skip_field(),
                     })?;
                     Val::Array(items?)
                 }
                 b"kvlistValue" => {
                     let mut items = None;
-                    c.object(|c, k| match k {
-                        b"values" if items.is_none() => {
+                    c.fields(|c, k| match k {
+                        b"values" => {
                             let mut list = Vec::new();
                             c.array(|c| {
                                 let (k, v) = c.key_value()?;
@@ -420,10 +437,9 @@ impl<'a> Cur<'a> {
                                 Some(())
                             })?;
                             items = Some(list);
-                            Some(())
+                            Some(0)
                         }
-                        b"values" => None,
-                        _ => c.skip(),
+                        _ => c.skip_field(),
                     })?;
                     Val::Kvlist(items?)
                 }
@@ -444,25 +460,25 @@ impl<'a> Cur<'a> {
 
     /// `(key, value)`: the key is required, the value may be absent or null.
     fn key_value(&mut self) -> Option<(Cow<'a, str>, Option<Val<'a>>)> {
-        let (mut key, mut value, mut seen) = (None, None, 0u32);
-        self.object(|c, k| match k {
-            b"key" => {
-                once(&mut seen, 0)?;
-                key = Some(c.string()?);
-                Some(())
-            }
-            b"value" => {
-                once(&mut seen, 1)?;
-                if !c.null()? {
-                    value = Some(c.any_value()?);
+        let (mut key, mut value) = (None, None);
+        self.fields(|c, k| {
+            Some(match k {
+                b"key" => {
+                    key = Some(c.string()?);
+                    0
                 }
-                Some(())
-            }
-            b"keyStrindex" => {
-                once(&mut seen, 2)?;
-                c.integer::<i32>().map(drop)
-            }
-            _ => c.skip(),
+                b"value" => {
+                    if !c.null()? {
+                        value = Some(c.any_value()?);
+                    }
+                    1
+                }
+                b"keyStrindex" => {
+                    c.integer::<i32>()?;
+                    2
+                }
+                _ => c.skip_field()?,
+            })
         })?;
         Some((key?, value))
     }
@@ -487,209 +503,204 @@ impl<'a> Cur<'a> {
 
     fn event(&mut self) -> Option<EventView<'a>> {
         let mut e = EventView::default();
-        let mut seen = 0u32;
-        self.object(|c, k| {
-            match k {
+        self.fields(|c, k| {
+            Some(match k {
                 b"timeUnixNano" => {
-                    once(&mut seen, 0)?;
                     e.time_unix_nano = c.integer_or_string()?;
+                    0
                 }
                 b"name" => {
-                    once(&mut seen, 1)?;
                     e.name = c.string()?;
+                    1
                 }
                 b"attributes" => {
-                    once(&mut seen, 2)?;
                     e.attributes = c.attributes()?;
+                    2
                 }
                 b"droppedAttributesCount" => {
-                    once(&mut seen, 3)?;
                     c.integer::<u32>()?;
+                    3
                 }
-                _ => c.skip()?,
-            }
-            Some(())
+                _ => c.skip_field()?,
+            })
         })?;
         Some(e)
     }
 
     fn span(&mut self) -> Option<SpanView<'a>> {
         let mut s = SpanView::default();
-        let mut seen = 0u32;
-        self.object(|c, k| {
-            match k {
+        self.fields(|c, k| {
+            Some(match k {
                 b"traceId" => {
-                    once(&mut seen, 0)?;
                     s.trace_id = c.id()?;
+                    0
                 }
                 b"spanId" => {
-                    once(&mut seen, 1)?;
                     s.span_id = c.id()?;
+                    1
                 }
                 b"parentSpanId" => {
-                    once(&mut seen, 2)?;
                     c.id()?;
+                    2
                 }
                 b"traceState" => {
-                    once(&mut seen, 3)?;
                     c.string()?;
+                    3
                 }
                 b"name" => {
-                    once(&mut seen, 4)?;
                     c.string()?;
+                    4
                 }
                 b"flags" => {
-                    once(&mut seen, 5)?;
                     c.integer::<u32>()?;
+                    5
                 }
                 b"kind" => {
-                    once(&mut seen, 6)?;
                     s.kind = c.integer()?;
+                    6
                 }
                 b"startTimeUnixNano" => {
-                    once(&mut seen, 7)?;
                     s.start_time_unix_nano = c.integer_or_string()?;
+                    7
                 }
                 b"endTimeUnixNano" => {
-                    once(&mut seen, 8)?;
                     s.end_time_unix_nano = c.integer_or_string()?;
+                    8
                 }
                 b"attributes" => {
-                    once(&mut seen, 9)?;
                     s.attributes = c.attributes()?;
+                    9
                 }
                 b"events" => {
-                    once(&mut seen, 10)?;
                     c.array(|c| {
                         s.events.push(c.event()?);
                         Some(())
                     })?;
+                    10
                 }
                 b"links" => {
-                    once(&mut seen, 11)?;
                     c.empty_list()?;
+                    11
                 }
-                b"droppedAttributesCount" | b"droppedEventsCount" | b"droppedLinksCount" => {
-                    let bit = match k {
-                        b"droppedAttributesCount" => 12,
-                        b"droppedEventsCount" => 13,
-                        _ => 14,
-                    };
-                    once(&mut seen, bit)?;
+                b"droppedAttributesCount" => {
                     c.integer::<u32>()?;
+                    12
+                }
+                b"droppedEventsCount" => {
+                    c.integer::<u32>()?;
+                    13
+                }
+                b"droppedLinksCount" => {
+                    c.integer::<u32>()?;
+                    14
                 }
                 b"status" => {
-                    once(&mut seen, 15)?;
                     if !c.null()? {
-                        let mut st = 0u32;
-                        c.object(|c, k| match k {
-                            b"message" => {
-                                once(&mut st, 0)?;
-                                c.string().map(drop)
-                            }
-                            b"code" => {
-                                once(&mut st, 1)?;
-                                s.status_code = c.integer()?;
-                                Some(())
-                            }
-                            _ => c.skip(),
+                        c.fields(|c, k| {
+                            Some(match k {
+                                b"message" => {
+                                    c.string()?;
+                                    0
+                                }
+                                b"code" => {
+                                    s.status_code = c.integer()?;
+                                    1
+                                }
+                                _ => c.skip_field()?,
+                            })
                         })?;
                     }
+                    15
                 }
-                _ => c.skip()?,
-            }
-            Some(())
+                _ => c.skip_field()?,
+            })
         })?;
         Some(s)
     }
 
     fn resource_spans(&mut self) -> Option<ResourceView<'a>> {
         let mut r = ResourceView::default();
-        let mut seen = 0u32;
-        self.object(|c, k| {
-            match k {
+        self.fields(|c, k| {
+            Some(match k {
                 b"resource" => {
-                    once(&mut seen, 0)?;
                     if !c.null()? {
-                        let mut rs = 0u32;
-                        c.object(|c, k| {
-                            match k {
+                        c.fields(|c, k| {
+                            Some(match k {
                                 b"attributes" => {
-                                    once(&mut rs, 0)?;
                                     r.attributes = c.attributes()?;
+                                    0
                                 }
                                 b"droppedAttributesCount" => {
-                                    once(&mut rs, 1)?;
                                     c.integer::<u32>()?;
+                                    1
                                 }
                                 b"entityRefs" => {
-                                    once(&mut rs, 2)?;
                                     c.empty_list()?;
+                                    2
                                 }
-                                _ => c.skip()?,
-                            }
-                            Some(())
+                                _ => c.skip_field()?,
+                            })
                         })?;
                     }
+                    0
                 }
                 b"scopeSpans" => {
-                    once(&mut seen, 1)?;
                     c.array(|c| c.scope_spans(&mut r.spans))?;
+                    1
                 }
                 b"schemaUrl" => {
-                    once(&mut seen, 2)?;
                     c.string()?;
+                    2
                 }
-                _ => c.skip()?,
-            }
-            Some(())
+                _ => c.skip_field()?,
+            })
         })?;
         Some(r)
     }
 
     /// A `ScopeSpans`, its spans appended to the resource's.
     fn scope_spans(&mut self, spans: &mut Vec<SpanView<'a>>) -> Option<()> {
-        let mut seen = 0u32;
-        self.object(|c, k| {
-            match k {
+        self.fields(|c, k| {
+            Some(match k {
                 b"scope" => {
-                    once(&mut seen, 0)?;
                     if !c.null()? {
-                        let mut ss = 0u32;
-                        c.object(|c, k| {
-                            match k {
-                                b"name" | b"version" => {
-                                    once(&mut ss, u32::from(k == b"version"))?;
+                        c.fields(|c, k| {
+                            Some(match k {
+                                b"name" => {
                                     c.string()?;
+                                    0
+                                }
+                                b"version" => {
+                                    c.string()?;
+                                    1
                                 }
                                 b"attributes" => {
-                                    once(&mut ss, 2)?;
                                     c.attributes()?;
+                                    2
                                 }
                                 b"droppedAttributesCount" => {
-                                    once(&mut ss, 3)?;
                                     c.integer::<u32>()?;
+                                    3
                                 }
-                                _ => c.skip()?,
-                            }
-                            Some(())
+                                _ => c.skip_field()?,
+                            })
                         })?;
                     }
+                    0
                 }
                 b"spans" => {
-                    once(&mut seen, 1)?;
                     c.array(|c| {
                         spans.push(c.span()?);
                         Some(())
                     })?;
+                    1
                 }
                 b"schemaUrl" => {
-                    once(&mut seen, 2)?;
                     c.string()?;
+                    2
                 }
-                _ => c.skip()?,
-            }
-            Some(())
+                _ => c.skip_field()?,
+            })
         })
     }
 }
