@@ -152,6 +152,12 @@ fn server_span(rng: &mut Rng, now: u64, route: &str, status: i64) -> Span {
     }
 }
 
+/// One export as `loadgen` sends it (`batch` corpus errors, each in its SERVER span, plus one
+/// ordinary span per error), the same every call: what the decode bench reads.
+pub fn sample_export(batch: usize) -> ExportTraceServiceRequest {
+    otlp_request(&mut Rng(0x9E37_79B9_7F4A_7C15), &corpus(), batch, 1)
+}
+
 /// One OTLP export of `batch` errors (each in its SERVER span) plus ordinary spans.
 fn otlp_request(
     rng: &mut Rng,
