@@ -262,8 +262,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     /// The OTLP/JSON reader sees exactly what the `opentelemetry-proto` decoding sees: exports as
-    /// that crate writes them, the same with strings escaped and ints as numbers, and corrupted
-    /// texts (the fuzz entry panics on any difference in what is accepted or read).
+    /// that crate writes them, the same with strings escaped and ints as numbers, pretty-printed,
+    /// and corrupted texts (the fuzz entry panics on any difference in what is accepted or read).
     #[test]
     fn the_json_reader_agrees_with_prost(req in trace_request(), at in any::<prop::sample::Index>(), with in prop_oneof![Just('"'), Just('}'), Just(','), Just('1'), Just('n'), Just('\\'), any::<char>()], cut in any::<bool>()) {
         use faultline_collector::{otlp_json, otlp_wire::TraceView};
@@ -271,7 +271,9 @@ proptest! {
         // The same export with every '/' escaped and 64-bit times written as numbers.
         let numbers = regex::Regex::new(r#""(startTimeUnixNano|endTimeUnixNano|timeUnixNano)":"(\d+)""#).expect("re");
         let variant = numbers.replace_all(&text.replace('/', "\\/"), r#""$1":$2"#).into_owned();
-        for body in [&text, &variant] {
+        // And pretty-printed (whitespace between every token).
+        let pretty = serde_json::to_string_pretty(&req).expect("serialize");
+        for body in [&text, &variant, &pretty] {
             let prost: ExportTraceServiceRequest = serde_json::from_str(body).expect("prost");
             // Exports as SDKs write them are read by the fast path (a string-table index in an
             // attribute value is an unknown member there, left to the full decoding).
