@@ -26,6 +26,11 @@ echo "test server: $FAULTLINE_TEST_CLICKHOUSE_URL ($(curl -fsS --max-time 10 "$F
 started_here=1
 cleanup() { [ "${started_here:-0}" = 1 ] && bash scripts/clickhouse.sh stop || true; }
 trap cleanup EXIT
+# Each test makes its own database (ftest_…, store/src/testing.rs); drop those earlier runs left.
+for db in $(curl -fsS "$FAULTLINE_TEST_CLICKHOUSE_URL/" \
+    --data-binary "SELECT name FROM system.databases WHERE substring(name, 1, 6) = 'ftest_'"); do
+  curl -fsS "$FAULTLINE_TEST_CLICKHOUSE_URL/" --data-binary "DROP DATABASE IF EXISTS \`$db\`" >/dev/null
+done
 
 step "Python test clients (virtualenv .venv)"
 if [ ! -x .venv/bin/python ]; then

@@ -2,7 +2,8 @@
 //!
 //! The server is `FAULTLINE_TEST_CLICKHOUSE_URL` when set (as `scripts/test.sh` does), otherwise
 //! the one `scripts/clickhouse.sh start` starts or finds. Each call gets a fresh database, so tests
-//! run in parallel without seeing each other's rows.
+//! run in parallel without seeing each other's rows; every such name starts with [`DB_PREFIX`],
+//! and `scripts/test.sh` drops those an earlier run left before it runs the tests.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -30,6 +31,9 @@ pub fn server_url() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// What every test database's name starts with.
+pub const DB_PREFIX: &str = "ftest_";
+
 /// A unique database name for one test.
 pub fn unique_database(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
@@ -38,7 +42,7 @@ pub fn unique_database(prefix: &str) -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     format!(
-        "{prefix}_{}_{}_{}",
+        "{DB_PREFIX}{prefix}_{}_{}_{}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed),
         nanos
