@@ -387,8 +387,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for AnyValue<'a> {
                                 v = Val::Bytes(Cow::Owned(b));
                             }
                         }
+                        // The prost decoding reads an `AnyValue`'s unknown members into a tree
+                        // (its value is a flattened map), so their strings must be valid here,
+                        // unlike elsewhere, where unknown fields are skipped unread.
                         _ => {
-                            map.next_value::<Parsed>()?;
+                            map.next_value::<serde_json::Value>()?;
                         }
                     }
                 }
@@ -396,50 +399,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for AnyValue<'a> {
             }
         }
         d.deserialize_map(V(PhantomData))
-    }
-}
-
-/// Any JSON value, parsed in full and dropped. The prost decoding reads an `AnyValue`'s unknown
-/// members into a tree (its value is a flattened map), so their strings must be valid there, unlike
-/// elsewhere, where unknown fields are skipped unread (`IgnoredAny`).
-struct Parsed;
-
-impl<'de> Deserialize<'de> for Parsed {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Parsed;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Parsed, E> {
-                Ok(Parsed)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Parsed, E> {
-                Ok(Parsed)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Parsed, E> {
-                Ok(Parsed)
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Parsed, E> {
-                Ok(Parsed)
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Parsed, E> {
-                Ok(Parsed)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Parsed, E> {
-                Ok(Parsed)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Parsed, A::Error> {
-                while seq.next_element::<Parsed>()?.is_some() {}
-                Ok(Parsed)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
-                while map.next_entry::<Text<'_>, Parsed>()?.is_some() {}
-                Ok(Parsed)
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 

@@ -131,14 +131,12 @@ impl Store {
                 continue;
             }
             for stmt in &m.statements {
-                // 18.16 has no `ADD COLUMN IF NOT EXISTS`: ask before adding, so a migration
-                // interrupted after its ALTER runs again cleanly.
-                if let Some((table, column)) = schema::added_column(stmt)
+                if let Some((table, column)) = stmt.adds_column
                     && self.column_exists(table, column).await?
                 {
                     continue;
                 }
-                self.exec(stmt).await?;
+                self.exec(&stmt.sql).await?;
             }
             self.client
                 .query(&format!(
@@ -207,7 +205,7 @@ pub fn catalog(db: &str) -> Vec<(String, String)> {
     ];
     for m in schema::migrations(db) {
         for (i, s) in m.statements.into_iter().enumerate() {
-            out.push((format!("migration_{}_{}", m.version, i), s));
+            out.push((format!("migration_{}_{}", m.version, i), s.sql));
         }
     }
     // Modern servers only (names start with `modern_`; the 18.16 test skips them).

@@ -16,7 +16,27 @@ pub struct Migration {
     /// Short name, stored with the version.
     pub name: &'static str,
     /// The statements, in order, for the given database.
-    pub statements: Vec<String>,
+    pub statements: Vec<Statement>,
+}
+
+/// One statement of a migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The SQL.
+    pub sql: String,
+    /// `(table, column)` when the statement adds that column: 18.16 has no `ADD COLUMN IF NOT
+    /// EXISTS`, so the runner skips the statement when the column is there (a migration
+    /// interrupted after its `ALTER` then runs again cleanly).
+    pub adds_column: Option<(&'static str, &'static str)>,
+}
+
+impl From<String> for Statement {
+    fn from(sql: String) -> Self {
+        Statement {
+            sql,
+            adds_column: None,
+        }
+    }
 }
 
 fn columns(cols: &[(&str, &str)]) -> String {
@@ -193,7 +213,7 @@ GROUP BY project, path, hour"
         Migration {
             version: 1,
             name: "initial schema: occurrences, issue rollups and totals, issue states, request totals, 404s",
-            statements,
+            statements: statements.into_iter().map(Statement::from).collect(),
         },
         Migration {
             version: 2,
@@ -206,27 +226,26 @@ GROUP BY project, path, hour"
                 format!(
                     "CREATE TABLE IF NOT EXISTS `{db}`.stacktraces (\n{}\n) ENGINE = ReplacingMergeTree()\nPARTITION BY toYYYYMMDD(day)\nORDER BY (project, stack_hash)",
                     columns(STACKTRACE_COLUMNS)
-                ),
+                )
+                .into(),
             ],
         },
     ]
 }
 
-const ADD_COLUMN: &str = " ADD COLUMN ";
-
-/// `ALTER TABLE … ADD COLUMN …` (without `IF NOT EXISTS`, which 18.16 lacks: the migration runner
-/// asks [`added_column`] and skips it when the column exists).
-fn add_column(db: &str, table: &str, column: &str, ty: &str, after: &str) -> String {
-    format!("ALTER TABLE `{db}`.{table}{ADD_COLUMN}`{column}` {ty} AFTER `{after}`")
-}
-
-/// `(table, column)` when `stmt` is an [`add_column`] statement.
-pub fn added_column(stmt: &str) -> Option<(&str, &str)> {
-    let rest = stmt.strip_prefix("ALTER TABLE `")?;
-    let (_db, rest) = rest.split_once("`.")?;
-    let (table, rest) = rest.split_once(ADD_COLUMN)?;
-    let column = rest.strip_prefix('`')?.split('`').next()?;
-    Some((table, column))
+/// `ALTER TABLE … ADD COLUMN …`, marked as adding `(table, column)` (see
+/// [`Statement::adds_column`]).
+fn add_column(
+    db: &str,
+    table: &'static str,
+    column: &'static str,
+    ty: &str,
+    after: &str,
+) -> Statement {
+    Statement {
+        sql: format!("ALTER TABLE `{db}`.{table} ADD COLUMN `{column}` {ty} AFTER `{after}`"),
+        adds_column: Some((table, column)),
+    }
 }
 
 /// Tables partitioned by day (`toYYYYMMDD`), whose old partitions retention drops.
@@ -290,11 +309,19 @@ mod tests {
     #[test]
     fn added_columns_are_recognized() {
         let stmt = add_column("db", "occurrences", "stack_hash", "UInt64", "stacktrace");
-        assert_eq!(added_column(&stmt), Some(("occurrences", "stack_hash")));
+        assert_eq!(stmt.adds_column, Some(("occurrences", "stack_hash")));
         assert_eq!(
-            added_column("ALTER TABLE `db`.t MODIFY SETTING x = 1"),
+            Statement::from("ALTER TABLE `db`.t MODIFY SETTING x = 1".to_string()).adds_column,
             None
         );
-        assert_eq!(added_column("CREATE TABLE x"), None);
+        let m2 = &migrations("db")[1].statements;
+        assert_eq!(m2[0].adds_column, Some(("occurrences", "stack_hash")));
+        assert_eq!(m2[1].adds_column, None);
+        assert!(
+            migrations("db")[0]
+                .statements
+                .iter()
+                .all(|s| s.adds_column.is_none())
+        );
     }
 }

@@ -313,7 +313,7 @@ async fn an_old_schema_is_upgraded_in_place() {
     exec(&faultline_store::schema::create_database(&db)).await;
     exec(&faultline_store::schema::create_migrations_table(&db)).await;
     for stmt in &faultline_store::schema::migrations(&db)[0].statements {
-        exec(stmt).await;
+        exec(&stmt.sql).await;
     }
     exec(&format!(
         "INSERT INTO `{db}`.schema_migrations (version, name, applied_at) VALUES (1, 'initial', now())"

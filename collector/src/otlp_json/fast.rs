@@ -82,12 +82,8 @@ fn special(x: u64) -> u64 {
         | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS)
 }
 
-fn is_hex(c: u8) -> bool {
-    c.is_ascii_hexdigit()
-}
-
 fn hex4(b: &[u8]) -> Option<u32> {
-    if b.len() != 4 || !b.iter().all(|&c| is_hex(c)) {
+    if b.len() != 4 || !b.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
     u32::from_str_radix(std::str::from_utf8(b).ok()?, 16).ok()
@@ -127,33 +123,48 @@ impl<'a> Cur<'a> {
         Some(false)
     }
 
-    /// An object's members, each handed to `f` with its key (unescaped keys only); `f` reads the
-    /// value.
-    fn object(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
+    /// Opens a container (`open`); `Some(false)` when `close` ends it at once.
+    fn open(&mut self, open: u8, close: u8) -> Option<bool> {
+        self.eat(open)?;
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return None;
         }
-        if self.peek()? == b'}' {
+        if self.peek()? == close {
             self.i += 1;
             self.depth -= 1;
-            return Some(());
+            return Some(false);
         }
-        loop {
+        Some(true)
+    }
+
+    /// After an element: `Some(true)` on a comma, `Some(false)` when `close` ends the container.
+    fn next(&mut self, close: u8) -> Option<bool> {
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                Some(true)
+            }
+            c if c == close => {
+                self.i += 1;
+                self.depth -= 1;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
+    /// An object's members, each handed to `f` with its key (unescaped keys only); `f` reads the
+    /// value.
+    fn object(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        let mut more = self.open(b'{', b'}')?;
+        while more {
             let k = self.key()?;
             self.eat(b':')?;
             f(self, k)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    self.depth -= 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
+            more = self.next(b'}')?;
         }
+        Some(())
     }
 
     /// An object of known fields: `f` reads each member and returns the field's number (below
@@ -181,28 +192,12 @@ impl<'a> Cur<'a> {
 
     /// An array's elements, each read by `f`.
     fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return None;
-        }
-        if self.peek()? == b']' {
-            self.i += 1;
-            self.depth -= 1;
-            return Some(());
-        }
-        loop {
+        let mut more = self.open(b'[', b']')?;
+        while more {
             f(self)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    self.depth -= 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
+            more = self.next(b']')?;
         }
+        Some(())
     }
 
     /// A key without escapes.
@@ -370,7 +365,7 @@ impl<'a> Cur<'a> {
     /// Trace and span ids: plain hex, checked here and decoded only when used.
     fn id(&mut self) -> Option<Id<'a>> {
         let s = self.string()?;
-        if s.len() % 2 != 0 || !s.bytes().all(is_hex) {
+        if s.len() % 2 != 0 || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
             return None;
         }
         Some(match s {
