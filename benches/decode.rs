@@ -7,8 +7,12 @@
 #![allow(missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use faultline_collector::limits::FieldLimits;
+use faultline_collector::occurrence::{RowPolicy, TraceCache, build_row, trace_work};
 use faultline_collector::otlp;
+use faultline_collector::scrub::Scrubber;
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
+use faultline_store::writer::{Batch, StackTexts};
 use prost::Message;
 
 const ERRORS: usize = 1000;
@@ -49,9 +53,46 @@ fn bench(c: &mut Criterion) {
     g.bench_function("json-prost", |b| {
         b.iter(|| {
             let r: ExportTraceServiceRequest = serde_json::from_slice(&json).expect("decodes");
-            otlp::from_traces(&r, 0)
+            otlp::from_traces(&r, 0).events.len()
         })
     });
+    g.finish();
+
+    // The whole CPU path of one gRPC request, as `Ingest` runs it, minus the network and the
+    // spool's disk write: read, extract, group and enrich into rows, encode the spool record.
+    let mut g = c.benchmark_group("ingest");
+    g.throughput(Throughput::Elements(ERRORS as u64));
+    let cache = TraceCache::default();
+    let texts = StackTexts::default();
+    let (fields, scrubber) = (FieldLimits::default(), Scrubber::new(true, false, &[], &[]));
+    let record = |body: &[u8], json: bool| {
+        let ex = if json {
+            otlp::from_trace_json(body, 1).expect("decodes")
+        } else {
+            otlp::from_trace_bytes(body, 1).expect("decodes")
+        };
+        let policy = RowPolicy {
+            config: None,
+            fields: &fields,
+            scrubber: &scrubber,
+        };
+        let works: Vec<_> = (ex.events.iter())
+            .map(|e| trace_work(e, "default", policy, &cache))
+            .collect();
+        let occurrences = (ex.events.into_iter().zip(&works))
+            .map(|(e, w)| build_row(e, w, "default", 1, policy))
+            .collect();
+        let mut batch = Batch {
+            occurrences,
+            requests: ex.requests,
+            stacktraces: Vec::new(),
+        };
+        let keys = batch.share_texts(&texts);
+        texts.mark(&keys);
+        batch.encode().expect("encodes").map_or(0, |r| r.len())
+    };
+    g.bench_function("protobuf-to-record", |b| b.iter(|| record(&proto, false)));
+    g.bench_function("json-to-record", |b| b.iter(|| record(&json, true)));
     g.finish();
 }
 

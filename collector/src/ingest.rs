@@ -6,16 +6,16 @@ use std::sync::Arc;
 
 use faultline_proto::otlp::collector::logs::v1::ExportLogsServiceRequest;
 use faultline_proto::webhook::WebhookEvent;
-use faultline_store::writer::{Batch, Writer};
-use faultline_store::{OccurrenceRow, RequestCountRow};
+use faultline_store::RequestCountRow;
+use faultline_store::writer::{Batch, Encoded, Writer};
 
 use crate::auth::Auth;
 use crate::drops::{DropCounter, DropReason};
 use crate::error::IngestError;
-use crate::event::{ErrorEvent, now_secs};
+use crate::event::{ErrorEvent, Row, now_secs};
 use crate::fingerprint::GroupingConfig;
 use crate::limits::{FieldLimits, RateLimits};
-use crate::occurrence::TraceCache;
+use crate::occurrence::{RowPolicy, TraceCache, TraceWork, build_row, trace_work};
 use crate::otlp::{self, Extracted};
 use crate::scrub::Scrubber;
 
@@ -87,6 +87,16 @@ struct Inner {
     traces: TraceCache,
 }
 
+/// What a blocking ingest job made of a request.
+struct Job<T> {
+    /// The client's answer.
+    answer: T,
+    /// The spool record.
+    record: Encoded,
+    /// Events in it.
+    events: u64,
+}
+
 /// What a stored webhook event got.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct WebhookAck {
@@ -120,22 +130,17 @@ impl Ingest {
         }
     }
 
-    /// Fingerprints and enriches one event into a row, then cuts it to size and scrubs it
-    /// (per-trace work from the trace cache).
-    fn row(&self, ev: crate::event::ErrorEvent, project: &str, received_at: u32) -> OccurrenceRow {
+    /// How `project`'s occurrences are grouped, cut and scrubbed.
+    fn row_policy(&self, project: &str) -> RowPolicy<'_> {
         let policy = &self.inner.policy;
-        crate::occurrence::build_row(
-            ev,
-            project,
-            received_at,
-            self.inner.grouping.get(project),
-            &policy.fields,
-            policy
+        RowPolicy {
+            config: self.inner.grouping.get(project),
+            fields: &policy.fields,
+            scrubber: policy
                 .scrub_by_project
                 .get(project)
                 .unwrap_or(&policy.scrub),
-            &self.inner.traces,
-        )
+        }
     }
 
     /// The authenticator.
@@ -164,85 +169,104 @@ impl Ingest {
         e
     }
 
-    async fn store(
+    /// Runs `job` on a blocking thread (off the async runtime), spools the record it made, and
+    /// returns its answer once the record is durable. `job` reads the request, and refuses it
+    /// (counted) when it must; it returns its answer, the record and how many events it holds.
+    async fn run<T: Send + 'static>(
         &self,
-        source: &str,
-        project: String,
-        extracted: Extracted,
-    ) -> Result<(), IngestError> {
-        let Extracted { events, requests } = extracted;
-        self.spool(source, project, events, requests, |_, _| ())
+        source: &'static str,
+        job: impl FnOnce(&Ingest) -> Result<Job<T>, IngestError> + Send + 'static,
+    ) -> Result<T, IngestError> {
+        let me = self.clone();
+        let Job {
+            answer,
+            record,
+            events,
+        } = tokio::task::spawn_blocking(move || job(&me))
             .await
+            .map_err(|e| {
+                self.refuse(
+                    source,
+                    IngestError::Internal(format!("ingest task failed: {e}")),
+                    0,
+                )
+            })??;
+        match self.inner.writer.write_encoded(record).await {
+            Ok(()) => {
+                self.inner.drops.accepted(source, events);
+                Ok(answer)
+            }
+            Err(e) => Err(self.refuse(source, e.into(), events)),
+        }
     }
 
-    /// Takes from the project's rate limit, builds and encodes the rows on a blocking thread (off
-    /// the async runtime), spools them, and returns what `ack` makes of the rows.
-    async fn spool<T: Send + 'static>(
+    /// Takes `events` from the project's rate limit, groups and enriches them into rows (borrowing
+    /// from the events and the trace cache's answers), and encodes the spool record; `ack` makes
+    /// the client's answer of the rows. On the blocking thread of [`run`](Self::run).
+    fn encode_rows<T>(
         &self,
         source: &str,
-        project: String,
-        events: Vec<ErrorEvent>,
+        project: &str,
+        events: Vec<ErrorEvent<'_>>,
         requests: Vec<RequestCountRow>,
-        ack: impl FnOnce(&[OccurrenceRow], &str) -> T + Send + 'static,
-    ) -> Result<T, IngestError> {
+        ack: impl FnOnce(&[Row<'_>], &str) -> T,
+    ) -> Result<Job<T>, IngestError> {
         let n = events.len() as u64;
         self.inner
             .policy
             .rates
-            .take(&project, n)
+            .take(project, n)
             .map_err(|e| self.refuse(source, e, n))?;
-        let me = self.clone();
-        let (answer, encoded) = tokio::task::spawn_blocking(move || {
-            let received_at = now_secs();
-            let occurrences: Vec<OccurrenceRow> = events
+        let policy = self.row_policy(project);
+        let received_at = now_secs();
+        let works: Vec<Arc<TraceWork>> = events
+            .iter()
+            .map(|e| trace_work(e, project, policy, &self.inner.traces))
+            .collect();
+        let occurrences: Vec<Row<'_>> = events
+            .into_iter()
+            .zip(&works)
+            .map(|(e, w)| build_row(e, w, project, received_at, policy))
+            .collect();
+        let answer = ack(&occurrences, project);
+        let batch = Batch {
+            occurrences,
+            requests: requests
                 .into_iter()
-                .map(|e| me.row(e, &project, received_at))
-                .collect();
-            let answer = ack(&occurrences, &project);
-            let batch = Batch {
-                occurrences,
-                requests: requests
-                    .into_iter()
-                    .map(|mut r| {
-                        r.project.clone_from(&project);
-                        r
-                    })
-                    .collect(),
-                stacktraces: Vec::new(),
-            };
-            me.inner.writer.encode(batch).map(|e| (answer, e))
+                .map(|mut r| {
+                    project.clone_into(&mut r.project);
+                    r
+                })
+                .collect(),
+            stacktraces: Vec::new(),
+        };
+        let record = self
+            .inner
+            .writer
+            .encode(batch)
+            .map_err(|e| self.refuse(source, e.into(), n))?;
+        Ok(Job {
+            answer,
+            record,
+            events: n,
         })
-        .await
-        .map_err(|e| {
-            self.refuse(
-                source,
-                IngestError::Internal(format!("grouping task failed: {e}")),
-                n,
-            )
-        })?
-        .map_err(|e| self.refuse(source, e.into(), n))?;
-        match self.inner.writer.write_encoded(encoded).await {
-            Ok(()) => {
-                self.inner.drops.accepted(source, n);
-                Ok(answer)
-            }
-            Err(e) => Err(self.refuse(source, e.into(), n)),
-        }
     }
 
-    /// Decodes and normalizes on a blocking thread (`extract`), then stores.
-    async fn extract_and_store(
+    /// Reads a request with `extract` (refused as 400 when it does not read), then stores what it
+    /// yields; both on one blocking thread.
+    async fn extract_and_store<B: Send + 'static>(
         &self,
-        source: &str,
+        source: &'static str,
         project: String,
-        extract: impl FnOnce() -> Result<Extracted, IngestError> + Send + 'static,
+        body: B,
+        extract: impl for<'b> FnOnce(&'b B) -> Result<Extracted<'b>, IngestError> + Send + 'static,
     ) -> Result<(), IngestError> {
-        let extracted = tokio::task::spawn_blocking(extract)
-            .await
-            .map_err(|e| IngestError::Internal(format!("decode task failed: {e}")))
-            .and_then(|r| r)
-            .map_err(|e| self.refuse(source, e, 0))?;
-        self.store(source, project, extracted).await
+        self.run(source, move |me| {
+            let Extracted { events, requests } =
+                extract(&body).map_err(|e| me.refuse(source, e, 0))?;
+            me.encode_rows(source, &project, events, requests, |_, _| ())
+        })
+        .await
     }
 
     /// Stores the errors and request counts of a trace export, as it arrived: protobuf bytes are
@@ -250,16 +274,16 @@ impl Ingest {
     /// on a blocking thread.
     pub async fn traces(
         &self,
-        source: &str,
+        source: &'static str,
         project: String,
         format: Format,
         body: bytes::Bytes,
     ) -> Result<(), IngestError> {
         const WHAT: &str = "ExportTraceServiceRequest";
-        self.extract_and_store(source, project, move || match format {
-            Format::Protobuf => otlp::from_trace_bytes(&body, now_secs())
+        self.extract_and_store(source, project, body, move |body| match format {
+            Format::Protobuf => otlp::from_trace_bytes(body, now_secs())
                 .map_err(|e| IngestError::BadRequest(format!("malformed protobuf {WHAT}: {e}"))),
-            Format::Json => otlp::from_trace_json(&body, now_secs())
+            Format::Json => otlp::from_trace_json(body, now_secs())
                 .map_err(|e| IngestError::BadRequest(format!("malformed JSON {WHAT}: {e}"))),
         })
         .await
@@ -268,11 +292,11 @@ impl Ingest {
     /// Stores the errors of a logs export.
     pub async fn logs(
         &self,
-        source: &str,
+        source: &'static str,
         project: String,
         req: ExportLogsServiceRequest,
     ) -> Result<(), IngestError> {
-        self.extract_and_store(source, project, move || Ok(otlp::from_logs(&req)))
+        self.extract_and_store(source, project, req, |req| Ok(otlp::from_logs(req)))
             .await
     }
 
@@ -296,14 +320,16 @@ impl Ingest {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.spool(SOURCE, project, events, Vec::new(), |rows, project| {
-            rows.iter()
-                .map(|r| WebhookAck {
-                    id: r.event_id.clone(),
-                    fingerprint: r.fingerprint.clone(),
-                    project: project.to_string(),
-                })
-                .collect()
+        self.run(SOURCE, move |me| {
+            me.encode_rows(SOURCE, &project, events, Vec::new(), |rows, project| {
+                rows.iter()
+                    .map(|r| WebhookAck {
+                        id: r.event_id.to_string(),
+                        fingerprint: r.fingerprint.to_string(),
+                        project: project.to_string(),
+                    })
+                    .collect()
+            })
         })
         .await
     }

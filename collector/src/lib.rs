@@ -12,13 +12,14 @@
 //! 3. **Checking** ([`http`], [`grpc`]). Content type and encoding are checked (415), gzip is
 //!    inflated up to a limit (413). Log exports and webhook JSON are decoded here; trace exports,
 //!    the bulk of the traffic, are left as bytes for the next step.
-//! 4. **Decoding and normalizing** ([`ingest`], on a blocking thread): OTLP trace exports are read
-//!    in place from their protobuf bytes ([`otlp_wire`]) or their JSON text ([`otlp_json`]) into
-//!    the same borrowed views; malformed input is answered 400 / `INVALID_ARGUMENT` naming the
-//!    problem.
+//! 4. **Decoding and normalizing** ([`ingest`], which runs steps 4 to 6 and the encoding of step 7
+//!    as one job on a blocking thread): OTLP trace exports are read in place from their protobuf
+//!    bytes ([`otlp_wire`]) or their JSON text ([`otlp_json`]) into the same borrowed views;
+//!    malformed input is answered 400 / `INVALID_ARGUMENT` naming the problem.
 //!    Span events named `exception`, error log records, and webhook events all become one
 //!    [`event::ErrorEvent`] ([`otlp`], [`webhook`]); SERVER spans become per-minute request counts.
-//!    Spans are not stored otherwise.
+//!    Spans are not stored otherwise. Events and rows borrow their texts from the request: a text
+//!    is copied once, into the spool record, unless it had to change.
 //! 5. **Rate limit** ([`limits`]). Over the project's token bucket: 429 / `RESOURCE_EXHAUSTED` with
 //!    `Retry-After`, nothing stored.
 //! 6. **Grouping and enrichment** ([`occurrence`], [`fingerprint`], [`event`]): fingerprint

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use faultline_store::OccurrenceRow;
+use std::borrow::Cow;
 
 use crate::error::IngestError;
+use crate::event::{Row, Text};
 
 /// Appended to a value that was cut.
 pub const TRUNCATED: &str = "…[truncated]";
@@ -47,26 +48,32 @@ pub fn truncate(s: &mut String, max: usize) -> bool {
     true
 }
 
+/// [`truncate`] for a borrowed text: copied only when it is cut.
+pub fn truncate_text(s: &mut Text<'_>, max: usize) -> bool {
+    s.len() > max && truncate(s.to_mut(), max)
+}
+
 impl FieldLimits {
     /// Applies the limits to a row (after grouping, so a cut never changes the fingerprint).
-    pub fn apply(&self, row: &mut OccurrenceRow) {
-        truncate(&mut row.stacktrace, self.max_stacktrace_bytes);
+    pub fn apply(&self, row: &mut Row<'_>) {
+        truncate_text(&mut row.stacktrace, self.max_stacktrace_bytes);
         self.apply_but_stacktrace(row);
     }
 
     /// [`apply`](Self::apply) without the stack trace (which ingest cuts once per distinct trace).
-    pub fn apply_but_stacktrace(&self, row: &mut OccurrenceRow) {
-        truncate(&mut row.message, self.max_message_bytes);
+    pub fn apply_but_stacktrace(&self, row: &mut Row<'_>) {
+        truncate_text(&mut row.message, self.max_message_bytes);
         for v in &mut row.attr_values {
-            truncate(v, self.max_message_bytes);
+            truncate_text(v, self.max_message_bytes);
         }
         let n = row.attr_keys.len().min(row.attr_values.len());
         if n > self.max_attributes {
             let keep = self.max_attributes.saturating_sub(1);
             row.attr_keys.truncate(keep);
             row.attr_values.truncate(keep);
-            row.attr_keys.push("faultline.dropped_attributes".into());
-            row.attr_values.push((n - keep).to_string());
+            row.attr_keys
+                .push(Cow::Borrowed("faultline.dropped_attributes"));
+            row.attr_values.push((n - keep).to_string().into());
         }
     }
 }
@@ -176,13 +183,20 @@ mod tests {
         let mut short = "ok".to_string();
         assert!(!truncate(&mut short, 51));
         assert_eq!(short, "ok");
+        let mut borrowed = Cow::Borrowed("ok");
+        assert!(!truncate_text(&mut borrowed, 2));
+        assert!(
+            matches!(borrowed, Cow::Borrowed("ok")),
+            "not copied when not cut"
+        );
+        assert!(truncate_text(&mut borrowed, 1));
     }
 
     #[test]
     fn attributes_beyond_the_limit_are_counted_not_kept() {
-        let mut row = OccurrenceRow {
-            attr_keys: (0..10).map(|i| format!("k{i}")).collect(),
-            attr_values: (0..10).map(|i| format!("v{i}")).collect(),
+        let mut row = Row {
+            attr_keys: (0..10).map(|i| format!("k{i}").into()).collect(),
+            attr_values: (0..10).map(|i| format!("v{i}").into()).collect(),
             ..Default::default()
         };
         FieldLimits {

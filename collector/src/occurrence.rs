@@ -5,20 +5,21 @@
 //! grouping it, cutting it to size and scrubbing it are the costly steps of ingest, and for a
 //! given project, service, exception type and trace their answer is always the same (the message
 //! matters only when grouping falls back to it, or a project rule looks at it; those events are
-//! grouped one by one). [`TraceCache`] keeps those answers, keyed by a 128-bit hash of the inputs
-//! and bounded in bytes; [`build_row`] gives exactly the row the uncached path gives (a test
-//! compares both over the grouping corpus).
+//! grouped one by one). [`TraceCache`] keeps those answers ([`trace_work`]), keyed by a 128-bit
+//! hash of the inputs and bounded in bytes; [`build_row`] gives exactly the row the uncached path
+//! gives (a test compares both over the grouping corpus), borrowing the cached answers: a batch
+//! holds its traces' [`TraceWork`] until its rows are encoded.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use faultline_store::OccurrenceRow;
 use twox_hash::XxHash3_128;
 
-use crate::event::ErrorEvent;
+use crate::event::{ErrorEvent, Row};
 use crate::fingerprint::{
-    CLIENT_GROUPING_VERSION, GROUPING_VERSION, Grouping, GroupingConfig, client_fingerprint,
-    fingerprint, fingerprint_and_usage,
+    CLIENT_GROUPING_VERSION, GROUPING_VERSION, GroupingConfig, client_fingerprint,
+    fingerprint_and_usage,
 };
 use crate::limits::{FieldLimits, truncate};
 use crate::scrub::Scrubber;
@@ -126,18 +127,16 @@ impl TraceCache {
     }
 }
 
-/// 128-bit key of everything trace work depends on (each part length-prefixed).
-fn trace_key(project: &str, ev: &ErrorEvent) -> u128 {
+/// 128-bit key of everything trace work depends on (each part length-prefixed; the trace, the
+/// long part, hashed on its own in one pass rather than streamed through the hasher's buffer).
+fn trace_key(project: &str, ev: &ErrorEvent<'_>) -> u128 {
+    let trace = XxHash3_128::oneshot(ev.stacktrace.as_bytes());
     let mut h = XxHash3_128::new();
-    for part in [
-        project,
-        ev.service.as_str(),
-        ev.exception_type.as_str(),
-        ev.stacktrace.as_str(),
-    ] {
+    for part in [project, &ev.service, &ev.exception_type] {
         h.write(&(part.len() as u64).to_le_bytes());
         h.write(part.as_bytes());
     }
+    h.write(&trace.to_le_bytes());
     h.finish_128()
 }
 
@@ -151,57 +150,73 @@ pub fn stack_hash(text: &str) -> u64 {
     }
 }
 
-/// Fingerprints and enriches `ev` into a row of `project`, cuts it to `fields` and scrubs it with
-/// `scrubber`: the same row as `ev.into_row(..)` followed by [`FieldLimits::apply`] and
-/// [`Scrubber::row`], plus the [`stack_hash`] of the stored trace, with the per-trace work taken
-/// from `cache` when it was done before.
-pub fn build_row(
-    ev: ErrorEvent,
+/// How occurrences of a project are grouped, cut and scrubbed.
+#[derive(Clone, Copy)]
+pub struct RowPolicy<'p> {
+    /// The project's grouping configuration, if any.
+    pub config: Option<&'p GroupingConfig>,
+    /// Size limits.
+    pub fields: &'p FieldLimits,
+    /// The project's scrubber.
+    pub scrubber: &'p Scrubber,
+}
+
+/// The per-trace work of `ev` in `project` (grouping when the message does not matter, culprit,
+/// the trace cut and scrubbed, its [`stack_hash`]), from `cache` when it was done before.
+pub fn trace_work(
+    ev: &ErrorEvent<'_>,
     project: &str,
-    received_at: u32,
-    config: Option<&GroupingConfig>,
-    fields: &FieldLimits,
-    scrubber: &Scrubber,
+    policy: RowPolicy<'_>,
     cache: &TraceCache,
-) -> OccurrenceRow {
-    let work = cache.get_or_compute(trace_key(project, &ev), || {
-        let mut input = ev.grouping_input(project, config);
+) -> Arc<TraceWork> {
+    cache.get_or_compute(trace_key(project, ev), || {
+        let mut input = ev.grouping_input(project, policy.config);
         input.client_fingerprint = None;
         let (g, uses_message) = fingerprint_and_usage(&input);
-        let mut stacktrace = ev.stacktrace.clone();
-        truncate(&mut stacktrace, fields.max_stacktrace_bytes);
-        scrubber.text(&mut stacktrace);
+        let mut stacktrace = ev.stacktrace.to_string();
+        truncate(&mut stacktrace, policy.fields.max_stacktrace_bytes);
+        policy.scrubber.text(&mut stacktrace);
         TraceWork {
             stack_hash: stack_hash(&stacktrace),
             fingerprint: (!uses_message).then_some(g.fingerprint),
             culprit: g.culprit,
             stacktrace,
         }
-    });
-    let grouping = match (
+    })
+}
+
+/// Fingerprints and enriches `ev` into a row of `project`, cuts it to size and scrubs it: the same
+/// row as `ev.into_row(..)` followed by [`FieldLimits::apply`] and [`Scrubber::row`], plus the
+/// [`stack_hash`] of the stored trace. `work` is `ev`'s [`trace_work`]; the row borrows its
+/// fingerprint, culprit and trace, and `ev`'s texts.
+pub fn build_row<'a>(
+    ev: ErrorEvent<'a>,
+    work: &'a TraceWork,
+    project: &'a str,
+    received_at: u32,
+    policy: RowPolicy<'_>,
+) -> Row<'a> {
+    let culprit = Cow::Borrowed(work.culprit.as_str());
+    let mut row = match (
         client_fingerprint(ev.client_fingerprint.as_deref()),
         &work.fingerprint,
     ) {
-        (Some(fp), _) => Grouping {
-            fingerprint: fp,
-            culprit: work.culprit.clone(),
-            version: CLIENT_GROUPING_VERSION,
-        },
-        (None, Some(fp)) => Grouping {
-            fingerprint: fp.clone(),
-            culprit: work.culprit.clone(),
-            version: GROUPING_VERSION,
-        },
-        (None, None) => fingerprint(&ev.grouping_input(project, config)),
+        (Some(fp), _) => ev.into_row_grouped(
+            project,
+            received_at,
+            fp.into(),
+            culprit,
+            CLIENT_GROUPING_VERSION,
+        ),
+        (None, Some(fp)) => {
+            ev.into_row_grouped(project, received_at, fp.into(), culprit, GROUPING_VERSION)
+        }
+        (None, None) => ev.into_row(project, received_at, policy.config),
     };
-    let mut row = ev.into_row_grouped(project, received_at, grouping);
-    // Usually the cut and scrubbed text is the text as sent: then the row keeps its own copy.
-    if row.stacktrace != work.stacktrace {
-        row.stacktrace.clone_from(&work.stacktrace);
-    }
+    row.stacktrace = Cow::Borrowed(&work.stacktrace);
     row.stack_hash = work.stack_hash;
-    fields.apply_but_stacktrace(&mut row);
-    scrubber.row_but_stacktrace(&mut row);
+    policy.fields.apply_but_stacktrace(&mut row);
+    policy.scrubber.row_but_stacktrace(&mut row);
     row
 }
 
@@ -210,7 +225,7 @@ mod tests {
     use super::*;
     use crate::fingerprint::FingerprintRule;
 
-    fn corpus() -> Vec<ErrorEvent> {
+    fn corpus() -> Vec<ErrorEvent<'static>> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/data/grouping/events.jsonl"
@@ -220,7 +235,7 @@ mod tests {
             .filter(|l| !l.trim().is_empty())
             .map(|l| {
                 let v: serde_json::Value = serde_json::from_str(l).expect("json");
-                let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+                let s = |k: &str| Cow::Owned(v[k].as_str().unwrap_or_default().to_string());
                 ErrorEvent {
                     service: s("service"),
                     exception_type: s("exception_type"),
@@ -234,13 +249,13 @@ mod tests {
             .collect()
     }
 
-    fn reference(
-        ev: ErrorEvent,
-        project: &str,
+    fn reference<'a>(
+        ev: ErrorEvent<'a>,
+        project: &'a str,
         config: Option<&GroupingConfig>,
         fields: &FieldLimits,
         scrubber: &Scrubber,
-    ) -> OccurrenceRow {
+    ) -> Row<'a> {
         let mut row = ev.into_row(project, 1_700_000_000, config);
         fields.apply(&mut row);
         scrubber.row(&mut row);
@@ -274,15 +289,20 @@ mod tests {
                     for (i, ev) in events.iter().enumerate() {
                         let mut ev = ev.clone();
                         if i % 7 == 0 {
-                            ev.client_fingerprint = Some(format!("client-{i}"));
+                            ev.client_fingerprint = Some(format!("client-{i}").into());
                         }
                         if round == 1 {
                             // Same trace, another message: must not reuse a message-based group.
-                            ev.message = format!("{} timeout #{i}", ev.message);
+                            ev.message = format!("{} timeout #{i}", ev.message).into();
                         }
                         let want = reference(ev.clone(), "p", config, &fields, &scrubber);
-                        let mut got =
-                            build_row(ev, "p", 1_700_000_000, config, &fields, &scrubber, &cache);
+                        let policy = RowPolicy {
+                            config,
+                            fields: &fields,
+                            scrubber: &scrubber,
+                        };
+                        let work = trace_work(&ev, "p", policy, &cache);
+                        let mut got = build_row(ev, &work, "p", 1_700_000_000, policy);
                         assert_eq!(got.stack_hash, stack_hash(&want.stacktrace));
                         assert_ne!(got.stack_hash, 0, "every corpus event has a trace");
                         got.stack_hash = 0;
@@ -300,18 +320,17 @@ mod tests {
         for i in 0..2000 {
             let ev = ErrorEvent {
                 exception_type: "E".into(),
-                stacktrace: format!("Traceback {i}\n{}", "x".repeat(100)),
+                stacktrace: format!("Traceback {i}\n{}", "x".repeat(100)).into(),
                 ..Default::default()
             };
-            build_row(
-                ev,
-                "p",
-                0,
-                None,
-                &FieldLimits::default(),
-                &Scrubber::off(),
-                &cache,
-            );
+            let (fields, scrubber) = (FieldLimits::default(), Scrubber::off());
+            let policy = RowPolicy {
+                config: None,
+                fields: &fields,
+                scrubber: &scrubber,
+            };
+            let work = trace_work(&ev, "p", policy, &cache);
+            build_row(ev, &work, "p", 0, policy);
         }
         let g = cache.lock();
         let held: usize = g

@@ -5,6 +5,7 @@
 //! `exception.message` or severity ERROR and above. Every SERVER span, error or not, adds one to its
 //! service's requests of that minute; spans are not stored otherwise.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use faultline_proto::otlp::collector::logs::v1::ExportLogsServiceRequest;
@@ -13,7 +14,7 @@ use faultline_proto::otlp::common::v1::AnyValue;
 use faultline_store::RequestCountRow;
 use sha2::{Digest, Sha256};
 
-use crate::event::{ErrorEvent, Source};
+use crate::event::{ErrorEvent, Source, Text};
 use crate::otlp_wire::{Attr, TraceView, Val, WireError, attrs_of};
 
 /// OTLP `SPAN_KIND_SERVER`.
@@ -55,10 +56,23 @@ pub fn val_string(v: &Val<'_>) -> String {
     }
 }
 
-fn stacktrace_string(v: &Val<'_>) -> String {
+/// [`val_string`], borrowing a string value instead of copying it.
+fn val_text<'a>(v: &Val<'a>) -> Text<'a> {
     match v {
-        Val::Array(a) => a.iter().map(val_string).collect::<Vec<_>>().join("\n"),
-        _ => val_string(v),
+        Val::Str(Cow::Borrowed(s)) => Cow::Borrowed(s),
+        v => Cow::Owned(val_string(v)),
+    }
+}
+
+fn stacktrace_text<'a>(v: &Val<'a>) -> Text<'a> {
+    match v {
+        Val::Array(a) => a
+            .iter()
+            .map(val_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .into(),
+        _ => val_text(v),
     }
 }
 
@@ -77,9 +91,9 @@ impl<'v, 'a> Attrs<'v, 'a> {
     fn get(&self, k: &str) -> Option<&'v Val<'a>> {
         self.list.iter().find(|(key, _)| *key == k).map(|(_, v)| v)
     }
-    fn str(&self, keys: &[&str]) -> String {
+    fn str(&self, keys: &[&str]) -> Text<'a> {
         keys.iter()
-            .find_map(|k| self.get(k).map(val_string))
+            .find_map(|k| self.get(k).map(val_text))
             .unwrap_or_default()
     }
     fn int(&self, keys: &[&str]) -> Option<i64> {
@@ -116,18 +130,38 @@ const CONSUMED: &[&str] = &[
     "faultline.event_id",
 ];
 
-fn resource_fields(attrs: &Attrs<'_, '_>, ev: &mut ErrorEvent) {
+fn resource_fields<'a>(attrs: &Attrs<'_, 'a>, ev: &mut ErrorEvent<'a>) {
     ev.service = attrs.str(&["service.name"]);
     ev.release = attrs.str(&["service.version"]);
     ev.environment = attrs.str(&["deployment.environment.name", "deployment.environment"]);
 }
 
-fn fill(attrs: &Attrs<'_, '_>, ev: &mut ErrorEvent) {
+/// Whether `list[i]`'s key came earlier in `list` (a handful of attributes: scanned; many: hashed).
+struct FirstSeen<'k> {
+    seen: Option<HashSet<&'k str>>,
+}
+
+impl<'k> FirstSeen<'k> {
+    fn new(n: usize) -> Self {
+        FirstSeen {
+            seen: (n > 16).then(|| HashSet::with_capacity(n)),
+        }
+    }
+    fn first(&mut self, list: &[&'k Attr<'_>], i: usize) -> bool {
+        let k = list[i].0.as_ref();
+        match &mut self.seen {
+            Some(seen) => seen.insert(k),
+            None => !list[..i].iter().any(|(key, _)| key == k),
+        }
+    }
+}
+
+fn fill<'a>(attrs: &Attrs<'_, 'a>, ev: &mut ErrorEvent<'a>) {
     ev.exception_type = attrs.str(&["exception.type"]);
     ev.message = attrs.str(&["exception.message"]);
     ev.stacktrace = attrs
         .get("exception.stacktrace")
-        .map(stacktrace_string)
+        .map(stacktrace_text)
         .unwrap_or_default();
     ev.escaped = matches!(attrs.get("exception.escaped"), Some(Val::Bool(true)))
         || attrs.str(&["exception.escaped"]) == "true";
@@ -138,16 +172,22 @@ fn fill(attrs: &Attrs<'_, '_>, ev: &mut ErrorEvent) {
     ev.http_method = attrs.str(&["http.request.method", "http.method"]);
     ev.http_route = attrs.str(&["http.route"]);
     ev.url = attrs.str(&["url.full", "http.url"]);
-    ev.client_fingerprint = attrs.get("faultline.fingerprint").map(val_string);
-    let mut seen = HashSet::with_capacity(attrs.list.len());
-    ev.attributes = attrs
-        .list
-        .iter()
-        .filter(|(k, _)| seen.insert(k.as_ref()) && !CONSUMED.contains(&k.as_ref()))
-        .map(|(k, v)| (k.to_string(), val_string(v)))
+    ev.client_fingerprint = attrs.get("faultline.fingerprint").map(val_text);
+    let list = &attrs.list;
+    let mut seen = FirstSeen::new(list.len());
+    ev.attributes = (0..list.len())
+        .filter(|&i| seen.first(list, i) && !CONSUMED.contains(&list[i].0.as_ref()))
+        .map(|i| (key_text(&list[i].0), val_text(&list[i].1)))
         .collect();
     if let Some(id) = attrs.get("faultline.event_id") {
-        ev.event_id = val_string(id);
+        ev.event_id = val_text(id);
+    }
+}
+
+fn key_text<'a>(k: &Cow<'a, str>) -> Text<'a> {
+    match k {
+        Cow::Borrowed(k) => Cow::Borrowed(k),
+        Cow::Owned(k) => Cow::Owned(k.clone()),
     }
 }
 
@@ -164,28 +204,28 @@ fn derived_id(parts: &[&[u8]]) -> String {
     const_hex::encode(&h.finalize()[..16])
 }
 
-/// What one OTLP request yields.
+/// What one OTLP request yields (its events borrow from the request).
 #[derive(Debug, Default)]
-pub struct Extracted {
+pub struct Extracted<'a> {
     /// Error occurrences.
-    pub events: Vec<ErrorEvent>,
+    pub events: Vec<ErrorEvent<'a>>,
     /// SERVER spans per (service, environment, minute): (requests, failed).
     pub requests: Vec<RequestCountRow>,
 }
 
 /// Extracts errors and request counts from a decoded trace export (project filled in later).
-pub fn from_traces(req: &ExportTraceServiceRequest, received_at: u32) -> Extracted {
+pub fn from_traces(req: &ExportTraceServiceRequest, received_at: u32) -> Extracted<'_> {
     from_trace_view(&TraceView::from_prost(req), received_at)
 }
 
 /// Extracts errors and request counts from a trace export's protobuf bytes, read in place
 /// ([`crate::otlp_wire`]).
-pub fn from_trace_bytes(body: &[u8], received_at: u32) -> Result<Extracted, WireError> {
+pub fn from_trace_bytes(body: &[u8], received_at: u32) -> Result<Extracted<'_>, WireError> {
     Ok(from_trace_view(&TraceView::parse(body)?, received_at))
 }
 
 /// Extracts errors and request counts from an OTLP/JSON trace export ([`crate::otlp_json`]).
-pub fn from_trace_json(body: &[u8], received_at: u32) -> Result<Extracted, serde_json::Error> {
+pub fn from_trace_json(body: &[u8], received_at: u32) -> Result<Extracted<'_>, serde_json::Error> {
     Ok(from_trace_view(
         &crate::otlp_json::parse(body)?,
         received_at,
@@ -193,7 +233,7 @@ pub fn from_trace_json(body: &[u8], received_at: u32) -> Result<Extracted, serde
 }
 
 /// Extracts errors and request counts from a trace export's view.
-pub fn from_trace_view(req: &TraceView<'_>, received_at: u32) -> Extracted {
+pub fn from_trace_view<'a>(req: &TraceView<'a>, received_at: u32) -> Extracted<'a> {
     let mut out = Extracted::default();
     for rs in &req.resources {
         let mut res = Attrs::default();
@@ -237,11 +277,11 @@ pub fn from_trace_view(req: &TraceView<'_>, received_at: u32) -> Extracted {
                 ev.source = Some(Source::OtlpTrace);
                 fill(&attrs, &mut ev);
                 if ev.exception_type.is_empty() && ev.message.is_empty() {
-                    ev.message = event.name.to_string();
+                    ev.message = key_text(&event.name);
                 }
                 ev.timestamp = secs(event.time_unix_nano);
-                ev.trace_id = span.trace_id.to_hex();
-                ev.span_id = span.span_id.to_hex();
+                ev.trace_id = span.trace_id.to_hex().into();
+                ev.span_id = span.span_id.to_hex().into();
                 if ev.event_id.is_empty() {
                     ev.event_id = derived_id(&[
                         &span.trace_id.bytes(),
@@ -249,7 +289,8 @@ pub fn from_trace_view(req: &TraceView<'_>, received_at: u32) -> Extracted {
                         &(i as u64).to_le_bytes(),
                         &event.time_unix_nano.to_le_bytes(),
                         ev.exception_type.as_bytes(),
-                    ]);
+                    ])
+                    .into();
                 }
                 out.events.push(ev);
             }
@@ -260,8 +301,8 @@ pub fn from_trace_view(req: &TraceView<'_>, received_at: u32) -> Extracted {
                     .into_iter()
                     .map(|(minute, requests, failed)| RequestCountRow {
                         project: String::new(),
-                        service: base.service.clone(),
-                        environment: base.environment.clone(),
+                        service: base.service.to_string(),
+                        environment: base.environment.to_string(),
                         minute,
                         requests,
                         failed,
@@ -273,7 +314,7 @@ pub fn from_trace_view(req: &TraceView<'_>, received_at: u32) -> Extracted {
 }
 
 /// Extracts errors from a logs export.
-pub fn from_logs(req: &ExportLogsServiceRequest) -> Extracted {
+pub fn from_logs(req: &ExportLogsServiceRequest) -> Extracted<'_> {
     let mut out = Extracted::default();
     for rl in &req.resource_logs {
         let res_attrs = rl
@@ -298,14 +339,14 @@ pub fn from_logs(req: &ExportLogsServiceRequest) -> Extracted {
                 fill(&attrs, &mut ev);
                 let body = rec.body.as_ref().map(value_string).unwrap_or_default();
                 if ev.message.is_empty() {
-                    ev.message = body;
+                    ev.message = body.into();
                 } else if !body.is_empty() && body != ev.message {
-                    ev.attributes.push(("log.body".into(), body));
+                    ev.attributes.push(("log.body".into(), body.into()));
                 }
                 if rec.severity_number >= SEVERITY_FATAL {
                     ev.severity_hint = Some("critical".into());
                 } else if !rec.severity_text.is_empty() && rec.severity_number >= SEVERITY_ERROR {
-                    ev.severity_hint = Some(rec.severity_text.clone());
+                    ev.severity_hint = Some(rec.severity_text.as_str().into());
                 }
                 let t = if rec.time_unix_nano != 0 {
                     rec.time_unix_nano
@@ -313,13 +354,13 @@ pub fn from_logs(req: &ExportLogsServiceRequest) -> Extracted {
                     rec.observed_time_unix_nano
                 };
                 ev.timestamp = secs(t);
-                ev.trace_id = const_hex::encode(&rec.trace_id);
-                ev.span_id = const_hex::encode(&rec.span_id);
+                ev.trace_id = const_hex::encode(&rec.trace_id).into();
+                ev.span_id = const_hex::encode(&rec.span_id).into();
                 if let Some(scope) = &sl.scope
                     && !scope.name.is_empty()
                 {
                     ev.attributes
-                        .push(("otel.scope.name".into(), scope.name.clone()));
+                        .push(("otel.scope.name".into(), scope.name.as_str().into()));
                 }
                 if ev.event_id.is_empty() {
                     ev.event_id = derived_id(&[
@@ -328,7 +369,8 @@ pub fn from_logs(req: &ExportLogsServiceRequest) -> Extracted {
                         &(i as u64).to_le_bytes(),
                         &t.to_le_bytes(),
                         ev.message.as_bytes(),
-                    ]);
+                    ])
+                    .into();
                 }
                 out.events.push(ev);
             }

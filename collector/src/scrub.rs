@@ -4,10 +4,12 @@
 //! optionally the host part of IP addresses. Runs after grouping, so it never changes a
 //! fingerprint.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use faultline_store::OccurrenceRow;
 use regex::Regex;
+
+use crate::event::{Row, Text};
 
 /// What replaces a scrubbed value.
 pub const FILTERED: &str = "[Filtered]";
@@ -175,67 +177,88 @@ impl Scrubber {
 
     /// Scrubs free text: `secret=…` pairs, card numbers, IPs (when asked).
     pub fn text(&self, s: &mut String) {
-        if !self.enabled || s.is_empty() {
-            return;
+        if let Some(out) = self.scrubbed(s) {
+            *s = out;
         }
-        if self.prefilter.is_match(s.as_str()) && self.pairs.is_match(s) {
-            let text = s.as_str();
-            let out = self.pairs.replace_all(text, |c: &regex::Captures| {
+    }
+
+    /// [`text`](Self::text) for a borrowed text: copied only when something is scrubbed.
+    pub fn text_in(&self, s: &mut Text<'_>) {
+        if let Some(out) = self.scrubbed(s) {
+            *s = Cow::Owned(out);
+        }
+    }
+
+    /// The scrubbed text, or `None` when nothing in `s` is scrubbed.
+    fn scrubbed(&self, s: &str) -> Option<String> {
+        if !self.enabled || s.is_empty() {
+            return None;
+        }
+        let owned = |c: Cow<'_, str>| match c {
+            Cow::Owned(o) => Some(o),
+            Cow::Borrowed(_) => None,
+        };
+        let mut out = None;
+        if self.prefilter.is_match(s) && self.pairs.is_match(s) {
+            out = owned(self.pairs.replace_all(s, |c: &regex::Captures| {
                 let (Some(m), Some(value)) = (c.get(0), c.get(1)) else {
                     return String::new();
                 };
                 // The whole key: back from the fragment, forward to the separator.
                 let is_key = |ch: char| ch.is_alphanumeric() || matches!(ch, '_' | '.' | '-');
-                let start = text[..m.start()]
+                let start = s[..m.start()]
                     .char_indices()
                     .rev()
                     .take_while(|&(_, ch)| is_key(ch))
                     .last()
                     .map_or(m.start(), |(i, _)| i);
                 let end = m.start() + m.as_str().find(|ch: char| !is_key(ch)).unwrap_or(m.len());
-                if self.safe.contains(&normalize(&text[start..end])) {
+                if self.safe.contains(&normalize(&s[start..end])) {
                     m.as_str().to_string()
                 } else {
-                    format!("{}{FILTERED}", &text[m.start()..value.start()])
+                    format!("{}{FILTERED}", &s[m.start()..value.start()])
                 }
-            });
-            *s = out.into_owned();
+            }));
         }
-        if has_long_digit_run(s) {
-            let out = CARD.replace_all(s, |c: &regex::Captures| {
+        let now = out.as_deref().unwrap_or(s);
+        if has_long_digit_run(now) {
+            let cards = owned(CARD.replace_all(now, |c: &regex::Captures| {
                 if luhn(&c[0]) {
                     FILTERED.to_string()
                 } else {
                     c[0].to_string()
                 }
-            });
-            *s = out.into_owned();
+            }));
+            out = cards.or(out);
         }
-        if self.anonymize_ip && s.contains('.') {
-            *s = IPV4.replace_all(s, "$1.$2.$3.0").into_owned();
+        let now = out.as_deref().unwrap_or(s);
+        if self.anonymize_ip && now.contains('.') {
+            let ips = owned(IPV4.replace_all(now, "$1.$2.$3.0"));
+            out = ips.or(out);
         }
+        out
     }
 
     /// Scrubs a whole row: attributes by key, then every free-text field.
-    pub fn row(&self, row: &mut OccurrenceRow) {
+    pub fn row(&self, row: &mut Row<'_>) {
         self.row_but_stacktrace(row);
-        self.text(&mut row.stacktrace);
+        self.text_in(&mut row.stacktrace);
     }
 
     /// [`row`](Self::row) without the stack trace (which ingest scrubs once per distinct trace).
-    pub fn row_but_stacktrace(&self, row: &mut OccurrenceRow) {
+    pub fn row_but_stacktrace(&self, row: &mut Row<'_>) {
         if !self.enabled {
             return;
         }
         for (k, v) in row.attr_keys.iter().zip(row.attr_values.iter_mut()) {
             if self.is_sensitive(k) {
-                *v = FILTERED.to_string();
+                *v = Cow::Borrowed(FILTERED);
             } else {
-                self.text(v);
+                self.text_in(v);
             }
         }
         for s in [&mut row.message, &mut row.url] {
-            self.text(s);
+            self.text_in(s);
         }
     }
 }
@@ -265,7 +288,7 @@ mod tests {
     #[test]
     fn secrets_cards_and_ips_are_scrubbed_and_safe_keys_kept() {
         let s = Scrubber::new(true, true, &["ssn".into()], &["token_count".into()]);
-        let mut row = OccurrenceRow {
+        let mut row = Row {
             message: "login failed for password=hunter2 card 4111 1111 1111 1111 order 1234567890123 from 10.1.2.3".into(),
             url: "https://shop.example/cb?token=abc123&page=2".into(),
             attr_keys: vec![
@@ -304,7 +327,7 @@ mod tests {
 
     #[test]
     fn off_means_off() {
-        let mut row = OccurrenceRow {
+        let mut row = Row {
             message: "password=hunter2".into(),
             ..Default::default()
         };

@@ -13,7 +13,7 @@ fn json_string(v: &Value) -> String {
 }
 
 /// Normalizes a webhook event. Fails only on an unparsable `timestamp`.
-pub fn to_event(w: WebhookEvent) -> Result<ErrorEvent, String> {
+pub fn to_event(w: WebhookEvent) -> Result<ErrorEvent<'static>, String> {
     let timestamp = match w
         .timestamp
         .as_deref()
@@ -28,7 +28,7 @@ pub fn to_event(w: WebhookEvent) -> Result<ErrorEvent, String> {
                 .map_err(|_| format!("field `timestamp`: {ts:?} is out of range"))?
         }
     };
-    let mut attributes = Vec::new();
+    let mut attributes: Vec<(String, String)> = Vec::new();
     if let Some(f) = &w.file {
         attributes.push(("code.filepath".to_string(), f.clone()));
     }
@@ -58,24 +58,28 @@ pub fn to_event(w: WebhookEvent) -> Result<ErrorEvent, String> {
     Ok(ErrorEvent {
         event_id: w
             .event_id
-            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+            .into(),
         timestamp,
         source: Some(Source::Webhook),
-        service,
-        environment: w.environment.unwrap_or_default(),
-        release: w.release.unwrap_or_default(),
-        exception_type: w.exception_class.unwrap_or_default(),
-        message: w.message,
-        stacktrace: w.stack_trace.unwrap_or_default(),
+        service: service.into(),
+        environment: w.environment.unwrap_or_default().into(),
+        release: w.release.unwrap_or_default().into(),
+        exception_type: w.exception_class.unwrap_or_default().into(),
+        message: w.message.into(),
+        stacktrace: w.stack_trace.unwrap_or_default().into(),
         escaped: false,
         http_status: w.http_status.unwrap_or(0),
-        http_method: request.method.unwrap_or_default(),
-        http_route: request.route.unwrap_or_default(),
-        url: request.url.unwrap_or_default(),
-        trace_id: String::new(),
-        span_id: String::new(),
-        severity_hint: w.severity,
-        client_fingerprint: w.fingerprint,
-        attributes,
+        http_method: request.method.unwrap_or_default().into(),
+        http_route: request.route.unwrap_or_default().into(),
+        url: request.url.unwrap_or_default().into(),
+        trace_id: "".into(),
+        span_id: "".into(),
+        severity_hint: w.severity.map(Into::into),
+        client_fingerprint: w.fingerprint.map(Into::into),
+        attributes: attributes
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect(),
     })
 }

@@ -33,10 +33,10 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn put_strs(out: &mut Vec<u8>, v: &[String]) {
+fn put_strs<S: AsRef<str>>(out: &mut Vec<u8>, v: &[S]) {
     put_len(out, v.len());
     for s in v {
-        put_str(out, s);
+        put_str(out, s.as_ref());
     }
 }
 
@@ -94,35 +94,37 @@ impl Reader<'_> {
     }
 }
 
-impl OccurrenceRow {
+impl<S: AsRef<str>> OccurrenceRow<S> {
     /// Appends the row in `RowBinary`, columns in the order of `OCCURRENCE_COLUMNS`.
     pub fn write_row_binary(&self, out: &mut Vec<u8>) {
-        put_str(out, &self.event_id);
-        put_str(out, &self.project);
-        put_str(out, &self.fingerprint);
+        put_str(out, self.event_id.as_ref());
+        put_str(out, self.project.as_ref());
+        put_str(out, self.fingerprint.as_ref());
         out.push(self.grouping_version);
         out.extend_from_slice(&self.timestamp.to_le_bytes());
         out.extend_from_slice(&self.received_at.to_le_bytes());
-        put_str(out, &self.source);
-        put_str(out, &self.service);
-        put_str(out, &self.environment);
-        put_str(out, &self.release);
-        put_str(out, &self.exception_type);
-        put_str(out, &self.message);
-        put_str(out, &self.stacktrace);
+        put_str(out, self.source.as_ref());
+        put_str(out, self.service.as_ref());
+        put_str(out, self.environment.as_ref());
+        put_str(out, self.release.as_ref());
+        put_str(out, self.exception_type.as_ref());
+        put_str(out, self.message.as_ref());
+        put_str(out, self.stacktrace.as_ref());
         out.extend_from_slice(&self.stack_hash.to_le_bytes());
-        put_str(out, &self.culprit);
-        put_str(out, &self.severity);
+        put_str(out, self.culprit.as_ref());
+        put_str(out, self.severity.as_ref());
         out.extend_from_slice(&self.http_status.to_le_bytes());
-        put_str(out, &self.http_method);
-        put_str(out, &self.http_route);
-        put_str(out, &self.url);
-        put_str(out, &self.trace_id);
-        put_str(out, &self.span_id);
+        put_str(out, self.http_method.as_ref());
+        put_str(out, self.http_route.as_ref());
+        put_str(out, self.url.as_ref());
+        put_str(out, self.trace_id.as_ref());
+        put_str(out, self.span_id.as_ref());
         put_strs(out, &self.attr_keys);
         put_strs(out, &self.attr_values);
     }
+}
 
+impl OccurrenceRow {
     /// Reads one row written by [`write_row_binary`](Self::write_row_binary).
     pub(crate) fn read_row_binary(r: &mut Reader<'_>) -> Result<OccurrenceRow, RowBinaryError> {
         Ok(OccurrenceRow {

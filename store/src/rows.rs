@@ -38,14 +38,19 @@ pub const OCCURRENCE_COLUMNS: &[(&str, &str)] = &[
 ];
 
 /// One error occurrence: one row of `occurrences`.
+///
+/// Its text columns are `S`: owned `String`s wherever rows are read or kept (the default), and
+/// `Cow<str>` borrowed from the request while ingest builds and encodes them (no copy per field;
+/// see `faultline_collector::occurrence`). Encoding ([`write_row_binary`](Self::write_row_binary))
+/// takes either.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Row, Serialize, Deserialize)]
-pub struct OccurrenceRow {
+pub struct OccurrenceRow<S = String> {
     /// Stable id of this occurrence (client-given, or derived from trace/span/index/time).
-    pub event_id: String,
+    pub event_id: S,
     /// Project the occurrence belongs to (from the ingest token; `default` in development mode).
-    pub project: String,
+    pub project: S,
     /// Grouping key: equal fingerprints are one issue.
-    pub fingerprint: String,
+    pub fingerprint: S,
     /// Version of the grouping algorithm that computed `fingerprint` (0 = client-sent).
     pub grouping_version: u8,
     /// When the error happened, seconds since the epoch (UTC).
@@ -53,70 +58,70 @@ pub struct OccurrenceRow {
     /// When Faultline accepted it, seconds since the epoch (UTC).
     pub received_at: u32,
     /// Which receiver took it: `otlp_trace`, `otlp_log` or `webhook`.
-    pub source: String,
+    pub source: S,
     /// `service.name`.
-    pub service: String,
+    pub service: S,
     /// `deployment.environment.name` (or the older `deployment.environment`).
-    pub environment: String,
+    pub environment: S,
     /// `service.version`.
-    pub release: String,
+    pub release: S,
     /// `exception.type`.
-    pub exception_type: String,
+    pub exception_type: S,
     /// `exception.message`.
-    pub message: String,
+    pub message: S,
     /// `exception.stacktrace` (cut and scrubbed). Stored empty when the text is kept once in
     /// `stacktraces` under `stack_hash`; readers fill it back in.
-    pub stacktrace: String,
+    pub stacktrace: S,
     /// Hash of the stack trace's text, the key of its row in `stacktraces` (per project and
     /// day); 0 when the text is stored inline (older rows) or there is none.
     pub stack_hash: u64,
     /// Where it happened: the innermost in-app frame, for titles.
-    pub culprit: String,
+    pub culprit: S,
     /// `low`, `medium`, `high` or `critical`.
-    pub severity: String,
+    pub severity: S,
     /// HTTP response status, 0 when none.
     pub http_status: u16,
     /// HTTP request method.
-    pub http_method: String,
+    pub http_method: S,
     /// HTTP route template.
-    pub http_route: String,
+    pub http_route: S,
     /// Full request URL.
-    pub url: String,
+    pub url: S,
     /// Trace id, lower-case hex, empty when none.
-    pub trace_id: String,
+    pub trace_id: S,
     /// Span id, lower-case hex, empty when none.
-    pub span_id: String,
+    pub span_id: S,
     /// Keys of the remaining attributes (parallel to `attr_values`).
-    pub attr_keys: Vec<String>,
+    pub attr_keys: Vec<S>,
     /// Values of the remaining attributes, as strings.
-    pub attr_values: Vec<String>,
+    pub attr_values: Vec<S>,
 }
 
-impl OccurrenceRow {
+impl<S: AsRef<str>> OccurrenceRow<S> {
     /// Rough encoded size, used by the writer's byte threshold.
     pub fn approx_bytes(&self) -> usize {
-        let strings = self.event_id.len()
-            + self.project.len()
-            + self.fingerprint.len()
-            + self.source.len()
-            + self.service.len()
-            + self.environment.len()
-            + self.release.len()
-            + self.exception_type.len()
-            + self.message.len()
-            + self.stacktrace.len()
-            + self.culprit.len()
-            + self.severity.len()
-            + self.http_method.len()
-            + self.http_route.len()
-            + self.url.len()
-            + self.trace_id.len()
-            + self.span_id.len();
+        let strings = self.event_id.as_ref().len()
+            + self.project.as_ref().len()
+            + self.fingerprint.as_ref().len()
+            + self.source.as_ref().len()
+            + self.service.as_ref().len()
+            + self.environment.as_ref().len()
+            + self.release.as_ref().len()
+            + self.exception_type.as_ref().len()
+            + self.message.as_ref().len()
+            + self.stacktrace.as_ref().len()
+            + self.culprit.as_ref().len()
+            + self.severity.as_ref().len()
+            + self.http_method.as_ref().len()
+            + self.http_route.as_ref().len()
+            + self.url.as_ref().len()
+            + self.trace_id.as_ref().len()
+            + self.span_id.as_ref().len();
         let attrs: usize = self
             .attr_keys
             .iter()
             .chain(&self.attr_values)
-            .map(|s| s.len() + 1)
+            .map(|s| s.as_ref().len() + 1)
             .sum();
         strings + attrs + 48
     }

@@ -68,11 +68,12 @@ impl WriterConfig {
     }
 }
 
-/// Rows from one request.
+/// Rows from one request (text columns owned, or borrowed from the request: see
+/// [`OccurrenceRow`]).
 #[derive(Debug, Default, Clone)]
-pub struct Batch {
+pub struct Batch<S = String> {
     /// Error occurrences.
-    pub occurrences: Vec<OccurrenceRow>,
+    pub occurrences: Vec<OccurrenceRow<S>>,
     /// Request counts (merged with other jobs' before insert).
     pub requests: Vec<RequestCountRow>,
     /// Stack-trace texts the occurrences refer to by hash and that were not spooled yet that day
@@ -117,7 +118,7 @@ fn take_section<'a>(buf: &mut &'a [u8]) -> Result<(usize, &'a [u8]), String> {
     Ok((n, rows))
 }
 
-impl Batch {
+impl<S: AsRef<str> + Default + Into<String>> Batch<S> {
     /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
         self.occurrences.is_empty() && self.requests.is_empty()
@@ -128,7 +129,19 @@ impl Batch {
         if self.is_empty() {
             return Ok(None);
         }
-        let mut out = BATCH_MAGIC.to_vec();
+        // Sized up front: growing a multi-megabyte record by doubling copies it again and again.
+        let rows: usize = self
+            .occurrences
+            .iter()
+            .map(OccurrenceRow::approx_bytes)
+            .sum();
+        let texts: usize = self
+            .stacktraces
+            .iter()
+            .map(|t| t.project.len() + t.stacktrace.len() + 24)
+            .sum();
+        let mut out = Vec::with_capacity(BATCH_MAGIC.len() + 16 + rows + texts + 64);
+        out.extend_from_slice(BATCH_MAGIC);
         put_section(&mut out, &self.occurrences, OccurrenceRow::write_row_binary);
         put_section(&mut out, &self.stacktraces, StackTraceRow::write_row_binary);
         postcard::to_extend(&self.requests, out)
@@ -148,15 +161,15 @@ impl Batch {
                 continue;
             }
             let day = (o.timestamp / 86_400) as u16;
-            let key = StackTexts::key(&o.project, day, o.stack_hash);
+            let key = StackTexts::key(o.project.as_ref(), day, o.stack_hash);
             let text = std::mem::take(&mut o.stacktrace);
-            if seen.insert(key) && !sent.contains(&key) {
+            if !sent.contains(&key) && seen.insert(key) {
                 keys.push(key);
                 self.stacktraces.push(StackTraceRow {
-                    project: o.project.clone(),
+                    project: o.project.as_ref().to_string(),
                     day,
                     stack_hash: o.stack_hash,
-                    stacktrace: text,
+                    stacktrace: text.into(),
                 });
             }
         }
@@ -461,7 +474,10 @@ impl Writer {
 
     /// The spool record of `batch`, stack-trace texts already spooled left out. Receivers call
     /// this on the blocking thread that built the batch, not on the async runtime.
-    pub fn encode(&self, mut batch: Batch) -> Result<Encoded, WriteError> {
+    pub fn encode<S: AsRef<str> + Default + Into<String>>(
+        &self,
+        mut batch: Batch<S>,
+    ) -> Result<Encoded, WriteError> {
         let text_keys = batch.share_texts(&self.texts);
         Ok(Encoded {
             payload: batch.encode()?,
@@ -898,7 +914,7 @@ mod tests {
     #[test]
     fn texts_travel_once_until_marked_then_never() {
         let texts = StackTexts::default();
-        let row = |ts: u32| OccurrenceRow {
+        let row = |ts: u32| OccurrenceRow::<String> {
             project: "p".into(),
             timestamp: ts,
             stacktrace: "trace".into(),

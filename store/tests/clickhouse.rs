@@ -59,7 +59,7 @@ async fn row_structs_match_tables() {
         (
             "occurrences",
             OCCURRENCE_COLUMNS,
-            OccurrenceRow::COLUMN_NAMES,
+            <OccurrenceRow>::COLUMN_NAMES,
         ),
         (
             "requests_minute",
