@@ -7,9 +7,12 @@
 #![allow(missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use faultline_collector::ingest::{Format, read_traces};
 use faultline_collector::limits::FieldLimits;
 use faultline_collector::occurrence::{RowPolicy, TraceCache, build_row, trace_work};
 use faultline_collector::otlp;
+use faultline_collector::otlp_json;
+use faultline_collector::otlp_wire::TraceView;
 use faultline_collector::scrub::Scrubber;
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
 use faultline_store::writer::{Batch, StackTexts};
@@ -28,10 +31,16 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Elements(ERRORS as u64));
     g.bench_function("protobuf", |b| {
-        b.iter(|| otlp::from_trace_bytes(&proto, 0).expect("decodes"))
+        b.iter(|| {
+            let view = TraceView::parse(&proto).expect("decodes");
+            otlp::from_trace_view(&view, 0).events.len()
+        })
     });
     g.bench_function("json", |b| {
-        b.iter(|| otlp::from_trace_json(&json, 0).expect("decodes"))
+        b.iter(|| {
+            let view = otlp_json::parse(&json).expect("decodes");
+            otlp::from_trace_view(&view, 0).events.len()
+        })
     });
     g.bench_function("json-parse-only", |b| {
         b.iter(|| {
@@ -53,7 +62,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("json-prost", |b| {
         b.iter(|| {
             let r: ExportTraceServiceRequest = serde_json::from_slice(&json).expect("decodes");
-            otlp::from_traces(&r, 0).events.len()
+            otlp::from_trace_view(&TraceView::from_prost(&r), 0)
+                .events
+                .len()
         })
     });
     g.finish();
@@ -66,11 +77,9 @@ fn bench(c: &mut Criterion) {
     let texts = StackTexts::default();
     let (fields, scrubber) = (FieldLimits::default(), Scrubber::new(true, false, &[], &[]));
     let record = |body: &[u8], json: bool| {
-        let ex = if json {
-            otlp::from_trace_json(body, 1).expect("decodes")
-        } else {
-            otlp::from_trace_bytes(body, 1).expect("decodes")
-        };
+        let format = if json { Format::Json } else { Format::Protobuf };
+        let view = read_traces(format, body).expect("decodes");
+        let ex = otlp::from_trace_view(&view, 1);
         let policy = RowPolicy {
             config: None,
             fields: &fields,

@@ -547,7 +547,8 @@ mod tests {
             .collect();
         assert_eq!(spans.len(), 150);
         assert_eq!(spans.iter().filter(|s| !s.events.is_empty()).count(), 50);
-        let extracted = faultline_collector::otlp::from_traces(&req, 0);
+        let view = faultline_collector::otlp_wire::TraceView::from_prost(&req);
+        let extracted = faultline_collector::otlp::from_trace_view(&view, 0);
         assert_eq!(extracted.events.len(), 50, "every error is one occurrence");
         let requests: u64 = extracted.requests.iter().map(|r| r.requests).sum();
         assert_eq!(requests, 150, "every SERVER span is counted");

@@ -163,6 +163,36 @@ impl<'a> ErrorEvent<'a> {
         )
     }
 
+    /// The same event, owning its texts.
+    pub fn into_owned(self) -> ErrorEvent<'static> {
+        fn own(t: Text<'_>) -> Text<'static> {
+            Cow::Owned(t.into_owned())
+        }
+        ErrorEvent {
+            event_id: own(self.event_id),
+            timestamp: self.timestamp,
+            source: self.source,
+            service: own(self.service),
+            environment: own(self.environment),
+            release: own(self.release),
+            exception_type: own(self.exception_type),
+            message: own(self.message),
+            stacktrace: own(self.stacktrace),
+            escaped: self.escaped,
+            http_status: self.http_status,
+            http_method: own(self.http_method),
+            http_route: own(self.http_route),
+            url: own(self.url),
+            trace_id: own(self.trace_id),
+            span_id: own(self.span_id),
+            severity_hint: self.severity_hint.map(own),
+            client_fingerprint: self.client_fingerprint.map(own),
+            attributes: (self.attributes.into_iter())
+                .map(|(k, v)| (own(k), own(v)))
+                .collect(),
+        }
+    }
+
     /// What grouping looks at, for this event in `project`.
     pub fn grouping_input<'b>(
         &'b self,

@@ -21,7 +21,7 @@ use crate::scrub::Scrubber;
 static SCRUB: std::sync::LazyLock<Scrubber> =
     std::sync::LazyLock::new(|| Scrubber::new(true, true, &[], &[]));
 
-fn store_all(events: Vec<ErrorEvent>) {
+fn store_all(events: Vec<ErrorEvent<'_>>) {
     for e in events {
         let mut row = e.into_row("fuzz", 0, None);
         FieldLimits::default().apply(&mut row);
@@ -29,7 +29,7 @@ fn store_all(events: Vec<ErrorEvent>) {
     }
 }
 
-fn extracted(x: Extracted) {
+fn extracted(x: Extracted<'_>) {
     store_all(x.events);
 }
 

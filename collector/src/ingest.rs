@@ -17,6 +17,7 @@ use crate::fingerprint::GroupingConfig;
 use crate::limits::{FieldLimits, RateLimits};
 use crate::occurrence::{RowPolicy, TraceCache, TraceWork, build_row, trace_work};
 use crate::otlp::{self, Extracted};
+use crate::otlp_wire::TraceView;
 use crate::scrub::Scrubber;
 
 /// How an OTLP body is encoded.
@@ -85,6 +86,18 @@ struct Inner {
     grouping: HashMap<String, GroupingConfig>,
     policy: Policy,
     traces: TraceCache,
+}
+
+/// Reads a trace export as it arrived: protobuf bytes in place ([`crate::otlp_wire`]), JSON into
+/// the same views ([`crate::otlp_json`]); what does not read is a 400 naming the problem.
+pub fn read_traces(format: Format, body: &[u8]) -> Result<TraceView<'_>, IngestError> {
+    const WHAT: &str = "ExportTraceServiceRequest";
+    match format {
+        Format::Protobuf => TraceView::parse(body)
+            .map_err(|e| IngestError::BadRequest(format!("malformed protobuf {WHAT}: {e}"))),
+        Format::Json => crate::otlp_json::parse(body)
+            .map_err(|e| IngestError::BadRequest(format!("malformed JSON {WHAT}: {e}"))),
+    }
 }
 
 /// What a blocking ingest job made of a request.
@@ -252,23 +265,6 @@ impl Ingest {
         })
     }
 
-    /// Reads a request with `extract` (refused as 400 when it does not read), then stores what it
-    /// yields; both on one blocking thread.
-    async fn extract_and_store<B: Send + 'static>(
-        &self,
-        source: &'static str,
-        project: String,
-        body: B,
-        extract: impl for<'b> FnOnce(&'b B) -> Result<Extracted<'b>, IngestError> + Send + 'static,
-    ) -> Result<(), IngestError> {
-        self.run(source, move |me| {
-            let Extracted { events, requests } =
-                extract(&body).map_err(|e| me.refuse(source, e, 0))?;
-            me.encode_rows(source, &project, events, requests, |_, _| ())
-        })
-        .await
-    }
-
     /// Stores the errors and request counts of a trace export, as it arrived: protobuf bytes are
     /// read in place ([`crate::otlp_wire`]), JSON into the same views ([`crate::otlp_json`]); both
     /// on a blocking thread.
@@ -279,12 +275,10 @@ impl Ingest {
         format: Format,
         body: bytes::Bytes,
     ) -> Result<(), IngestError> {
-        const WHAT: &str = "ExportTraceServiceRequest";
-        self.extract_and_store(source, project, body, move |body| match format {
-            Format::Protobuf => otlp::from_trace_bytes(body, now_secs())
-                .map_err(|e| IngestError::BadRequest(format!("malformed protobuf {WHAT}: {e}"))),
-            Format::Json => otlp::from_trace_json(body, now_secs())
-                .map_err(|e| IngestError::BadRequest(format!("malformed JSON {WHAT}: {e}"))),
+        self.run(source, move |me| {
+            let view = read_traces(format, &body).map_err(|e| me.refuse(source, e, 0))?;
+            let Extracted { events, requests } = otlp::from_trace_view(&view, now_secs());
+            me.encode_rows(source, &project, events, requests, |_, _| ())
         })
         .await
     }
@@ -296,8 +290,11 @@ impl Ingest {
         project: String,
         req: ExportLogsServiceRequest,
     ) -> Result<(), IngestError> {
-        self.extract_and_store(source, project, req, |req| Ok(otlp::from_logs(req)))
-            .await
+        self.run(source, move |me| {
+            let Extracted { events, requests } = otlp::from_logs(&req);
+            me.encode_rows(source, &project, events, requests, |_, _| ())
+        })
+        .await
     }
 
     /// Stores a batch of webhook events, all or nothing: one bad event (named by its index)

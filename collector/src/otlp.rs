@@ -9,13 +9,12 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use faultline_proto::otlp::collector::logs::v1::ExportLogsServiceRequest;
-use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
 use faultline_proto::otlp::common::v1::AnyValue;
 use faultline_store::RequestCountRow;
 use sha2::{Digest, Sha256};
 
 use crate::event::{ErrorEvent, Source, Text};
-use crate::otlp_wire::{Attr, TraceView, Val, WireError, attrs_of};
+use crate::otlp_wire::{Attr, TraceView, Val, attrs_of};
 
 /// OTLP `SPAN_KIND_SERVER`.
 const SPAN_KIND_SERVER: i32 = 2;
@@ -56,15 +55,16 @@ pub fn val_string(v: &Val<'_>) -> String {
     }
 }
 
-/// [`val_string`], borrowing a string value instead of copying it.
-fn val_text<'a>(v: &Val<'a>) -> Text<'a> {
+/// [`val_string`], borrowing a string value (from the view, which borrows the request) instead of
+/// copying it.
+fn val_text<'v>(v: &'v Val<'_>) -> Text<'v> {
     match v {
-        Val::Str(Cow::Borrowed(s)) => Cow::Borrowed(s),
+        Val::Str(s) => Cow::Borrowed(s),
         v => Cow::Owned(val_string(v)),
     }
 }
 
-fn stacktrace_text<'a>(v: &Val<'a>) -> Text<'a> {
+fn stacktrace_text<'v>(v: &'v Val<'_>) -> Text<'v> {
     match v {
         Val::Array(a) => a
             .iter()
@@ -76,22 +76,34 @@ fn stacktrace_text<'a>(v: &Val<'a>) -> Text<'a> {
     }
 }
 
-/// Attributes as an ordered lookup; the first source added wins (event over span). A plain list:
-/// spans carry a handful of attributes, and a linear scan beats hashing every key of every span.
-#[derive(Default)]
+/// Attributes as an ordered lookup over one or two lists (an event's, then its span's); the first
+/// wins. Scanned, not hashed: spans carry a handful of attributes, and a linear scan beats hashing
+/// every key of every span; nothing is allocated.
+#[derive(Clone, Copy)]
 struct Attrs<'v, 'a> {
-    list: Vec<&'v Attr<'a>>,
+    parts: [&'v [Attr<'a>]; 2],
 }
 
 impl<'v, 'a> Attrs<'v, 'a> {
-    /// Appends (linear: a repeated key is kept but never found, the first one wins).
-    fn add(&mut self, kvs: &'v [Attr<'a>]) {
-        self.list.extend(kvs.iter());
+    fn of(kvs: &'v [Attr<'a>]) -> Self {
+        Attrs { parts: [kvs, &[]] }
+    }
+    /// These attributes, then `more` (a repeated key is kept but never found).
+    fn then(self, more: &'v [Attr<'a>]) -> Self {
+        Attrs {
+            parts: [self.parts[0], more],
+        }
+    }
+    fn iter(&self) -> impl Iterator<Item = &'v Attr<'a>> + use<'v, 'a> {
+        self.parts[0].iter().chain(self.parts[1])
+    }
+    fn len(&self) -> usize {
+        self.parts[0].len() + self.parts[1].len()
     }
     fn get(&self, k: &str) -> Option<&'v Val<'a>> {
-        self.list.iter().find(|(key, _)| *key == k).map(|(_, v)| v)
+        self.iter().find(|(key, _)| *key == k).map(|(_, v)| v)
     }
-    fn str(&self, keys: &[&str]) -> Text<'a> {
+    fn str(&self, keys: &[&str]) -> Text<'v> {
         keys.iter()
             .find_map(|k| self.get(k).map(val_text))
             .unwrap_or_default()
@@ -130,13 +142,13 @@ const CONSUMED: &[&str] = &[
     "faultline.event_id",
 ];
 
-fn resource_fields<'a>(attrs: &Attrs<'_, 'a>, ev: &mut ErrorEvent<'a>) {
+fn resource_fields<'v>(attrs: &Attrs<'v, '_>, ev: &mut ErrorEvent<'v>) {
     ev.service = attrs.str(&["service.name"]);
     ev.release = attrs.str(&["service.version"]);
     ev.environment = attrs.str(&["deployment.environment.name", "deployment.environment"]);
 }
 
-/// Whether `list[i]`'s key came earlier in `list` (a handful of attributes: scanned; many: hashed).
+/// Which keys of an attribute lookup come first there (a handful of attributes: scanned; many: hashed).
 struct FirstSeen<'k> {
     seen: Option<HashSet<&'k str>>,
 }
@@ -147,16 +159,16 @@ impl<'k> FirstSeen<'k> {
             seen: (n > 16).then(|| HashSet::with_capacity(n)),
         }
     }
-    fn first(&mut self, list: &[&'k Attr<'_>], i: usize) -> bool {
-        let k = list[i].0.as_ref();
+    /// Whether `k`, the `i`th key of `attrs`, is its first occurrence there.
+    fn first(&mut self, attrs: &Attrs<'k, '_>, i: usize, k: &'k str) -> bool {
         match &mut self.seen {
             Some(seen) => seen.insert(k),
-            None => !list[..i].iter().any(|(key, _)| key == k),
+            None => !attrs.iter().take(i).any(|(key, _)| key == k),
         }
     }
 }
 
-fn fill<'a>(attrs: &Attrs<'_, 'a>, ev: &mut ErrorEvent<'a>) {
+fn fill<'v>(attrs: &Attrs<'v, '_>, ev: &mut ErrorEvent<'v>) {
     ev.exception_type = attrs.str(&["exception.type"]);
     ev.message = attrs.str(&["exception.message"]);
     ev.stacktrace = attrs
@@ -173,21 +185,13 @@ fn fill<'a>(attrs: &Attrs<'_, 'a>, ev: &mut ErrorEvent<'a>) {
     ev.http_route = attrs.str(&["http.route"]);
     ev.url = attrs.str(&["url.full", "http.url"]);
     ev.client_fingerprint = attrs.get("faultline.fingerprint").map(val_text);
-    let list = &attrs.list;
-    let mut seen = FirstSeen::new(list.len());
-    ev.attributes = (0..list.len())
-        .filter(|&i| seen.first(list, i) && !CONSUMED.contains(&list[i].0.as_ref()))
-        .map(|i| (key_text(&list[i].0), val_text(&list[i].1)))
+    let mut seen = FirstSeen::new(attrs.len());
+    ev.attributes = (attrs.iter().enumerate())
+        .filter(|(i, (k, _))| seen.first(attrs, *i, k) && !CONSUMED.contains(&k.as_ref()))
+        .map(|(_, (k, v))| (Cow::Borrowed(k.as_ref()), val_text(v)))
         .collect();
     if let Some(id) = attrs.get("faultline.event_id") {
         ev.event_id = val_text(id);
-    }
-}
-
-fn key_text<'a>(k: &Cow<'a, str>) -> Text<'a> {
-    match k {
-        Cow::Borrowed(k) => Cow::Borrowed(k),
-        Cow::Owned(k) => Cow::Owned(k.clone()),
     }
 }
 
@@ -213,38 +217,19 @@ pub struct Extracted<'a> {
     pub requests: Vec<RequestCountRow>,
 }
 
-/// Extracts errors and request counts from a decoded trace export (project filled in later).
-pub fn from_traces(req: &ExportTraceServiceRequest, received_at: u32) -> Extracted<'_> {
-    from_trace_view(&TraceView::from_prost(req), received_at)
-}
-
-/// Extracts errors and request counts from a trace export's protobuf bytes, read in place
-/// ([`crate::otlp_wire`]).
-pub fn from_trace_bytes(body: &[u8], received_at: u32) -> Result<Extracted<'_>, WireError> {
-    Ok(from_trace_view(&TraceView::parse(body)?, received_at))
-}
-
-/// Extracts errors and request counts from an OTLP/JSON trace export ([`crate::otlp_json`]).
-pub fn from_trace_json(body: &[u8], received_at: u32) -> Result<Extracted<'_>, serde_json::Error> {
-    Ok(from_trace_view(
-        &crate::otlp_json::parse(body)?,
-        received_at,
-    ))
-}
-
-/// Extracts errors and request counts from a trace export's view.
-pub fn from_trace_view<'a>(req: &TraceView<'a>, received_at: u32) -> Extracted<'a> {
+/// Extracts errors and request counts from a trace export's view (read from protobuf by
+/// [`TraceView::parse`], from OTLP/JSON by [`crate::otlp_json::parse`], from decoded structs by
+/// [`TraceView::from_prost`]); the events borrow from the view.
+pub fn from_trace_view<'v>(req: &'v TraceView<'_>, received_at: u32) -> Extracted<'v> {
     let mut out = Extracted::default();
     for rs in &req.resources {
-        let mut res = Attrs::default();
-        res.add(&rs.attributes);
+        let res = Attrs::of(&rs.attributes);
         let mut base = ErrorEvent::default();
         resource_fields(&res, &mut base);
         // SERVER spans of this resource per minute: (requests, failed).
         let mut minutes: Vec<(u32, u64, u64)> = Vec::new();
         for span in &rs.spans {
-            let mut span_attrs = Attrs::default();
-            span_attrs.add(&span.attributes);
+            let span_attrs = Attrs::of(&span.attributes);
             let status_error = span.status_code == STATUS_CODE_ERROR;
             let http_status = span_attrs
                 .int(&["http.response.status_code", "http.status_code"])
@@ -266,18 +251,17 @@ pub fn from_trace_view<'a>(req: &TraceView<'a>, received_at: u32) -> Extracted<'
                 }
             }
             for (i, event) in span.events.iter().enumerate() {
-                let mut attrs = Attrs::default();
-                attrs.add(&event.attributes);
+                let attrs = Attrs::of(&event.attributes);
                 let named = event.name == "exception" || event.name.ends_with(".exception");
                 if !named && !attrs.has_exception() {
                     continue;
                 }
-                attrs.add(&span.attributes);
+                let attrs = attrs.then(&span.attributes);
                 let mut ev = base.clone();
                 ev.source = Some(Source::OtlpTrace);
                 fill(&attrs, &mut ev);
                 if ev.exception_type.is_empty() && ev.message.is_empty() {
-                    ev.message = key_text(&event.name);
+                    ev.message = Cow::Borrowed(&event.name);
                 }
                 ev.timestamp = secs(event.time_unix_nano);
                 ev.trace_id = span.trace_id.to_hex().into();
@@ -313,8 +297,9 @@ pub fn from_trace_view<'a>(req: &TraceView<'a>, received_at: u32) -> Extracted<'
     out
 }
 
-/// Extracts errors from a logs export.
-pub fn from_logs(req: &ExportLogsServiceRequest) -> Extracted<'_> {
+/// Extracts errors from a logs export (the events own their texts: logs are not the bulk of the
+/// traffic, and their attribute views live only as long as each record's turn).
+pub fn from_logs(req: &ExportLogsServiceRequest) -> Extracted<'static> {
     let mut out = Extracted::default();
     for rl in &req.resource_logs {
         let res_attrs = rl
@@ -322,15 +307,13 @@ pub fn from_logs(req: &ExportLogsServiceRequest) -> Extracted<'_> {
             .as_ref()
             .map(|r| attrs_of(&r.attributes))
             .unwrap_or_default();
-        let mut res = Attrs::default();
-        res.add(&res_attrs);
+        let res = Attrs::of(&res_attrs);
         let mut base = ErrorEvent::default();
         resource_fields(&res, &mut base);
         for sl in &rl.scope_logs {
             for (i, rec) in sl.log_records.iter().enumerate() {
                 let rec_attrs = attrs_of(&rec.attributes);
-                let mut attrs = Attrs::default();
-                attrs.add(&rec_attrs);
+                let attrs = Attrs::of(&rec_attrs);
                 if !attrs.has_exception() && rec.severity_number < SEVERITY_ERROR {
                     continue;
                 }
@@ -372,7 +355,7 @@ pub fn from_logs(req: &ExportLogsServiceRequest) -> Extracted<'_> {
                     ])
                     .into();
                 }
-                out.events.push(ev);
+                out.events.push(ev.into_owned());
             }
         }
     }

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use faultline_collector::fingerprint::{
     GroupingInput, fingerprint, mask_message, parse_stacktrace,
 };
+use faultline_collector::otlp_wire::TraceView;
 use faultline_collector::{http, otlp};
 use faultline_proto::otlp::collector::logs::v1::ExportLogsServiceRequest;
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
@@ -51,7 +52,7 @@ proptest! {
     #[test]
     fn otlp_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
         if let Ok(req) = ExportTraceServiceRequest::decode(&bytes[..]) {
-            let _ = otlp::from_traces(&req, 1_700_000_000);
+            let _ = otlp::from_trace_view(&TraceView::from_prost(&req), 1_700_000_000);
         }
         if let Ok(req) = ExportLogsServiceRequest::decode(&bytes[..]) {
             let _ = otlp::from_logs(&req);
@@ -218,14 +219,14 @@ proptest! {
     /// exports concatenated (protobuf's merge), and corrupted bytes (never accepted differently).
     #[test]
     fn the_wire_reader_agrees_with_prost(a in trace_request(), b in trace_request(), cut in any::<prop::sample::Index>(), flip in any::<u8>()) {
-        use faultline_collector::otlp_wire::TraceView;
         let (ea, eb) = (a.encode_to_vec(), b.encode_to_vec());
         let merged = [ea.clone(), eb].concat();
         for bytes in [&ea, &merged] {
             let prost = ExportTraceServiceRequest::decode(&bytes[..]).expect("prost");
             let wire = TraceView::parse(bytes).expect("wire");
             prop_assert_eq!(&wire, &TraceView::from_prost(&prost));
-            let (mut x, mut y) = (otlp::from_trace_view(&wire, 7), otlp::from_traces(&prost, 7));
+            let from_prost = TraceView::from_prost(&prost);
+            let (mut x, mut y) = (otlp::from_trace_view(&wire, 7), otlp::from_trace_view(&from_prost, 7));
             // Request counts come out of a hash map: compare them in one order.
             for e in [&mut x, &mut y] {
                 e.requests.sort_by_key(|r| (r.minute, r.service.clone(), r.environment.clone()));
@@ -280,7 +281,8 @@ proptest! {
             prop_assert!(otlp_json::fast::parse(body.as_bytes()).is_some() || body.contains("Strindex"), "fast path gave up on {}", body);
             let view = otlp_json::parse(body.as_bytes()).expect("ours");
             prop_assert_eq!(format!("{:?}", view), format!("{:?}", TraceView::from_prost(&prost)));
-            let (mut x, mut y) = (otlp::from_trace_view(&view, 7), otlp::from_traces(&prost, 7));
+            let from_prost = TraceView::from_prost(&prost);
+            let (mut x, mut y) = (otlp::from_trace_view(&view, 7), otlp::from_trace_view(&from_prost, 7));
             for e in [&mut x, &mut y] {
                 e.requests.sort_by_key(|r| (r.minute, r.service.clone(), r.environment.clone()));
             }
