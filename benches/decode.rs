@@ -2,7 +2,9 @@
 //! decode`. One export exactly as `faultline loadgen` sends it (1000 errors with real stack traces
 //! from the public corpus, each in its SERVER span, plus 1000 ordinary spans); criterion's `thrpt`
 //! line gives errors per second on one core. `json-prost` is the former OTLP/JSON path (serde into
-//! prost structs), kept for comparison.
+//! prost structs), kept for comparison. The `ingest` group runs the whole CPU path of one request
+//! as `Ingest` does, minus the network and the spool's disk write: read, extract, group and enrich
+//! into rows, encode the spool record.
 
 #![allow(missing_docs)]
 
