@@ -2,7 +2,8 @@
 //! decode`. One export exactly as `faultline loadgen` sends it (1000 errors with real stack traces
 //! from the public corpus, each in its SERVER span, plus 1000 ordinary spans); criterion's `thrpt`
 //! line gives errors per second on one core. `json-prost` is the former OTLP/JSON path (serde into
-//! prost structs), kept for comparison. The `ingest` group runs the whole CPU path of one request
+//! prost structs), kept for comparison; `webhook-array` reads a webhook array of as many errors as
+//! loadgen posts it, into events. The `ingest` group runs the whole CPU path of one request
 //! as `Ingest` does, minus the network and the spool's disk write: read, extract, group and enrich
 //! into rows, encode the spool record.
 
@@ -17,6 +18,7 @@ use faultline_collector::otlp_json;
 use faultline_collector::otlp_wire::TraceView;
 use faultline_collector::scrub::Scrubber;
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
+use faultline_proto::webhook::WebhookEvent;
 use faultline_store::writer::{Batch, StackTexts};
 use prost::Message;
 
@@ -61,6 +63,16 @@ fn bench(c: &mut Criterion) {
         })
     });
     eprintln!("sizes: protobuf {} json {}", proto.len(), json.len());
+    let webhook = faultline::loadgen::sample_webhook_batch(ERRORS);
+    g.bench_function("webhook-array", |b| {
+        b.iter(|| {
+            let events: Vec<WebhookEvent> = serde_json::from_slice(&webhook).expect("decodes");
+            (events.into_iter())
+                .map(|e| faultline_collector::webhook::to_event(e).expect("event"))
+                .collect::<Vec<_>>()
+                .len()
+        })
+    });
     g.bench_function("json-prost", |b| {
         b.iter(|| {
             let r: ExportTraceServiceRequest = serde_json::from_slice(&json).expect("decodes");

@@ -158,6 +158,12 @@ pub fn sample_export(batch: usize) -> ExportTraceServiceRequest {
     otlp_request(&mut Rng(0x9E37_79B9_7F4A_7C15), &corpus(), batch, 1)
 }
 
+/// One webhook array as `loadgen` sends it (`batch` corpus errors), the same every call: what the
+/// decode bench reads.
+pub fn sample_webhook_batch(batch: usize) -> Vec<u8> {
+    webhook_batch_body(&mut Rng(0x9E37_79B9_7F4A_7C15), &corpus(), batch)
+}
+
 /// One OTLP export of `batch` errors (each in its SERVER span) plus ordinary spans.
 fn otlp_request(
     rng: &mut Rng,
