@@ -12,7 +12,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use faultline_collector::ingest::{Format, read_traces};
 use faultline_collector::limits::FieldLimits;
-use faultline_collector::occurrence::{RowPolicy, TraceCache, build_row, trace_work};
+use faultline_collector::occurrence::{RowPolicy, TraceCache, with_rows};
 use faultline_collector::otlp;
 use faultline_collector::otlp_json;
 use faultline_collector::otlp_wire::TraceView;
@@ -99,20 +99,16 @@ fn bench(c: &mut Criterion) {
             fields: &fields,
             scrubber: &scrubber,
         };
-        let works: Vec<_> = (ex.events.iter())
-            .map(|e| trace_work(e, "default", policy, &cache))
-            .collect();
-        let occurrences = (ex.events.into_iter().zip(&works))
-            .map(|(e, w)| build_row(e, w, "default", 1, policy))
-            .collect();
-        let mut batch = Batch {
-            occurrences,
-            requests: ex.requests,
-            stacktraces: Vec::new(),
-        };
-        let keys = batch.share_texts(&texts);
-        texts.mark(&keys);
-        batch.encode().expect("encodes").map_or(0, |r| r.len())
+        with_rows(ex.events, "default", 1, policy, &cache, |occurrences| {
+            let mut batch = Batch {
+                occurrences,
+                requests: ex.requests,
+                stacktraces: Vec::new(),
+            };
+            let keys = batch.share_texts(&texts);
+            texts.mark(&keys);
+            batch.encode().expect("encodes").map_or(0, |r| r.len())
+        })
     };
     g.bench_function("protobuf-to-record", |b| b.iter(|| record(&proto, false)));
     g.bench_function("json-to-record", |b| b.iter(|| record(&json, true)));

@@ -15,7 +15,7 @@ use crate::error::IngestError;
 use crate::event::{ErrorEvent, Row, now_secs};
 use crate::fingerprint::GroupingConfig;
 use crate::limits::{FieldLimits, RateLimits};
-use crate::occurrence::{RowPolicy, TraceCache, TraceWork, build_row, trace_work};
+use crate::occurrence::{RowPolicy, TraceCache, with_rows};
 use crate::otlp::{self, Extracted};
 use crate::otlp_wire::TraceView;
 use crate::scrub::Scrubber;
@@ -230,34 +230,30 @@ impl Ingest {
             .rates
             .take(project, n)
             .map_err(|e| self.refuse(source, e, n))?;
-        let policy = self.row_policy(project);
-        let received_at = now_secs();
-        let works: Vec<Arc<TraceWork>> = events
-            .iter()
-            .map(|e| trace_work(e, project, policy, &self.inner.traces))
-            .collect();
-        let occurrences: Vec<Row<'_>> = events
+        let requests = requests
             .into_iter()
-            .zip(&works)
-            .map(|(e, w)| build_row(e, w, project, received_at, policy))
+            .map(|mut r| {
+                project.clone_into(&mut r.project);
+                r
+            })
             .collect();
-        let answer = ack(&occurrences, project);
-        let batch = Batch {
-            occurrences,
-            requests: requests
-                .into_iter()
-                .map(|mut r| {
-                    project.clone_into(&mut r.project);
-                    r
-                })
-                .collect(),
-            stacktraces: Vec::new(),
-        };
-        let record = self
-            .inner
-            .writer
-            .encode(batch)
-            .map_err(|e| self.refuse(source, e.into(), n))?;
+        let (answer, record) = with_rows(
+            events,
+            project,
+            now_secs(),
+            self.row_policy(project),
+            &self.inner.traces,
+            |occurrences| {
+                let answer = ack(&occurrences, project);
+                let batch = Batch {
+                    occurrences,
+                    requests,
+                    stacktraces: Vec::new(),
+                };
+                (answer, self.inner.writer.encode(batch))
+            },
+        );
+        let record = record.map_err(|e| self.refuse(source, e.into(), n))?;
         Ok(Job {
             answer,
             record,

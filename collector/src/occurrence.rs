@@ -220,6 +220,28 @@ pub fn build_row<'a>(
     row
 }
 
+/// The rows of `events` in `project` ([`build_row`], each with its [`trace_work`] from `cache`),
+/// handed to `f`: they borrow the events and the cache's answers, which live until `f` returns.
+pub fn with_rows<R>(
+    events: Vec<ErrorEvent<'_>>,
+    project: &str,
+    received_at: u32,
+    policy: RowPolicy<'_>,
+    cache: &TraceCache,
+    f: impl FnOnce(Vec<Row<'_>>) -> R,
+) -> R {
+    let works: Vec<Arc<TraceWork>> = events
+        .iter()
+        .map(|e| trace_work(e, project, policy, cache))
+        .collect();
+    let rows = events
+        .into_iter()
+        .zip(&works)
+        .map(|(e, w)| build_row(e, w, project, received_at, policy))
+        .collect();
+    f(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
