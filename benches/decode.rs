@@ -18,7 +18,6 @@ use faultline_collector::otlp_json;
 use faultline_collector::otlp_wire::TraceView;
 use faultline_collector::scrub::Scrubber;
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
-use faultline_proto::webhook::WebhookEvent;
 use faultline_store::writer::{Batch, StackTexts};
 use prost::Message;
 
@@ -66,10 +65,9 @@ fn bench(c: &mut Criterion) {
     let webhook = faultline::loadgen::sample_webhook_batch(ERRORS);
     g.bench_function("webhook-array", |b| {
         b.iter(|| {
-            let events: Vec<WebhookEvent> = serde_json::from_slice(&webhook).expect("decodes");
-            (events.into_iter())
-                .map(|e| faultline_collector::webhook::to_event(e).expect("event"))
-                .collect::<Vec<_>>()
+            (faultline_collector::webhook::read(&webhook).expect("decodes"))
+                .to_events()
+                .expect("events")
                 .len()
         })
     });

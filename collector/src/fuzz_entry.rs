@@ -7,7 +7,6 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, header};
 use faultline_proto::otlp::collector::logs::v1::ExportLogsServiceRequest;
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
-use faultline_proto::webhook::WebhookEvent;
 use prost::Message;
 
 use crate::event::ErrorEvent;
@@ -99,12 +98,12 @@ pub fn otlp_json(data: &[u8]) {
     }
 }
 
-/// The webhook's JSON body.
+/// The webhook's JSON body (one event or an array).
 pub fn webhook_json(data: &[u8]) {
-    if let Ok(w) = serde_json::from_slice::<WebhookEvent>(data)
-        && let Ok(e) = crate::webhook::to_event(w)
+    if let Ok(read) = crate::webhook::read(data)
+        && let Ok(events) = read.to_events()
     {
-        store_all(vec![e]);
+        store_all(events);
     }
 }
 

@@ -23,7 +23,7 @@ use tonic::server::{NamedService, UnaryService};
 use tonic::{Code, Request, Response, Status};
 
 use crate::auth::Auth;
-use crate::ingest::{Format, Ingest};
+use crate::ingest::{Compression, Format, Ingest};
 
 /// The OTLP gRPC services over one [`Ingest`].
 #[derive(Clone)]
@@ -69,7 +69,13 @@ impl OtlpGrpc {
         const SOURCE: &str = "otlp_grpc_traces";
         let project = self.project(SOURCE, &request)?;
         self.ingest
-            .traces(SOURCE, project, Format::Protobuf, request.into_inner())
+            .traces(
+                SOURCE,
+                project,
+                Format::Protobuf,
+                Compression::None,
+                request.into_inner(),
+            )
             .await?;
         Ok(Response::new(ExportTraceServiceResponse {
             partial_success: None,

@@ -1,8 +1,6 @@
 //! OTLP/HTTP (`POST /v1/traces`, `POST /v1/logs`; protobuf or JSON; gzip or not) and the native
 //! webhook (`POST /webhook/error/{token}`), as one axum router.
 
-use std::io::Read;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -13,12 +11,11 @@ use faultline_proto::otlp::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceResponse;
-use faultline_proto::webhook::WebhookEvent;
 use prost::Message;
 
 use crate::auth::Auth;
 use crate::error::IngestError;
-use crate::ingest::{Format, Ingest};
+use crate::ingest::{Compression, Format, Ingest, inflate};
 
 /// Body encodings OTLP/HTTP allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +62,8 @@ pub fn encoding_of(headers: &HeaderMap) -> Result<Encoding, IngestError> {
     }
 }
 
-/// Undoes `content-encoding: gzip` (or none), refusing to inflate past `max` bytes.
-pub fn decompress(headers: &HeaderMap, body: Bytes, max: usize) -> Result<Bytes, IngestError> {
+/// Which compression `content-encoding` names (gzip or none).
+pub fn compression_of(headers: &HeaderMap) -> Result<Compression, IngestError> {
     let enc = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -74,23 +71,17 @@ pub fn decompress(headers: &HeaderMap, body: Bytes, max: usize) -> Result<Bytes,
         .trim()
         .to_ascii_lowercase();
     match enc.as_str() {
-        "" | "identity" => Ok(body),
-        "gzip" | "x-gzip" => {
-            let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(max));
-            let mut dec = flate2::read::GzDecoder::new(&body[..]).take(max as u64 + 1);
-            dec.read_to_end(&mut out)
-                .map_err(|e| IngestError::BadRequest(format!("body is not valid gzip: {e}")))?;
-            if out.len() > max {
-                return Err(IngestError::PayloadTooLarge(format!(
-                    "decompressed body exceeds the limit of {max} bytes"
-                )));
-            }
-            Ok(Bytes::from(out))
-        }
+        "" | "identity" => Ok(Compression::None),
+        "gzip" | "x-gzip" => Ok(Compression::Gzip),
         other => Err(IngestError::UnsupportedMediaType(format!(
             "content-encoding {other:?} is not supported: use gzip or none"
         ))),
     }
+}
+
+/// Undoes `content-encoding: gzip` (or none), refusing to inflate past `max` bytes.
+pub fn decompress(headers: &HeaderMap, body: Bytes, max: usize) -> Result<Bytes, IngestError> {
+    inflate(compression_of(headers)?, body, max)
 }
 
 fn decode<T: Message + Default + serde::de::DeserializeOwned>(
@@ -151,21 +142,21 @@ async fn traces(
     body: Bytes,
 ) -> Result<Response, IngestError> {
     const SOURCE: &str = "otlp_http_traces";
-    // Decoded on a blocking thread by ingest (protobuf read in place), not here.
+    // Inflated and decoded on a blocking thread by ingest (protobuf read in place), not here.
     let run = || {
         let project = ingest
             .auth()
             .project_for(Auth::token_from_headers(&headers))?;
-        let enc = encoding_of(&headers)?;
-        let body = decompress(&headers, body, ingest.limits().max_decompressed_bytes)?;
-        Ok((project, enc, body))
+        Ok((project, encoding_of(&headers)?, compression_of(&headers)?))
     };
-    let (project, enc, body) = run().map_err(|e| ingest.refuse(SOURCE, e, 0))?;
+    let (project, enc, compression) = run().map_err(|e| ingest.refuse(SOURCE, e, 0))?;
     let format = match enc {
         Encoding::Protobuf => Format::Protobuf,
         Encoding::Json => Format::Json,
     };
-    ingest.traces(SOURCE, project, format, body).await?;
+    ingest
+        .traces(SOURCE, project, format, compression, body)
+        .await?;
     Ok(encode(
         enc,
         &ExportTraceServiceResponse {
@@ -203,7 +194,8 @@ async fn webhook(
     body: Bytes,
 ) -> Result<Response, IngestError> {
     const SOURCE: &str = "webhook";
-    let parse = || {
+    // Inflated, read and grouped on a blocking thread by ingest, which also writes the answer.
+    let check = || {
         let project = ingest.auth().project_for(Some(&token))?;
         let ct = headers
             .get(header::CONTENT_TYPE)
@@ -224,54 +216,17 @@ async fn webhook(
                 "content-type {mime:?} is not supported: send application/json"
             )));
         }
-        let body = decompress(&headers, body, ingest.limits().max_decompressed_bytes)?;
-        let first = body.iter().find(|b| !b.is_ascii_whitespace());
-        if first == Some(&b'[') {
-            let events: Vec<WebhookEvent> =
-                serde_json::from_slice(&body).map_err(|e| bad_batch(&body, e))?;
-            if events.is_empty() {
-                return Err(IngestError::BadRequest(
-                    "empty webhook batch: send at least one event".into(),
-                ));
-            }
-            if events.len() > MAX_WEBHOOK_BATCH {
-                return Err(IngestError::PayloadTooLarge(format!(
-                    "{} events in one webhook batch; at most {MAX_WEBHOOK_BATCH}",
-                    events.len()
-                )));
-            }
-            return Ok((project, events, true));
-        }
-        let ev: WebhookEvent = serde_json::from_slice(&body)
-            .map_err(|e| IngestError::BadRequest(format!("malformed webhook event: {e}")))?;
-        Ok((project, vec![ev], false))
+        Ok((project, compression_of(&headers)?))
     };
-    let (project, events, is_batch) = parse().map_err(|e| ingest.refuse(SOURCE, e, 1))?;
-    let mut acks = ingest.webhook_batch(project, events).await?;
-    if is_batch {
-        let body = serde_json::json!({"accepted": acks.len(), "events": acks});
-        return Ok((StatusCode::OK, axum::Json(body)).into_response());
-    }
-    let ack = acks
-        .pop()
-        .ok_or_else(|| IngestError::Internal("no acknowledgement".into()))?;
-    Ok((StatusCode::OK, axum::Json(ack)).into_response())
+    let (project, compression) = check().map_err(|e| ingest.refuse(SOURCE, e, 1))?;
+    let answer = ingest.webhook(project, compression, body).await?;
+    Ok((
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        answer,
+    )
+        .into_response())
 }
-
-/// The error for a webhook array that did not parse, naming the first bad event when the array
-/// itself is well-formed JSON (only on this error path is the body parsed a second time).
-fn bad_batch(body: &[u8], e: serde_json::Error) -> IngestError {
-    let named = serde_json::from_slice::<Vec<serde_json::Value>>(body)
-        .ok()
-        .and_then(|items| {
-            items.into_iter().enumerate().find_map(|(i, v)| {
-                serde_json::from_value::<WebhookEvent>(v)
-                    .err()
-                    .map(|e| format!("malformed webhook batch: event {i}: {e}"))
-            })
-        });
-    IngestError::BadRequest(named.unwrap_or_else(|| format!("malformed webhook batch: {e}")))
-}
-
-/// Most events in one webhook batch (a JSON array); the body size limit applies as well.
-pub const MAX_WEBHOOK_BATCH: usize = 10_000;

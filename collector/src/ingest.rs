@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use std::io::Read;
+
+use bytes::Bytes;
 use faultline_proto::otlp::collector::logs::v1::ExportLogsServiceRequest;
-use faultline_proto::webhook::WebhookEvent;
 use faultline_store::RequestCountRow;
 use faultline_store::writer::{Batch, Encoded, Writer};
 
@@ -27,6 +29,35 @@ pub enum Format {
     Protobuf,
     /// `application/json` (OTLP/JSON).
     Json,
+}
+
+/// How a request body is compressed (`content-encoding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Not compressed (`identity` or no header).
+    None,
+    /// `gzip`.
+    Gzip,
+}
+
+/// Undoes `compression`, refusing to inflate past `max` bytes. Run on the blocking thread of a
+/// request's ingest job, not on the async runtime.
+pub fn inflate(compression: Compression, body: Bytes, max: usize) -> Result<Bytes, IngestError> {
+    match compression {
+        Compression::None => Ok(body),
+        Compression::Gzip => {
+            let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(max));
+            let mut dec = flate2::read::GzDecoder::new(&body[..]).take(max as u64 + 1);
+            dec.read_to_end(&mut out)
+                .map_err(|e| IngestError::BadRequest(format!("body is not valid gzip: {e}")))?;
+            if out.len() > max {
+                return Err(IngestError::PayloadTooLarge(format!(
+                    "decompressed body exceeds the limit of {max} bytes"
+                )));
+            }
+            Ok(Bytes::from(out))
+        }
+    }
 }
 
 /// Limits applied to every request.
@@ -110,15 +141,22 @@ struct Job<T> {
     events: u64,
 }
 
-/// What a stored webhook event got.
+/// What a stored webhook event got (the answer, serialized as JSON in the ingest job).
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct WebhookAck {
+pub struct WebhookAck<'r> {
     /// Event id (client's or generated).
-    pub id: String,
+    pub id: &'r str,
     /// The issue it was grouped into.
-    pub fingerprint: String,
+    pub fingerprint: &'r str,
     /// Project it was stored in.
-    pub project: String,
+    pub project: &'r str,
+}
+
+/// The answer to a webhook array.
+#[derive(serde::Serialize)]
+struct WebhookBatchAck<'r> {
+    accepted: usize,
+    events: Vec<WebhookAck<'r>>,
 }
 
 impl Ingest {
@@ -261,17 +299,20 @@ impl Ingest {
         })
     }
 
-    /// Stores the errors and request counts of a trace export, as it arrived: protobuf bytes are
-    /// read in place ([`crate::otlp_wire`]), JSON into the same views ([`crate::otlp_json`]); both
-    /// on a blocking thread.
+    /// Stores the errors and request counts of a trace export, as it arrived: inflated, then
+    /// protobuf bytes are read in place ([`crate::otlp_wire`]), JSON into the same views
+    /// ([`crate::otlp_json`]); all on a blocking thread.
     pub async fn traces(
         &self,
         source: &'static str,
         project: String,
         format: Format,
-        body: bytes::Bytes,
+        compression: Compression,
+        body: Bytes,
     ) -> Result<(), IngestError> {
         self.run(source, move |me| {
+            let max = me.limits().max_decompressed_bytes;
+            let body = inflate(compression, body, max).map_err(|e| me.refuse(source, e, 0))?;
             let view = read_traces(format, &body).map_err(|e| me.refuse(source, e, 0))?;
             let Extracted { events, requests } = otlp::from_trace_view(&view, now_secs());
             me.encode_rows(source, &project, events, requests, |_, _| ())
@@ -293,35 +334,38 @@ impl Ingest {
         .await
     }
 
-    /// Stores a batch of webhook events, all or nothing: one bad event (named by its index)
-    /// refuses the whole batch; otherwise they are spooled together and acknowledged in order.
-    pub async fn webhook_batch(
+    /// Stores a webhook body (one event, or an array of them: [`crate::webhook::read`]), all or
+    /// nothing: one bad event refuses the whole body; otherwise its events are spooled together.
+    /// Inflating, reading, grouping and the JSON answer (each event's id and issue, in order) all
+    /// happen on a blocking thread.
+    pub async fn webhook(
         &self,
         project: String,
-        events: Vec<WebhookEvent>,
-    ) -> Result<Vec<WebhookAck>, IngestError> {
+        compression: Compression,
+        body: Bytes,
+    ) -> Result<Vec<u8>, IngestError> {
         const SOURCE: &str = "webhook";
-        let n = events.len() as u64;
-        let single = events.len() == 1;
-        let events = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, ev)| {
-                crate::webhook::to_event(ev).map_err(|m| {
-                    let m = if single { m } else { format!("event {i}: {m}") };
-                    self.refuse(SOURCE, IngestError::BadRequest(m), n)
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         self.run(SOURCE, move |me| {
+            let max = me.limits().max_decompressed_bytes;
+            let body = inflate(compression, body, max).map_err(|e| me.refuse(SOURCE, e, 1))?;
+            let read = crate::webhook::read(&body).map_err(|e| me.refuse(SOURCE, e, 1))?;
+            let (n, batch) = (read.events.len() as u64, read.batch);
+            let events = read.to_events().map_err(|e| me.refuse(SOURCE, e, n))?;
             me.encode_rows(SOURCE, &project, events, Vec::new(), |rows, project| {
-                rows.iter()
-                    .map(|r| WebhookAck {
-                        id: r.event_id.to_string(),
-                        fingerprint: r.fingerprint.to_string(),
-                        project: project.to_string(),
+                let mut acks = rows.iter().map(|r| WebhookAck {
+                    id: &r.event_id,
+                    fingerprint: &r.fingerprint,
+                    project,
+                });
+                let answer = if batch {
+                    serde_json::to_vec(&WebhookBatchAck {
+                        accepted: rows.len(),
+                        events: acks.collect(),
                     })
-                    .collect()
+                } else {
+                    serde_json::to_vec(&acks.next())
+                };
+                answer.unwrap_or_default()
             })
         })
         .await

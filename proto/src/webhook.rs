@@ -2,57 +2,71 @@
 //!
 //! Only `message` is required. Known fields are typed leniently where clients differ (numbers may
 //! arrive as strings); unknown fields are kept in [`WebhookEvent::extra`] as context, never rejected.
+//!
+//! Texts borrow from the request body when they hold no escapes (read with `serde_json::from_slice`
+//! or `from_str`); escaped ones (a stack trace's newlines) are decoded into owned strings.
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 /// One error reported by an app without OpenTelemetry.
 #[derive(Debug, Clone, Deserialize)]
-pub struct WebhookEvent {
+pub struct WebhookEvent<'a> {
     /// Error message (required, may be empty).
-    pub message: String,
+    #[serde(borrow)]
+    pub message: Cow<'a, str>,
     /// Exception class, e.g. `Error` or `App\\Exception\\PaymentFailed`.
-    #[serde(default, alias = "exception_type", alias = "type")]
-    pub exception_class: Option<String>,
+    #[serde(
+        default,
+        borrow,
+        deserialize_with = "text",
+        alias = "exception_type",
+        alias = "type"
+    )]
+    pub exception_class: Option<Cow<'a, str>>,
     /// Stack trace as the runtime printed it.
-    #[serde(default, alias = "stacktrace")]
-    pub stack_trace: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text", alias = "stacktrace")]
+    pub stack_trace: Option<Cow<'a, str>>,
     /// File where the error was raised.
-    #[serde(default)]
-    pub file: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub file: Option<Cow<'a, str>>,
     /// Line where the error was raised.
     #[serde(default, deserialize_with = "lenient_u32")]
     pub line: Option<u32>,
     /// Name the app gives itself; becomes the `service` (the project comes from the token).
-    #[serde(default)]
-    pub project: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub project: Option<Cow<'a, str>>,
     /// Service name, when the app sends one besides `project`.
-    #[serde(default)]
-    pub service: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub service: Option<Cow<'a, str>>,
     /// Deployment environment (`prod`, `staging`...).
-    #[serde(default)]
-    pub environment: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub environment: Option<Cow<'a, str>>,
     /// Release / version of the app.
-    #[serde(default, alias = "version")]
-    pub release: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text", alias = "version")]
+    pub release: Option<Cow<'a, str>>,
     /// HTTP status of the failed request.
     #[serde(default, deserialize_with = "lenient_u16")]
     pub http_status: Option<u16>,
     /// When it happened, RFC 3339.
-    #[serde(default)]
-    pub timestamp: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub timestamp: Option<Cow<'a, str>>,
     /// Client-side grouping key; wins over Faultline's own.
-    #[serde(default)]
-    pub fingerprint: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub fingerprint: Option<Cow<'a, str>>,
     /// Severity or level the client assigns (`low`..`critical`, or `error`, `fatal`...).
-    #[serde(default, alias = "level")]
-    pub severity: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text", alias = "level")]
+    pub severity: Option<Cow<'a, str>>,
     /// Client-side event id, used for deduplication.
-    #[serde(default)]
-    pub event_id: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub event_id: Option<Cow<'a, str>>,
     /// The failed request.
-    #[serde(default)]
-    pub request: Option<WebhookRequest>,
+    #[serde(default, borrow)]
+    pub request: Option<WebhookRequest<'a>>,
     /// Server details (`php_version`, `memory_usage`...), kept as context.
     #[serde(default)]
     pub server: Option<Map<String, Value>>,
@@ -63,25 +77,56 @@ pub struct WebhookEvent {
 
 /// The request during which the error happened.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct WebhookRequest {
+pub struct WebhookRequest<'a> {
     /// Full URL.
-    #[serde(default)]
-    pub url: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub url: Option<Cow<'a, str>>,
     /// HTTP method.
-    #[serde(default)]
-    pub method: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub method: Option<Cow<'a, str>>,
     /// Route name or template.
-    #[serde(default)]
-    pub route: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub route: Option<Cow<'a, str>>,
     /// Client IP.
-    #[serde(default)]
-    pub ip: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub ip: Option<Cow<'a, str>>,
     /// Client user agent.
-    #[serde(default)]
-    pub user_agent: Option<String>,
+    #[serde(default, borrow, deserialize_with = "text")]
+    pub user_agent: Option<Cow<'a, str>>,
     /// Other request fields, kept as context.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// An optional string, borrowed from the input when it has no escapes (serde's own `Cow`
+/// always copies).
+fn text<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v)))
+        }
+    }
+    d.deserialize_option(V)
 }
 
 fn lenient_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -140,6 +185,21 @@ mod tests {
             Some("GET")
         );
         assert!(ev.extra.contains_key("custom"));
+    }
+
+    #[test]
+    fn plain_texts_borrow_and_escaped_ones_are_decoded() {
+        let body = r#"{"message":"boom","stack_trace":"a\nb","service":null,"request":{"url":"/x"},"k":"v"}"#;
+        let ev: WebhookEvent = serde_json::from_str(body).expect("parses");
+        assert!(matches!(ev.message, Cow::Borrowed("boom")));
+        assert!(matches!(ev.stack_trace, Some(Cow::Owned(ref s)) if s == "a\nb"));
+        assert_eq!(ev.service, None);
+        let url = ev.request.as_ref().and_then(|r| r.url.as_ref());
+        assert!(matches!(url, Some(Cow::Borrowed("/x"))), "{url:?}");
+        assert_eq!(ev.extra.get("k"), Some(&Value::String("v".into())));
+        let err = serde_json::from_str::<WebhookEvent>(r#"{"message":"x","service":5}"#)
+            .expect_err("type");
+        assert!(err.to_string().contains("expected a string"), "{err}");
     }
 
     #[test]
