@@ -4,12 +4,14 @@
 //! line gives errors per second on one core. `json-prost` is the former OTLP/JSON path (serde into
 //! prost structs), kept for comparison; `webhook-array` reads a webhook array of as many errors as
 //! loadgen posts it, into events. The `ingest` group runs the whole CPU path of one request
-//! as `Ingest` does, minus the network and the spool's disk write: read, extract, group and enrich
-//! into rows, encode the spool record.
+//! (that export as protobuf and as JSON, that webhook array) as `Ingest` does, minus the network,
+//! the answer and the spool's disk write: read, extract, group and enrich into rows, encode the
+//! spool record.
 
 #![allow(missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use faultline_collector::event::ErrorEvent;
 use faultline_collector::ingest::{Format, read_traces};
 use faultline_collector::limits::FieldLimits;
 use faultline_collector::occurrence::{RowPolicy, TraceCache, with_rows};
@@ -18,6 +20,7 @@ use faultline_collector::otlp_json;
 use faultline_collector::otlp_wire::TraceView;
 use faultline_collector::scrub::Scrubber;
 use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
+use faultline_store::RequestCountRow;
 use faultline_store::writer::{Batch, StackTexts};
 use prost::Message;
 
@@ -81,26 +84,23 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    // The whole CPU path of one gRPC request, as `Ingest` runs it, minus the network and the
-    // spool's disk write: read, extract, group and enrich into rows, encode the spool record.
+    // The whole CPU path of one request, as `Ingest` runs it, minus the network, the answer and
+    // the spool's disk write: read, extract, group and enrich into rows, encode the spool record.
     let mut g = c.benchmark_group("ingest");
     g.throughput(Throughput::Elements(ERRORS as u64));
     let cache = TraceCache::default();
     let texts = StackTexts::default();
     let (fields, scrubber) = (FieldLimits::default(), Scrubber::new(true, false, &[], &[]));
-    let record = |body: &[u8], json: bool| {
-        let format = if json { Format::Json } else { Format::Protobuf };
-        let view = read_traces(format, body).expect("decodes");
-        let ex = otlp::from_trace_view(&view, 1);
-        let policy = RowPolicy {
-            config: None,
-            fields: &fields,
-            scrubber: &scrubber,
-        };
-        with_rows(ex.events, "default", 1, policy, &cache, |occurrences| {
+    let policy = RowPolicy {
+        config: None,
+        fields: &fields,
+        scrubber: &scrubber,
+    };
+    let to_record = |events: Vec<ErrorEvent<'_>>, requests: Vec<RequestCountRow>| {
+        with_rows(events, "default", 1, policy, &cache, |occurrences| {
             let mut batch = Batch {
                 occurrences,
-                requests: ex.requests,
+                requests,
                 stacktraces: Vec::new(),
             };
             let keys = batch.share_texts(&texts);
@@ -108,8 +108,20 @@ fn bench(c: &mut Criterion) {
             batch.encode().expect("encodes").map_or(0, |r| r.len())
         })
     };
+    let record = |body: &[u8], json: bool| {
+        let format = if json { Format::Json } else { Format::Protobuf };
+        let view = read_traces(format, body).expect("decodes");
+        let ex = otlp::from_trace_view(&view, 1);
+        to_record(ex.events, ex.requests)
+    };
     g.bench_function("protobuf-to-record", |b| b.iter(|| record(&proto, false)));
     g.bench_function("json-to-record", |b| b.iter(|| record(&json, true)));
+    g.bench_function("webhook-to-record", |b| {
+        b.iter(|| {
+            let read = faultline_collector::webhook::read(&webhook).expect("decodes");
+            to_record(read.to_events().expect("events"), Vec::new())
+        })
+    });
     g.finish();
 }
 

@@ -442,14 +442,19 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
                             Err(_) => false,
                         }
                     }
-                    Payload::Http(body) => http
+                    // The answer is read whole, as a client would (and so the connection
+                    // goes back to the pool).
+                    Payload::Http(body) => match http
                         .post(&url)
                         .header("content-type", content_type)
                         .bearer_auth(&token)
                         .body(body.clone())
                         .send()
                         .await
-                        .is_ok_and(|r| r.status().is_success()),
+                    {
+                        Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                        _ => false,
+                    },
                 };
                 latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
                 if ok {

@@ -128,16 +128,34 @@ impl TraceCache {
 }
 
 /// 128-bit key of everything trace work depends on (each part length-prefixed; the trace, the
-/// long part, hashed on its own in one pass rather than streamed through the hasher's buffer).
+/// long part, hashed on its own in one pass; the short parts gathered on the stack and hashed in
+/// one pass too, rather than streamed through the hasher's buffer a piece at a time).
 fn trace_key(project: &str, ev: &ErrorEvent<'_>) -> u128 {
-    let trace = XxHash3_128::oneshot(ev.stacktrace.as_bytes());
-    let mut h = XxHash3_128::new();
-    for part in [project, &ev.service, &ev.exception_type] {
-        h.write(&(part.len() as u64).to_le_bytes());
-        h.write(part.as_bytes());
+    let trace = XxHash3_128::oneshot(ev.stacktrace.as_bytes()).to_le_bytes();
+    let parts = [project, &ev.service, &ev.exception_type];
+    let lens = parts.map(|p| (p.len() as u64).to_le_bytes());
+    let mut buf = [0u8; 256];
+    let mut at = 0;
+    for bytes in lens
+        .iter()
+        .zip(parts)
+        .flat_map(|(len, p)| [&len[..], p.as_bytes()])
+        .chain([&trace[..]])
+    {
+        let Some(dst) = buf.get_mut(at..at + bytes.len()) else {
+            // Too long for the stack: the same bytes, streamed.
+            let mut h = XxHash3_128::new();
+            for part in parts {
+                h.write(&(part.len() as u64).to_le_bytes());
+                h.write(part.as_bytes());
+            }
+            h.write(&trace);
+            return h.finish_128();
+        };
+        dst.copy_from_slice(bytes);
+        at += bytes.len();
     }
-    h.write(&trace.to_le_bytes());
-    h.finish_128()
+    XxHash3_128::oneshot(&buf[..at])
 }
 
 /// The key a stack trace's text is stored under once (`stacktraces`): a 64-bit hash of the text as
@@ -286,6 +304,33 @@ mod tests {
 
     /// Cold, warm and disabled caches all give the uncached row, over the corpus, with client
     /// fingerprints, message rules, in-app overrides, short trace limits and scrubbing.
+    #[test]
+    fn trace_keys_hash_the_parts_on_the_stack_as_streamed() {
+        let streamed = |project: &str, ev: &ErrorEvent<'_>| {
+            let mut h = XxHash3_128::new();
+            for part in [project, &ev.service, &ev.exception_type] {
+                h.write(&(part.len() as u64).to_le_bytes());
+                h.write(part.as_bytes());
+            }
+            h.write(&XxHash3_128::oneshot(ev.stacktrace.as_bytes()).to_le_bytes());
+            h.finish_128()
+        };
+        for (service, ty) in [("api", "TypeError"), ("", ""), ("s", &*"E".repeat(300))] {
+            let ev = ErrorEvent {
+                service: service.into(),
+                exception_type: ty.into(),
+                stacktrace: "at a (b.js:1:2)".into(),
+                ..Default::default()
+            };
+            assert_eq!(trace_key("shop", &ev), streamed("shop", &ev), "{ty}");
+        }
+        let ev = |ty: &str| ErrorEvent {
+            exception_type: ty.to_string().into(),
+            ..Default::default()
+        };
+        assert_ne!(trace_key("ab", &ev("c")), trace_key("a", &ev("bc")));
+    }
+
     #[test]
     fn cached_rows_equal_fresh_rows() {
         let events = corpus();

@@ -49,15 +49,35 @@ pub struct ScrubOverrides {
 pub struct Scrubber {
     enabled: bool,
     anonymize_ip: bool,
-    keys: Vec<String>,
+    /// Normalized safe keys.
     safe: Vec<String>,
+    /// The normalized key fragments, found in a normalized key in one pass.
+    key_fragments: aho_corasick::AhoCorasick,
     /// Cheap first pass: does the text contain (a piece of) any key at all?
     prefilter: aho_corasick::AhoCorasick,
     pairs: Regex,
 }
 
+/// A key as it is compared: ASCII lowercase, with `-`, ` ` and `.` read as `_`.
 fn normalize(key: &str) -> String {
     key.to_ascii_lowercase().replace(['-', ' ', '.'], "_")
+}
+
+/// [`normalize`] without an allocation for keys of up to 64 bytes (all real ones), handed to `f`.
+fn with_normalized<R>(key: &str, f: impl FnOnce(&[u8]) -> R) -> R {
+    let mut buf = [0u8; 64];
+    match buf.get_mut(..key.len()) {
+        Some(out) => {
+            for (o, &b) in out.iter_mut().zip(key.as_bytes()) {
+                *o = match b {
+                    b'-' | b' ' | b'.' => b'_',
+                    b => b.to_ascii_lowercase(),
+                };
+            }
+            f(out)
+        }
+        None => f(normalize(key).as_bytes()),
+    }
 }
 
 static CARD: LazyLock<Regex> =
@@ -154,10 +174,11 @@ impl Scrubber {
             }
         }
         let prefilter = aho_corasick::AhoCorasick::new(&pieces).expect("prefilter");
+        let key_fragments = aho_corasick::AhoCorasick::new(&keys).expect("key fragments");
         Scrubber {
             enabled,
             anonymize_ip,
-            keys,
+            key_fragments,
             safe: safe.iter().map(|k| normalize(k)).collect(),
             prefilter,
             pairs,
@@ -171,8 +192,12 @@ impl Scrubber {
 
     /// Whether the value of `key` is scrubbed.
     pub fn is_sensitive(&self, key: &str) -> bool {
-        let k = normalize(key);
-        !self.safe.contains(&k) && self.keys.iter().any(|f| k.contains(f.as_str()))
+        with_normalized(key, |k| !self.is_safe(k) && self.key_fragments.is_match(k))
+    }
+
+    /// Whether the normalized key `k` is on the safe list.
+    fn is_safe(&self, k: &[u8]) -> bool {
+        self.safe.iter().any(|s| s.as_bytes() == k)
     }
 
     /// Scrubs free text: `secret=…` pairs, card numbers, IPs (when asked).
@@ -213,7 +238,7 @@ impl Scrubber {
                     .last()
                     .map_or(m.start(), |(i, _)| i);
                 let end = m.start() + m.as_str().find(|ch: char| !is_key(ch)).unwrap_or(m.len());
-                if self.safe.contains(&normalize(&s[start..end])) {
+                if with_normalized(&s[start..end], |k| self.is_safe(k)) {
                     m.as_str().to_string()
                 } else {
                     format!("{}{FILTERED}", &s[m.start()..value.start()])
@@ -275,6 +300,30 @@ mod tests {
             "at Foo.java:1234 at Bar.java:5678 line 91011 12"
         ));
         assert!(!has_long_digit_run("1 2 3 4 5 6 7  8 9 0 1 2 3 4"));
+    }
+
+    #[test]
+    fn keys_normalize_the_same_on_the_stack() {
+        let long = format!("X-{}-Token", "Ab.c ".repeat(20));
+        for key in [
+            "",
+            "Set-Cookie",
+            "HTTP.Request.Header.X-API-Key",
+            "Ünïcode Key-é",
+            &long,
+        ] {
+            assert_eq!(
+                with_normalized(key, |k| k.to_vec()),
+                normalize(key).into_bytes(),
+                "{key}"
+            );
+        }
+        let s = Scrubber::new(true, false, &["ssn".into()], &["token_count".into()]);
+        assert!(s.is_sensitive("HTTP.Request.Header.X-API-Key"));
+        assert!(s.is_sensitive(&long));
+        assert!(s.is_sensitive("user.SSN"));
+        assert!(!s.is_sensitive("Token-Count"));
+        assert!(!s.is_sensitive("http.route"));
     }
 
     #[test]
