@@ -122,13 +122,21 @@ async fn wait_signal() {
     }
 }
 
-/// glibc gives each thread that contends for the heap an arena of its own (up to eight per core)
-/// and keeps what is freed in each: with ingest's blocking threads that held peak RSS about half
-/// again above what the process uses (`bench/ingest.sh`, OTLP/JSON: 289 → 190 MB; gRPC: 230 →
-/// 145 MB, same CPU). The arena count is read from `MALLOC_ARENA_MAX` when the process starts,
-/// so a long-running command re-executes itself once with one arena per core, unless the
-/// variable is already set (by the operator, or by the first execution).
-fn cap_malloc_arenas() {
+/// glibc's heap, tuned for a server that handles megabyte-sized requests. The settings are read
+/// from the environment when the process starts, so a long-running command re-executes itself
+/// once with them, unless `MALLOC_ARENA_MAX` is already set (by the operator, or by the first
+/// execution); each of the three is left alone when the operator set it.
+///
+/// - `MALLOC_ARENA_MAX` = cores: glibc gives each thread that contends for the heap an arena of
+///   its own (up to eight per core) and keeps what is freed in each: with ingest's blocking
+///   threads that held peak RSS about half again above what the process uses (`bench/ingest.sh`,
+///   OTLP/JSON: 289 → 190 MB; gRPC: 230 → 145 MB, same CPU).
+/// - `MALLOC_MMAP_THRESHOLD_` = 32 MiB, `MALLOC_TRIM_THRESHOLD_` = 64 MiB: a request's buffers
+///   (its body, the spool record: a few MB each) come from the heap and go back to it, instead of
+///   fresh `mmap`s whose every page faults in zeroed on first touch. Minor page faults per
+///   1000-event request: OTLP/JSON 351 → 157, gRPC 184–319 → 117–149; Faultline's CPU per event
+///   about 8 % lower; peak RSS unchanged (138–157 MB in 200k-event runs).
+fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         use std::os::unix::process::CommandExt;
@@ -139,11 +147,19 @@ fn cap_malloc_arenas() {
             return;
         };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
-        let err = std::process::Command::new(exe)
-            .args(std::env::args_os().skip(1))
-            .env("MALLOC_ARENA_MAX", cores.to_string())
-            .exec();
-        eprintln!("faultline: cannot re-execute with MALLOC_ARENA_MAX set ({err}); going on");
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args(std::env::args_os().skip(1))
+            .env("MALLOC_ARENA_MAX", cores.to_string());
+        for (var, value) in [
+            ("MALLOC_MMAP_THRESHOLD_", 32usize << 20),
+            ("MALLOC_TRIM_THRESHOLD_", 64 << 20),
+        ] {
+            if std::env::var_os(var).is_none() {
+                cmd.env(var, value.to_string());
+            }
+        }
+        let err = cmd.exec();
+        eprintln!("faultline: cannot re-execute with glibc heap settings ({err}); going on");
     }
 }
 
@@ -153,7 +169,7 @@ fn main() -> anyhow::Result<()> {
         cli.command,
         Command::Serve | Command::Collector | Command::Query
     ) {
-        cap_malloc_arenas();
+        tune_malloc();
     }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
