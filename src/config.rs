@@ -38,6 +38,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest request body after gzip decompression, in bytes.
     pub max_decompressed_bytes: usize,
+    /// Most requests decoded, grouped and encoded at once (the rest wait their turn). 0: half the
+    /// cores, at least one, leaving the others to ClickHouse beside Faultline; raise it when
+    /// ClickHouse runs elsewhere.
+    pub ingest_jobs: usize,
     /// Writer: flush when this many occurrences are pending.
     pub batch_max_rows: usize,
     /// Writer: flush when the oldest pending request is this old, in milliseconds.
@@ -98,6 +102,7 @@ impl Default for Config {
             api_addr: "0.0.0.0:8080".into(),
             max_body_bytes: 16 << 20,
             max_decompressed_bytes: 64 << 20,
+            ingest_jobs: 0,
             batch_max_rows: 50_000,
             batch_max_age_ms: 200,
             spool_max_bytes: 1 << 30,

@@ -9,12 +9,15 @@
 //! 2. **Authentication** ([`auth`]). The token (bearer header, `x-faultline-token`, or the webhook path)
 //!    names the project. Unknown or missing: 401 / `UNAUTHENTICATED`, nothing stored. With no projects
 //!    configured, everything goes to project `default`.
-//! 3. **Checking** ([`http`], [`grpc`]). Content type and encoding are checked (415), gzip is
-//!    inflated up to a limit (413). Log exports and webhook JSON are decoded here; trace exports,
-//!    the bulk of the traffic, are left as bytes for the next step.
+//! 3. **Checking** ([`http`], [`grpc`]). Content type and encoding are checked (415). Log exports
+//!    are inflated and decoded here; trace exports and webhook bodies, the bulk of the traffic,
+//!    are left as bytes for the next step.
 //! 4. **Decoding and normalizing** ([`ingest`], which runs steps 4 to 6 and the encoding of step 7
-//!    as one job on a blocking thread): OTLP trace exports are read in place from their protobuf
-//!    bytes ([`otlp_wire`]) or their JSON text ([`otlp_json`]) into the same borrowed views;
+//!    as one job on a blocking thread, at most `Limits::jobs` at once — half the cores by
+//!    default, leaving the rest to ClickHouse; the other requests wait their turn): gzip is
+//!    inflated up to a limit (413); OTLP trace exports are read in place from their protobuf
+//!    bytes ([`otlp_wire`]) or their JSON text ([`otlp_json`]) into the same borrowed views,
+//!    webhook bodies into events borrowing their texts ([`webhook`]);
 //!    malformed input is answered 400 / `INVALID_ARGUMENT` naming the problem.
 //!    Span events named `exception`, error log records, and webhook events all become one
 //!    [`event::ErrorEvent`] ([`otlp`], [`webhook`]); SERVER spans become per-minute request counts.
@@ -33,7 +36,7 @@
 //!    at that moment). If the spool is full (ClickHouse unreachable for long), the client gets 503 +
 //!    `Retry-After` / `UNAVAILABLE` and retries: nothing was acknowledged, so nothing is lost.
 //! 8. **Acknowledgement.** Once on disk, the client gets 200 (OTLP `Export*ServiceResponse`, or the
-//!    webhook's `{id, fingerprint, project}`).
+//!    webhook's `{id, fingerprint, project}` per event, written by the job of step 4).
 //! 9. **Storage.** The writer's drainer reads the spool back in order, merges batches into large
 //!    `INSERT`s, retries network failures for as long as it takes, and frees the spool only after
 //!    ClickHouse confirmed; a restart replays whatever was not confirmed, exactly once.
