@@ -5,6 +5,7 @@ use faultline_proto::webhook::WebhookEvent;
 use serde_json::Value;
 
 use crate::error::IngestError;
+use crate::event::{ErrorEvent, Source, Text};
 
 /// Most events in one webhook batch (a JSON array); the body size limit applies as well.
 pub const MAX_WEBHOOK_BATCH: usize = 10_000;
@@ -79,8 +80,6 @@ fn bad_batch(body: &[u8], e: serde_json::Error) -> IngestError {
         });
     IngestError::BadRequest(named.unwrap_or_else(|| format!("malformed webhook batch: {e}")))
 }
-
-use crate::event::{ErrorEvent, Source, Text};
 
 fn json_string(v: &Value) -> String {
     match v {
