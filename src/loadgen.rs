@@ -152,16 +152,19 @@ fn server_span(rng: &mut Rng, now: u64, route: &str, status: i64) -> Span {
     }
 }
 
+/// The load generator's seed: every run sends the same requests.
+const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+
 /// One export as `loadgen` sends it (`batch` corpus errors, each in its SERVER span, plus one
 /// ordinary span per error), the same every call: what the decode bench reads.
 pub fn sample_export(batch: usize) -> ExportTraceServiceRequest {
-    otlp_request(&mut Rng(0x9E37_79B9_7F4A_7C15), &corpus(), batch, 1)
+    otlp_request(&mut Rng(SEED), &corpus(), batch, 1)
 }
 
 /// One webhook array as `loadgen` sends it (`batch` corpus errors), the same every call: what the
 /// decode bench reads.
 pub fn sample_webhook_batch(batch: usize) -> Vec<u8> {
-    webhook_batch_body(&mut Rng(0x9E37_79B9_7F4A_7C15), &corpus(), batch)
+    webhook_batch_body(&mut Rng(SEED), &corpus(), batch)
 }
 
 /// One OTLP export of `batch` errors (each in its SERVER span) plus ordinary spans.
@@ -341,7 +344,7 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
 
     // Build the request pool before the clock starts.
     let pool_size = 64usize;
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng(SEED);
     let pool: Vec<Payload> = (0..pool_size)
         .map(|_| match args.protocol {
             Protocol::Grpc => Payload::Grpc(

@@ -155,10 +155,7 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
         Limits {
             max_body_bytes: cfg.max_body_bytes,
             max_decompressed_bytes: cfg.max_decompressed_bytes,
-            jobs: match cfg.ingest_jobs {
-                0 => faultline_collector::ingest::default_jobs(),
-                n => n,
-            },
+            jobs: cfg.ingest_jobs,
         },
         cfg.grouping.clone(),
         Policy {

@@ -38,19 +38,22 @@ pub fn router(ingest: Ingest) -> Router {
         .with_state(ingest)
 }
 
-/// Which OTLP encoding a `content-type` names.
-pub fn encoding_of(headers: &HeaderMap) -> Result<Encoding, IngestError> {
+/// The media type a `content-type` names, lower-cased, without parameters (`""` when absent).
+fn media_type(headers: &HeaderMap) -> String {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime = ct
-        .split(';')
+    ct.split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
-    match mime.as_str() {
+        .to_ascii_lowercase()
+}
+
+/// Which OTLP encoding a `content-type` names.
+pub fn encoding_of(headers: &HeaderMap) -> Result<Encoding, IngestError> {
+    match media_type(headers).as_str() {
         "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
         "application/json" => Ok(Encoding::Json),
         "" => Err(IngestError::UnsupportedMediaType(
@@ -197,16 +200,7 @@ async fn webhook(
     // Inflated, read and grouped on a blocking thread by ingest, which also writes the answer.
     let check = || {
         let project = ingest.auth().project_for(Some(&token))?;
-        let ct = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let mime = ct
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let mime = media_type(&headers);
         if !(mime.is_empty()
             || mime == "application/json"
             || mime.ends_with("+json")

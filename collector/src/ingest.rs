@@ -2,9 +2,8 @@
 //! async runtime → one writer job → acknowledge only once stored.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-
 use std::io::Read;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use faultline_proto::otlp::collector::logs::v1::ExportLogsServiceRequest;
@@ -68,7 +67,7 @@ pub struct Limits {
     /// Largest request body after gzip decompression, in bytes.
     pub max_decompressed_bytes: usize,
     /// Most requests read, grouped and encoded at once (each is one job on a blocking thread);
-    /// the others wait their turn, without a thread. See [`default_jobs`].
+    /// the others wait their turn, without a thread. 0: [`default_jobs`].
     pub jobs: usize,
 }
 
@@ -77,7 +76,7 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 16 << 20,
             max_decompressed_bytes: 64 << 20,
-            jobs: default_jobs(),
+            jobs: 0,
         }
     }
 }
@@ -188,7 +187,10 @@ impl Ingest {
             inner: Arc::new(Inner {
                 writer,
                 auth,
-                jobs: tokio::sync::Semaphore::new(limits.jobs.max(1)),
+                jobs: tokio::sync::Semaphore::new(match limits.jobs {
+                    0 => default_jobs(),
+                    n => n,
+                }),
                 limits,
                 drops: DropCounter::default(),
                 grouping,
@@ -229,6 +231,19 @@ impl Ingest {
     /// The writer (for queue depth and insert counters).
     pub fn writer(&self) -> &Writer {
         &self.inner.writer
+    }
+
+    /// `body` inflated ([`inflate`]) up to the decompressed-size limit; refused (counted as
+    /// `items`) when it does not inflate.
+    fn inflated(
+        &self,
+        source: &str,
+        compression: Compression,
+        body: Bytes,
+        items: u64,
+    ) -> Result<Bytes, IngestError> {
+        inflate(compression, body, self.inner.limits.max_decompressed_bytes)
+            .map_err(|e| self.refuse(source, e, items))
     }
 
     /// Counts a refused request and passes the error on.
@@ -332,8 +347,7 @@ impl Ingest {
         body: Bytes,
     ) -> Result<(), IngestError> {
         self.run(source, move |me| {
-            let max = me.limits().max_decompressed_bytes;
-            let body = inflate(compression, body, max).map_err(|e| me.refuse(source, e, 0))?;
+            let body = me.inflated(source, compression, body, 0)?;
             let view = read_traces(format, &body).map_err(|e| me.refuse(source, e, 0))?;
             let Extracted { events, requests } = otlp::from_trace_view(&view, now_secs());
             me.encode_rows(source, &project, events, requests, |_, _| ())
@@ -367,8 +381,7 @@ impl Ingest {
     ) -> Result<Vec<u8>, IngestError> {
         const SOURCE: &str = "webhook";
         self.run(SOURCE, move |me| {
-            let max = me.limits().max_decompressed_bytes;
-            let body = inflate(compression, body, max).map_err(|e| me.refuse(SOURCE, e, 1))?;
+            let body = me.inflated(SOURCE, compression, body, 1)?;
             let read = crate::webhook::read(&body).map_err(|e| me.refuse(SOURCE, e, 1))?;
             let (n, batch) = (read.events.len() as u64, read.batch);
             let events = read.to_events().map_err(|e| me.refuse(SOURCE, e, n))?;

@@ -134,28 +134,29 @@ fn trace_key(project: &str, ev: &ErrorEvent<'_>) -> u128 {
     let trace = XxHash3_128::oneshot(ev.stacktrace.as_bytes()).to_le_bytes();
     let parts = [project, &ev.service, &ev.exception_type];
     let lens = parts.map(|p| (p.len() as u64).to_le_bytes());
+    let pieces = || {
+        (lens.iter().zip(parts))
+            .flat_map(|(len, p)| [&len[..], p.as_bytes()])
+            .chain([&trace[..]])
+    };
     let mut buf = [0u8; 256];
-    let mut at = 0;
-    for bytes in lens
-        .iter()
-        .zip(parts)
-        .flat_map(|(len, p)| [&len[..], p.as_bytes()])
-        .chain([&trace[..]])
-    {
-        let Some(dst) = buf.get_mut(at..at + bytes.len()) else {
-            // Too long for the stack: the same bytes, streamed.
-            let mut h = XxHash3_128::new();
-            for part in parts {
-                h.write(&(part.len() as u64).to_le_bytes());
-                h.write(part.as_bytes());
+    match buf.get_mut(..pieces().map(<[u8]>::len).sum()) {
+        Some(all) => {
+            let mut rest = &mut all[..];
+            for piece in pieces() {
+                let (dst, tail) = rest.split_at_mut(piece.len());
+                dst.copy_from_slice(piece);
+                rest = tail;
             }
-            h.write(&trace);
-            return h.finish_128();
-        };
-        dst.copy_from_slice(bytes);
-        at += bytes.len();
+            XxHash3_128::oneshot(all)
+        }
+        // Too long for the stack: the same bytes, streamed.
+        None => {
+            let mut h = XxHash3_128::new();
+            pieces().for_each(|piece| h.write(piece));
+            h.finish_128()
+        }
     }
-    XxHash3_128::oneshot(&buf[..at])
 }
 
 /// The key a stack trace's text is stored under once (`stacktraces`): a 64-bit hash of the text as
@@ -302,8 +303,6 @@ mod tests {
         row
     }
 
-    /// Cold, warm and disabled caches all give the uncached row, over the corpus, with client
-    /// fingerprints, message rules, in-app overrides, short trace limits and scrubbing.
     #[test]
     fn trace_keys_hash_the_parts_on_the_stack_as_streamed() {
         let streamed = |project: &str, ev: &ErrorEvent<'_>| {
@@ -331,6 +330,8 @@ mod tests {
         assert_ne!(trace_key("ab", &ev("c")), trace_key("a", &ev("bc")));
     }
 
+    /// Cold, warm and disabled caches all give the uncached row, over the corpus, with client
+    /// fingerprints, message rules, in-app overrides, short trace limits and scrubbing.
     #[test]
     fn cached_rows_equal_fresh_rows() {
         let events = corpus();

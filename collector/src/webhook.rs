@@ -81,9 +81,10 @@ fn bad_batch(body: &[u8], e: serde_json::Error) -> IngestError {
     IngestError::BadRequest(named.unwrap_or_else(|| format!("malformed webhook batch: {e}")))
 }
 
-fn json_string(v: &Value) -> String {
+/// A context value as an attribute text: a string as it is, anything else as compact JSON.
+fn json_string(v: Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => s,
         other => other.to_string(),
     }
 }
@@ -119,18 +120,14 @@ pub fn to_event(w: WebhookEvent<'_>) -> Result<ErrorEvent<'_>, String> {
     if let Some(ua) = request.user_agent {
         attributes.push(("user_agent.original".into(), ua));
     }
-    for (k, v) in &request.extra {
+    for (k, v) in request.extra {
         attributes.push((format!("request.{k}").into(), json_string(v).into()));
     }
-    for (k, v) in w.server.iter().flatten() {
+    for (k, v) in w.server.into_iter().flatten() {
         attributes.push((format!("server.{k}").into(), json_string(v).into()));
     }
     for (k, v) in w.extra {
-        let v = match v {
-            Value::String(s) => s,
-            other => other.to_string(),
-        };
-        attributes.push((k.into(), v.into()));
+        attributes.push((k.into(), json_string(v).into()));
     }
     let service = w.service.or(w.project).unwrap_or_default();
     if !service.is_empty() {
