@@ -29,7 +29,11 @@ enum Command {
     /// Apply schema migrations to ClickHouse and exit.
     Migrate,
     /// Read corpus-format JSON lines on stdin, write `{"id", "fingerprint"}` lines.
-    Fingerprint,
+    Fingerprint {
+        /// Score lines carrying their true `group` (B-cubed, per `lang` and overall) on stderr.
+        #[arg(long)]
+        score: bool,
+    },
     /// Send realistic errors (the grouping corpus) to a Faultline and report events/s and
     /// acknowledgement latency; the last line is machine-readable.
     Loadgen(faultline::loadgen::Args),
@@ -187,10 +191,13 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
     }
     let env: HashMap<String, String> = std::env::vars().collect();
     let cfg = Config::load(&env).context("configuration")?;
-    if let Command::Fingerprint = cli.command {
+    if let Command::Fingerprint { score } = cli.command {
         let stdin = std::io::stdin().lock();
         let stdout = std::io::BufWriter::new(std::io::stdout().lock());
-        faultline::fingerprint_cmd::run(stdin, stdout, &cfg.grouping)?;
+        let (_, labelled) = faultline::fingerprint_cmd::run(stdin, stdout, &cfg.grouping)?;
+        if score {
+            faultline::fingerprint_cmd::score(&labelled, std::io::stderr().lock())?;
+        }
         return Ok(());
     }
     let tracer = init_logging(&cfg.log_format, &env);
@@ -242,6 +249,6 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             println!("migrations applied: {applied:?}");
             Ok(())
         }
-        Command::Fingerprint | Command::Loadgen(_) => Ok(()),
+        Command::Fingerprint { .. } | Command::Loadgen(_) => Ok(()),
     }
 }

@@ -58,7 +58,7 @@ fn cli_scores_the_corpus() {
         .iter()
         .map(|e| pred[e["id"].as_str().expect("id")].as_str())
         .collect();
-    let (precision, recall, f1) = faultline_collector::fingerprint::bcubed(&truth, &p);
+    let (precision, recall, f1) = faultline::fingerprint_cmd::bcubed(&truth, &p);
     println!(
         "faultline fingerprint: bcubed_precision={precision:.4} bcubed_recall={recall:.4} bcubed_f1={f1:.4}"
     );

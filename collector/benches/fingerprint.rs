@@ -5,7 +5,7 @@
 #![allow(missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use faultline_collector::fingerprint::{GroupingInput, fingerprint};
+use faultline_collector::fingerprint::{GroupingInput, Stack, fingerprint};
 
 struct Event {
     lang: String,
@@ -40,7 +40,7 @@ fn run(events: &[&Event]) {
             service: &e.service,
             exception_type: &e.exception_type,
             message: &e.message,
-            stacktrace: &e.stacktrace,
+            stack: Stack::Text(&e.stacktrace),
             client_fingerprint: None,
             config: None,
         }));

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use faultline_store::OccurrenceRow;
 
-use crate::fingerprint::{GroupingConfig, GroupingInput, fingerprint};
+use crate::fingerprint::{GroupingConfig, GroupingInput, Stack, fingerprint};
 
 /// Which receiver took the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +204,7 @@ impl<'a> ErrorEvent<'a> {
             service: &self.service,
             exception_type: &self.exception_type,
             message: &self.message,
-            stacktrace: &self.stacktrace,
+            stack: Stack::Text(&self.stacktrace),
             client_fingerprint: self.client_fingerprint.as_deref(),
             config,
         }

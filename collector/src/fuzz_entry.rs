@@ -10,7 +10,7 @@ use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
 use crate::event::ErrorEvent;
-use crate::fingerprint::{GroupingInput, fingerprint, mask_message};
+use crate::fingerprint::{GroupingInput, Stack, fingerprint, mask_message};
 use crate::limits::FieldLimits;
 use crate::otlp::{self, Extracted};
 use crate::otlp_wire::TraceView;
@@ -115,7 +115,7 @@ pub fn stacktrace(data: &[u8]) {
         service: "svc",
         exception_type: "Error",
         message: &text,
-        stacktrace: &text,
+        stack: Stack::Text(&text),
         client_fingerprint: None,
         config: None,
     });

@@ -2,7 +2,7 @@
 //! fingerprint's invariance under what must not split an issue (proptest).
 
 use faultline_collector::fingerprint::{
-    GroupingInput, fingerprint, mask_message, parse_stacktrace,
+    GroupingInput, Stack, fingerprint, mask_message, parse_stacktrace,
 };
 use proptest::prelude::*;
 
@@ -59,7 +59,7 @@ fn fp(message: &str, stacktrace: &str) -> String {
         service: "s",
         exception_type: "E",
         message,
-        stacktrace,
+        stack: Stack::Text(stacktrace),
         client_fingerprint: None,
         config: None,
     })

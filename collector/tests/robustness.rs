@@ -7,7 +7,7 @@
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, header};
 use faultline_collector::fingerprint::{
-    GroupingInput, fingerprint, mask_message, parse_stacktrace,
+    GroupingInput, Stack, fingerprint, mask_message, parse_stacktrace,
 };
 use faultline_collector::otlp_wire::TraceView;
 use faultline_collector::{http, otlp};
@@ -44,7 +44,7 @@ proptest! {
         for t in [&text, &mixed] {
             let _ = parse_stacktrace(t);
             let _ = mask_message(t);
-            let g = fingerprint(&GroupingInput { project: "p", service: "s", exception_type: "E", message: t, stacktrace: t, client_fingerprint: None, config: None });
+            let g = fingerprint(&GroupingInput { project: "p", service: "s", exception_type: "E", message: t, stack: Stack::Text(t), client_fingerprint: None, config: None });
             prop_assert!(!g.fingerprint.is_empty());
         }
     }

@@ -1,9 +1,9 @@
-//! Grouping quality on the public corpus (copied from shared/corpus/grouping into tests/data):
-//! 300 real exceptions from seven runtimes with the true grouping. Scored with B-cubed F1.
+//! Grouping quality on the public corpus (copied from shared/corpus/grouping into
+//! collector/tests/data): 300 real exceptions from seven runtimes with the true grouping, scored
+//! with B-cubed F1 by the evaluation tool of `faultline fingerprint --score`.
 
-use std::collections::HashMap;
-
-use faultline_collector::fingerprint::{GroupingInput, bcubed, fingerprint};
+use faultline::fingerprint_cmd::{Labelled, score};
+use faultline_collector::fingerprint::{GroupingInput, Stack, fingerprint};
 
 struct Event {
     id: String,
@@ -13,7 +13,7 @@ struct Event {
 }
 
 fn corpus() -> Vec<Event> {
-    let text = include_str!("data/grouping/events.jsonl");
+    let text = include_str!("../collector/tests/data/grouping/events.jsonl");
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
@@ -24,7 +24,7 @@ fn corpus() -> Vec<Event> {
                 service: &s("service"),
                 exception_type: &s("exception_type"),
                 message: &s("message"),
-                stacktrace: &s("stacktrace"),
+                stack: Stack::Text(&s("stacktrace")),
                 client_fingerprint: None,
                 config: None,
             });
@@ -42,24 +42,15 @@ fn corpus() -> Vec<Event> {
 fn public_corpus_groups_well() {
     let events = corpus();
     assert_eq!(events.len(), 300);
-    let truth: Vec<&str> = events.iter().map(|e| e.group.as_str()).collect();
-    let pred: Vec<&str> = events.iter().map(|e| e.fingerprint.as_str()).collect();
-    let (p, r, f1) = bcubed(&truth, &pred);
-    let mut langs: Vec<&str> = events.iter().map(|e| e.lang.as_str()).collect();
-    langs.sort();
-    langs.dedup();
-    for lang in langs {
-        let idx: Vec<usize> = (0..events.len())
-            .filter(|&i| events[i].lang == lang)
-            .collect();
-        let t: Vec<&str> = idx.iter().map(|&i| truth[i]).collect();
-        let q: Vec<&str> = idx.iter().map(|&i| pred[i]).collect();
-        let (lp, lr, lf) = bcubed(&t, &q);
-        println!("{lang:8} P={lp:.4} R={lr:.4} F1={lf:.4}");
-    }
-    let groups: HashMap<&str, usize> = pred.iter().map(|p| (*p, 0)).collect();
-    println!("predicted groups: {} (true: 59)", groups.len());
-    println!("corpus: bcubed_precision={p:.4} bcubed_recall={r:.4} bcubed_f1={f1:.4}");
+    let labelled: Vec<Labelled> = events
+        .iter()
+        .map(|e| Labelled {
+            group: e.group.clone(),
+            lang: e.lang.clone(),
+            fingerprint: e.fingerprint.clone(),
+        })
+        .collect();
+    let f1 = score(&labelled, std::io::stdout()).expect("stdout");
     if std::env::var_os("FAULTLINE_DUMP_PREDICTIONS").is_some() {
         for e in &events {
             println!(
