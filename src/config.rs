@@ -7,7 +7,38 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use faultline_collector::auth::Projects;
+use faultline_collector::limits::Rates;
 use serde::{Deserialize, Serialize};
+
+/// A comma-separated list (`a, b,c`), parsed once at load: items trimmed, empty ones dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub struct List(pub Vec<String>);
+
+impl From<String> for List {
+    fn from(s: String) -> Self {
+        List(
+            s.split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect(),
+        )
+    }
+}
+
+impl From<&str> for List {
+    fn from(s: &str) -> Self {
+        List::from(s.to_string())
+    }
+}
+
+impl From<List> for String {
+    fn from(l: List) -> String {
+        l.0.join(",")
+    }
+}
 
 /// Every setting. Field `x` is `FAULTLINE_X` in the environment.
 #[derive(Clone, Serialize, Deserialize)]
@@ -25,9 +56,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Projects and their ingest tokens, `name:token,name:token`. Empty: development mode, every
     /// occurrence goes to project `default` without authentication.
-    pub projects: String,
+    pub projects: Projects,
     /// API keys for `/api/v1`, comma-separated. Empty: the API is open.
-    pub api_keys: String,
+    pub api_keys: List,
     /// OTLP/gRPC listen address.
     pub otlp_grpc_addr: String,
     /// OTLP/HTTP and webhook listen address.
@@ -58,15 +89,15 @@ pub struct Config {
     pub max_stacktrace_bytes: usize,
     /// Rate limits per project: `project=occurrences_per_second[:burst]`, comma-separated. Over
     /// the limit: HTTP 429 / gRPC RESOURCE_EXHAUSTED with Retry-After.
-    pub rate_limits: String,
+    pub rate_limits: Rates,
     /// Scrub personal data before storing (values of secret-looking keys, card numbers).
     pub scrub_pii: bool,
     /// Also zero the last octet of IPv4 addresses (last 80 bits of IPv6) in stored values.
     pub anonymize_ip: bool,
     /// Extra key fragments whose values are scrubbed, comma-separated (all projects).
-    pub scrub_extra_fields: String,
+    pub scrub_extra_fields: List,
     /// Keys never scrubbed, comma-separated (all projects).
-    pub scrub_safe_fields: String,
+    pub scrub_safe_fields: List,
     /// Shutdown: how long to wait for in-flight batches to be written, in seconds.
     pub shutdown_timeout_secs: u64,
     /// Shutdown: how long to keep serving with readiness 503 before closing the listeners, so load
@@ -95,8 +126,8 @@ impl Default for Config {
             clickhouse_user: String::new(),
             clickhouse_password: String::new(),
             data_dir: PathBuf::from("./data"),
-            projects: String::new(),
-            api_keys: String::new(),
+            projects: Projects::default(),
+            api_keys: List::default(),
             otlp_grpc_addr: "0.0.0.0:4317".into(),
             http_addr: "0.0.0.0:4318".into(),
             api_addr: "0.0.0.0:8080".into(),
@@ -109,11 +140,11 @@ impl Default for Config {
             max_attributes: 128,
             max_message_bytes: 8 << 10,
             max_stacktrace_bytes: 64 << 10,
-            rate_limits: String::new(),
+            rate_limits: Rates::default(),
             scrub_pii: true,
             anonymize_ip: false,
-            scrub_extra_fields: String::new(),
-            scrub_safe_fields: String::new(),
+            scrub_extra_fields: List::default(),
+            scrub_safe_fields: List::default(),
             shutdown_timeout_secs: 20,
             shutdown_drain_secs: 0,
             slow_request_ms: 1000,
@@ -129,14 +160,19 @@ impl std::fmt::Debug for Config {
     /// Secrets (password, project tokens, API keys) are never printed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let redacted = |s: &str| if s.is_empty() { "" } else { "<redacted>" };
+        let keys = if self.api_keys.0.is_empty() {
+            ""
+        } else {
+            "<redacted>"
+        };
         f.debug_struct("Config")
             .field("clickhouse_url", &self.clickhouse_url)
             .field("clickhouse_database", &self.clickhouse_database)
             .field("clickhouse_user", &self.clickhouse_user)
             .field("clickhouse_password", &redacted(&self.clickhouse_password))
             .field("data_dir", &self.data_dir)
-            .field("projects", &redacted(&self.projects))
-            .field("api_keys", &redacted(&self.api_keys))
+            .field("projects", &self.projects)
+            .field("api_keys", &keys)
             .field("otlp_grpc_addr", &self.otlp_grpc_addr)
             .field("http_addr", &self.http_addr)
             .field("api_addr", &self.api_addr)
@@ -205,8 +241,6 @@ impl Config {
                 format!("{name}: {addr:?} is not an address such as 0.0.0.0:4317")
             })?;
         }
-        faultline_collector::Auth::parse(&self.projects)
-            .map_err(|e| anyhow::anyhow!("projects: {e}"))?;
         if !self.clickhouse_url.is_empty()
             && !self.clickhouse_url.starts_with("http://")
             && !self.clickhouse_url.starts_with("https://")
@@ -233,8 +267,6 @@ impl Config {
         if self.max_message_bytes < 64 || self.max_stacktrace_bytes < 64 {
             bail!("max_message_bytes and max_stacktrace_bytes must be at least 64");
         }
-        faultline_collector::limits::RateLimits::parse(&self.rate_limits)
-            .map_err(|e| anyhow::anyhow!("rate_limits: {e}"))?;
         for (project, g) in &self.grouping {
             g.validate()
                 .map_err(|e| anyhow::anyhow!("grouping.{project}: {e}"))?;
@@ -243,16 +275,6 @@ impl Config {
             bail!("max_decompressed_bytes must be at least max_body_bytes");
         }
         Ok(())
-    }
-
-    /// API keys as a list.
-    pub fn api_key_list(&self) -> Vec<String> {
-        self.api_keys
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect()
     }
 }
 
@@ -349,15 +371,42 @@ mod tests {
     }
 
     #[test]
+    fn lists_are_parsed_once_at_load() {
+        let c = Config::load(&env(&[
+            ("FAULTLINE_API_KEYS", " key-one-123456 , key-two-123456,,"),
+            ("FAULTLINE_SCRUB_EXTRA_FIELDS", "ssn, iban"),
+            ("FAULTLINE_PROJECTS", "shop:shop-token-1,blog:blog-token-2"),
+            ("FAULTLINE_RATE_LIMITS", "shop=10,shop=20:40"),
+        ]))
+        .expect("valid");
+        assert_eq!(c.api_keys.0, ["key-one-123456", "key-two-123456"]);
+        assert_eq!(c.scrub_extra_fields.0, ["ssn", "iban"]);
+        assert!(c.scrub_safe_fields.0.is_empty());
+        let names: Vec<&str> = c.projects.0.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["shop", "blog"]);
+        assert_eq!(c.projects.0[1].token, "blog-token-2");
+        // The last entry of a project wins.
+        assert_eq!(c.rate_limits.0.len(), 1);
+        assert_eq!(
+            (c.rate_limits.0[0].1.per_second, c.rate_limits.0[0].1.burst),
+            (20, 40)
+        );
+    }
+
+    #[test]
     fn debug_hides_secrets() {
         let c = Config::load(&env(&[
             ("FAULTLINE_PROJECTS", "shop:very-secret-token"),
             ("FAULTLINE_CLICKHOUSE_PASSWORD", "pw-123"),
+            ("FAULTLINE_API_KEYS", "api-key-secret"),
         ]))
         .expect("valid");
         let shown = format!("{c:?}");
+        assert!(shown.contains("shop"), "{shown}");
         assert!(
-            !shown.contains("very-secret-token") && !shown.contains("pw-123"),
+            !shown.contains("very-secret-token")
+                && !shown.contains("pw-123")
+                && !shown.contains("api-key-secret"),
             "{shown}"
         );
     }

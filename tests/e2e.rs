@@ -711,7 +711,7 @@ async fn grpc_malformed_protobuf_is_invalid_argument() {
 #[tokio::test]
 async fn limits_scrubbing_and_rate_limits_on_the_real_path() {
     let (mut cfg, sc) = test_config("");
-    cfg.rate_limits = "default=20:20".into();
+    cfg.rate_limits = "default=20:20".parse().expect("valid rates");
     cfg.max_attributes = 10;
     let s = start_with(cfg, &sc).await;
     let c = reqwest::Client::new();

@@ -12,23 +12,35 @@ use crate::error::IngestError;
 /// Project used in development mode.
 pub const DEFAULT_PROJECT: &str = "default";
 
-/// Known projects and their tokens.
-#[derive(Clone, Default)]
-pub struct Auth {
-    projects: Vec<(String, Vec<u8>)>,
+/// One configured project: its name and ingest token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Project {
+    /// Name, as stored with every occurrence.
+    pub name: String,
+    /// Ingest token (never logged).
+    pub token: String,
 }
 
-impl std::fmt::Debug for Auth {
+/// The configured projects (`FAULTLINE_PROJECTS`), parsed once at load from
+/// `name:token,name:token`: names unique, tokens at least 8 characters. Empty means development
+/// mode. `Debug` shows names only.
+#[derive(Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Projects(pub Vec<Project>);
+
+impl std::fmt::Debug for Projects {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.projects.iter().map(|(n, _)| n.as_str()).collect();
-        f.debug_struct("Auth").field("projects", &names).finish()
+        f.debug_list()
+            .entries(self.0.iter().map(|p| p.name.as_str()))
+            .finish()
     }
 }
 
-impl Auth {
-    /// Parses `name:token,name:token`. Empty means development mode.
-    pub fn parse(spec: &str) -> Result<Self, String> {
-        let mut projects = Vec::new();
+impl std::str::FromStr for Projects {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Self, String> {
+        let mut projects: Vec<Project> = Vec::new();
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (name, token) = item.split_once(':').ok_or_else(|| {
                 format!(
@@ -47,12 +59,61 @@ impl Auth {
                     "the token of project {name:?} is shorter than 8 characters"
                 ));
             }
-            if projects.iter().any(|(n, _)| n == name) {
+            if projects.iter().any(|p| p.name == name) {
                 return Err(format!("project {name:?} is listed twice"));
             }
-            projects.push((name.to_string(), token.as_bytes().to_vec()));
+            projects.push(Project {
+                name: name.to_string(),
+                token: token.to_string(),
+            });
         }
-        Ok(Auth { projects })
+        Ok(Projects(projects))
+    }
+}
+
+impl TryFrom<String> for Projects {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<Projects> for String {
+    fn from(p: Projects) -> String {
+        p.0.iter()
+            .map(|p| format!("{}:{}", p.name, p.token))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// Known projects and their tokens.
+#[derive(Clone, Default)]
+pub struct Auth {
+    projects: Vec<(String, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.projects.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Auth").field("projects", &names).finish()
+    }
+}
+
+impl Auth {
+    /// Authentication for `projects` (none: development mode).
+    pub fn new(projects: &Projects) -> Self {
+        Auth {
+            projects: (projects.0.iter())
+                .map(|p| (p.name.clone(), p.token.as_bytes().to_vec()))
+                .collect(),
+        }
+    }
+
+    /// Parses `name:token,name:token` ([`Projects`]). Empty means development mode.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        spec.parse().map(|p| Auth::new(&p))
     }
 
     /// Whether no project is configured (everything goes to [`DEFAULT_PROJECT`]).

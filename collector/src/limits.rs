@@ -93,16 +93,17 @@ pub struct Rate {
     pub burst: u32,
 }
 
-/// Token buckets per project, from `project=per_second[:burst],...`.
-#[derive(Debug, Default)]
-pub struct RateLimits {
-    rates: HashMap<String, (Rate, Mutex<Bucket>)>,
-}
+/// Rates per project (`FAULTLINE_RATE_LIMITS`), parsed once at load from
+/// `project=per_second[:burst],...` (burst defaults to one second's worth).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Rates(pub Vec<(String, Rate)>);
 
-impl RateLimits {
-    /// Parses `shop=1000,blog=50:200` (burst defaults to one second's worth).
-    pub fn parse(spec: &str) -> Result<RateLimits, String> {
-        let mut rates = HashMap::new();
+impl std::str::FromStr for Rates {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Self, String> {
+        let mut rates: Vec<(String, Rate)> = Vec::new();
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (project, rate) = item
                 .split_once('=')
@@ -126,16 +127,56 @@ impl RateLimits {
                     .ok_or_else(|| format!("`{item}`: burst must be a whole number above 0"))?,
                 None => per_second,
             };
-            let bucket = Bucket {
-                tokens: burst as f64,
-                at: Instant::now(),
-            };
-            rates.insert(
-                project.trim().to_string(),
-                (Rate { per_second, burst }, Mutex::new(bucket)),
-            );
+            let project = project.trim().to_string();
+            rates.retain(|(p, _)| *p != project);
+            rates.push((project, Rate { per_second, burst }));
         }
-        Ok(RateLimits { rates })
+        Ok(Rates(rates))
+    }
+}
+
+impl TryFrom<String> for Rates {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<Rates> for String {
+    fn from(r: Rates) -> String {
+        r.0.iter()
+            .map(|(p, r)| format!("{p}={}:{}", r.per_second, r.burst))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// Token buckets per project, from [`Rates`].
+#[derive(Debug, Default)]
+pub struct RateLimits {
+    rates: HashMap<String, (Rate, Mutex<Bucket>)>,
+}
+
+impl RateLimits {
+    /// Token buckets for `rates`, full.
+    pub fn new(rates: &Rates) -> RateLimits {
+        let now = Instant::now();
+        let rates = (rates.0.iter())
+            .map(|(project, rate)| {
+                let bucket = Bucket {
+                    tokens: rate.burst as f64,
+                    at: now,
+                };
+                (project.clone(), (*rate, Mutex::new(bucket)))
+            })
+            .collect();
+        RateLimits { rates }
+    }
+
+    /// Parses `shop=1000,blog=50:200` ([`Rates`]).
+    pub fn parse(spec: &str) -> Result<RateLimits, String> {
+        spec.parse().map(|r| RateLimits::new(&r))
     }
 
     /// The rate of `project`, if it has one.

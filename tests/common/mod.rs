@@ -22,7 +22,7 @@ pub fn test_config(projects: &str) -> (Config, faultline_store::StoreConfig) {
     let cfg = Config {
         clickhouse_url: sc.url.clone(),
         clickhouse_database: sc.database.clone(),
-        projects: projects.to_string(),
+        projects: projects.parse().expect("valid projects"),
         otlp_grpc_addr: "127.0.0.1:0".into(),
         http_addr: "127.0.0.1:0".into(),
         api_addr: "127.0.0.1:0".into(),
