@@ -1,10 +1,11 @@
-//! Counting what is refused: every dropped item is counted once, by reason and source, through
+//! Counting what is refused: every dropped item is counted once, by reason and receiver, through
 //! [`DropCounter::record`], which also logs it. `/metrics` renders the counters as
 //! `faultline_dropped_total{reason,source}`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::IngestError;
+use crate::receiver::Receiver;
 
 /// Why items were not stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,63 +70,55 @@ impl DropReason {
     }
 }
 
-/// Ingest sources, for labels.
-pub const SOURCES: [&str; 5] = [
-    "otlp_grpc_traces",
-    "otlp_grpc_logs",
-    "otlp_http_traces",
-    "otlp_http_logs",
-    "webhook",
-];
+const RECEIVERS: usize = Receiver::ALL.len();
+const REASONS: usize = DropReason::ALL.len();
 
-/// Accepted and dropped counters per source.
+/// Accepted and dropped counters per receiver.
 #[derive(Debug, Default)]
 pub struct DropCounter {
-    dropped: [[AtomicU64; 5]; 8],
-    requests_refused: [[AtomicU64; 5]; 8],
-    accepted: [AtomicU64; 5],
-}
-
-fn source_index(source: &str) -> usize {
-    SOURCES
-        .iter()
-        .position(|s| *s == source)
-        .unwrap_or(SOURCES.len() - 1)
+    dropped: [[AtomicU64; RECEIVERS]; REASONS],
+    requests_refused: [[AtomicU64; RECEIVERS]; REASONS],
+    accepted: [AtomicU64; RECEIVERS],
 }
 
 impl DropCounter {
     /// Records one refused request carrying `items` occurrences (0 when unknown, e.g. undecodable).
-    pub fn record(&self, source: &str, reason: DropReason, items: u64) {
-        let (r, s) = (reason as usize, source_index(source));
+    pub fn record(&self, receiver: Receiver, reason: DropReason, items: u64) {
+        let (r, s) = (reason as usize, receiver as usize);
         self.requests_refused[r][s].fetch_add(1, Ordering::Relaxed);
         self.dropped[r][s].fetch_add(items, Ordering::Relaxed);
-        tracing::debug!(source, reason = reason.as_str(), items, "request refused");
+        tracing::debug!(%receiver, reason = reason.as_str(), items, "request refused");
     }
 
     /// Records stored occurrences.
-    pub fn accepted(&self, source: &str, items: u64) {
-        self.accepted[source_index(source)].fetch_add(items, Ordering::Relaxed);
+    pub fn accepted(&self, receiver: Receiver, items: u64) {
+        self.accepted[receiver as usize].fetch_add(items, Ordering::Relaxed);
     }
 
-    /// Occurrences accepted so far from `source`.
-    pub fn accepted_count(&self, source: &str) -> u64 {
-        self.accepted[source_index(source)].load(Ordering::Relaxed)
+    /// Occurrences accepted so far through `receiver`.
+    pub fn accepted_count(&self, receiver: Receiver) -> u64 {
+        self.accepted[receiver as usize].load(Ordering::Relaxed)
     }
 
-    /// Requests refused for `reason` from `source`.
-    pub fn refused_count(&self, source: &str, reason: DropReason) -> u64 {
-        self.requests_refused[reason as usize][source_index(source)].load(Ordering::Relaxed)
+    /// Requests refused for `reason` through `receiver`.
+    pub fn refused_count(&self, receiver: Receiver, reason: DropReason) -> u64 {
+        self.requests_refused[reason as usize][receiver as usize].load(Ordering::Relaxed)
+    }
+
+    /// Occurrences dropped for `reason` through `receiver`.
+    pub fn dropped_count(&self, receiver: Receiver, reason: DropReason) -> u64 {
+        self.dropped[reason as usize][receiver as usize].load(Ordering::Relaxed)
     }
 
     /// Prometheus text exposition of the counters.
     pub fn render(&self, out: &mut String) {
         use std::fmt::Write;
         out.push_str("# HELP faultline_accepted_total Occurrences stored, by source.\n# TYPE faultline_accepted_total counter\n");
-        for (i, s) in SOURCES.iter().enumerate() {
+        for s in Receiver::ALL {
             let _ = writeln!(
                 out,
                 "faultline_accepted_total{{source=\"{s}\"}} {}",
-                self.accepted[i].load(Ordering::Relaxed)
+                self.accepted_count(s)
             );
         }
         for (name, help, table) in [
@@ -142,8 +135,8 @@ impl DropCounter {
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
             for r in DropReason::ALL {
-                for (i, s) in SOURCES.iter().enumerate() {
-                    let v = table[r as usize][i].load(Ordering::Relaxed);
+                for s in Receiver::ALL {
+                    let v = table[r as usize][s as usize].load(Ordering::Relaxed);
                     let _ = writeln!(
                         out,
                         "{name}{{reason=\"{}\",source=\"{s}\"}} {v}",

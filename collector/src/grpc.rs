@@ -24,6 +24,7 @@ use tonic::{Code, Request, Response, Status};
 
 use crate::auth::Auth;
 use crate::ingest::{Compression, Format, Ingest};
+use crate::receiver::Receiver;
 
 /// The OTLP gRPC services over one [`Ingest`].
 #[derive(Clone)]
@@ -37,12 +38,12 @@ impl OtlpGrpc {
         OtlpGrpc { ingest }
     }
 
-    fn project<T>(&self, source: &str, req: &Request<T>) -> Result<String, Status> {
+    fn project<T>(&self, receiver: Receiver, req: &Request<T>) -> Result<String, Status> {
         let headers = req.metadata().clone().into_headers();
         self.ingest
             .auth()
             .project_for(Auth::token_from_headers(&headers))
-            .map_err(|e| self.ingest.refuse(source, e, 0).into())
+            .map_err(|e| self.ingest.refuse(receiver, e, 0).into())
     }
 
     /// `TraceService` server with gzip and the configured message size limit, reading exports in
@@ -66,11 +67,11 @@ impl OtlpGrpc {
         &self,
         request: Request<Bytes>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        const SOURCE: &str = "otlp_grpc_traces";
-        let project = self.project(SOURCE, &request)?;
+        const RECEIVER: Receiver = Receiver::OtlpGrpcTraces;
+        let project = self.project(RECEIVER, &request)?;
         self.ingest
             .traces(
-                SOURCE,
+                RECEIVER,
                 project,
                 Format::Protobuf,
                 Compression::None,
@@ -192,10 +193,10 @@ impl LogsService for OtlpGrpc {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        const SOURCE: &str = "otlp_grpc_logs";
-        let project = self.project(SOURCE, &request)?;
+        const RECEIVER: Receiver = Receiver::OtlpGrpcLogs;
+        let project = self.project(RECEIVER, &request)?;
         self.ingest
-            .logs(SOURCE, project, request.into_inner())
+            .logs(RECEIVER, project, request.into_inner())
             .await?;
         Ok(Response::new(ExportLogsServiceResponse {
             partial_success: None,

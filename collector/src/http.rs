@@ -16,6 +16,7 @@ use prost::Message;
 use crate::auth::Auth;
 use crate::error::IngestError;
 use crate::ingest::{Compression, Format, Ingest, inflate};
+use crate::receiver::Receiver;
 
 /// Body encodings OTLP/HTTP allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +123,7 @@ fn encode<T: Message + serde::Serialize>(enc: Encoding, msg: &T) -> Response {
 /// Shared front half of both OTLP routes: auth, content type, decompression, decoding.
 fn prepare<T: Message + Default + serde::de::DeserializeOwned>(
     ingest: &Ingest,
-    source: &str,
+    receiver: Receiver,
     headers: &HeaderMap,
     body: Bytes,
     what: &str,
@@ -136,7 +137,7 @@ fn prepare<T: Message + Default + serde::de::DeserializeOwned>(
         let msg = decode::<T>(enc, &body, what)?;
         Ok((project, enc, msg))
     };
-    run().map_err(|e| ingest.refuse(source, e, 0))
+    run().map_err(|e| ingest.refuse(receiver, e, 0))
 }
 
 async fn traces(
@@ -144,7 +145,7 @@ async fn traces(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, IngestError> {
-    const SOURCE: &str = "otlp_http_traces";
+    const RECEIVER: Receiver = Receiver::OtlpHttpTraces;
     // Inflated and decoded on a blocking thread by ingest (protobuf read in place), not here.
     let run = || {
         let project = ingest
@@ -152,13 +153,13 @@ async fn traces(
             .project_for(Auth::token_from_headers(&headers))?;
         Ok((project, encoding_of(&headers)?, compression_of(&headers)?))
     };
-    let (project, enc, compression) = run().map_err(|e| ingest.refuse(SOURCE, e, 0))?;
+    let (project, enc, compression) = run().map_err(|e| ingest.refuse(RECEIVER, e, 0))?;
     let format = match enc {
         Encoding::Protobuf => Format::Protobuf,
         Encoding::Json => Format::Json,
     };
     ingest
-        .traces(SOURCE, project, format, compression, body)
+        .traces(RECEIVER, project, format, compression, body)
         .await?;
     Ok(encode(
         enc,
@@ -173,15 +174,15 @@ async fn logs(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, IngestError> {
-    const SOURCE: &str = "otlp_http_logs";
+    const RECEIVER: Receiver = Receiver::OtlpHttpLogs;
     let (project, enc, req) = prepare::<ExportLogsServiceRequest>(
         &ingest,
-        SOURCE,
+        RECEIVER,
         &headers,
         body,
         "ExportLogsServiceRequest",
     )?;
-    ingest.logs(SOURCE, project, req).await?;
+    ingest.logs(RECEIVER, project, req).await?;
     Ok(encode(
         enc,
         &ExportLogsServiceResponse {
@@ -196,7 +197,7 @@ async fn webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, IngestError> {
-    const SOURCE: &str = "webhook";
+    const RECEIVER: Receiver = Receiver::Webhook;
     // Inflated, read and grouped on a blocking thread by ingest, which also writes the answer.
     let check = || {
         let project = ingest.auth().project_for(Some(&token))?;
@@ -212,7 +213,7 @@ async fn webhook(
         }
         Ok((project, compression_of(&headers)?))
     };
-    let (project, compression) = check().map_err(|e| ingest.refuse(SOURCE, e, 1))?;
+    let (project, compression) = check().map_err(|e| ingest.refuse(RECEIVER, e, 1))?;
     let answer = ingest.webhook(project, compression, body).await?;
     Ok((
         StatusCode::OK,

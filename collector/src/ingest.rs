@@ -19,6 +19,7 @@ use crate::limits::{FieldLimits, RateLimits};
 use crate::occurrence::{RowPolicy, TraceCache, with_rows};
 use crate::otlp::{self, Extracted};
 use crate::otlp_wire::TraceView;
+use crate::receiver::Receiver;
 use crate::scrub::Scrubber;
 
 /// How an OTLP body is encoded.
@@ -237,18 +238,18 @@ impl Ingest {
     /// `items`) when it does not inflate.
     fn inflated(
         &self,
-        source: &str,
+        receiver: Receiver,
         compression: Compression,
         body: Bytes,
         items: u64,
     ) -> Result<Bytes, IngestError> {
         inflate(compression, body, self.inner.limits.max_decompressed_bytes)
-            .map_err(|e| self.refuse(source, e, items))
+            .map_err(|e| self.refuse(receiver, e, items))
     }
 
     /// Counts a refused request and passes the error on.
-    pub fn refuse(&self, source: &str, e: IngestError, items: u64) -> IngestError {
-        self.inner.drops.record(source, DropReason::of(&e), items);
+    pub fn refuse(&self, receiver: Receiver, e: IngestError, items: u64) -> IngestError {
+        self.inner.drops.record(receiver, DropReason::of(&e), items);
         e
     }
 
@@ -258,7 +259,7 @@ impl Ingest {
     /// answer, the record and how many events it holds.
     async fn run<T: Send + 'static>(
         &self,
-        source: &'static str,
+        receiver: Receiver,
         job: impl FnOnce(&Ingest) -> Result<Job<T>, IngestError> + Send + 'static,
     ) -> Result<T, IngestError> {
         let me = self.clone();
@@ -271,7 +272,7 @@ impl Ingest {
             .await
             .map_err(|e| {
                 self.refuse(
-                    source,
+                    receiver,
                     IngestError::Internal(format!("ingest task failed: {e}")),
                     0,
                 )
@@ -280,10 +281,10 @@ impl Ingest {
         drop(slot);
         match self.inner.writer.write_encoded(record).await {
             Ok(()) => {
-                self.inner.drops.accepted(source, events);
+                self.inner.drops.accepted(receiver, events);
                 Ok(answer)
             }
-            Err(e) => Err(self.refuse(source, e.into(), events)),
+            Err(e) => Err(self.refuse(receiver, e.into(), events)),
         }
     }
 
@@ -292,7 +293,7 @@ impl Ingest {
     /// the client's answer of the rows. On the blocking thread of [`run`](Self::run).
     fn encode_rows<T>(
         &self,
-        source: &str,
+        receiver: Receiver,
         project: &str,
         events: Vec<ErrorEvent<'_>>,
         requests: Vec<RequestCountRow>,
@@ -303,7 +304,7 @@ impl Ingest {
             .policy
             .rates
             .take(project, n)
-            .map_err(|e| self.refuse(source, e, n))?;
+            .map_err(|e| self.refuse(receiver, e, n))?;
         let requests = requests
             .into_iter()
             .map(|mut r| {
@@ -327,7 +328,7 @@ impl Ingest {
                 (answer, self.inner.writer.encode(batch))
             },
         );
-        let record = record.map_err(|e| self.refuse(source, e.into(), n))?;
+        let record = record.map_err(|e| self.refuse(receiver, e.into(), n))?;
         Ok(Job {
             answer,
             record,
@@ -340,17 +341,17 @@ impl Ingest {
     /// ([`crate::otlp_json`]); all on a blocking thread.
     pub async fn traces(
         &self,
-        source: &'static str,
+        receiver: Receiver,
         project: String,
         format: Format,
         compression: Compression,
         body: Bytes,
     ) -> Result<(), IngestError> {
-        self.run(source, move |me| {
-            let body = me.inflated(source, compression, body, 0)?;
-            let view = read_traces(format, &body).map_err(|e| me.refuse(source, e, 0))?;
+        self.run(receiver, move |me| {
+            let body = me.inflated(receiver, compression, body, 0)?;
+            let view = read_traces(format, &body).map_err(|e| me.refuse(receiver, e, 0))?;
             let Extracted { events, requests } = otlp::from_trace_view(&view, now_secs());
-            me.encode_rows(source, &project, events, requests, |_, _| ())
+            me.encode_rows(receiver, &project, events, requests, |_, _| ())
         })
         .await
     }
@@ -358,13 +359,13 @@ impl Ingest {
     /// Stores the errors of a logs export.
     pub async fn logs(
         &self,
-        source: &'static str,
+        receiver: Receiver,
         project: String,
         req: ExportLogsServiceRequest,
     ) -> Result<(), IngestError> {
-        self.run(source, move |me| {
+        self.run(receiver, move |me| {
             let Extracted { events, requests } = otlp::from_logs(&req);
-            me.encode_rows(source, &project, events, requests, |_, _| ())
+            me.encode_rows(receiver, &project, events, requests, |_, _| ())
         })
         .await
     }
@@ -379,13 +380,13 @@ impl Ingest {
         compression: Compression,
         body: Bytes,
     ) -> Result<Vec<u8>, IngestError> {
-        const SOURCE: &str = "webhook";
-        self.run(SOURCE, move |me| {
-            let body = me.inflated(SOURCE, compression, body, 1)?;
-            let read = crate::webhook::read(&body).map_err(|e| me.refuse(SOURCE, e, 1))?;
+        const RECEIVER: Receiver = Receiver::Webhook;
+        self.run(RECEIVER, move |me| {
+            let body = me.inflated(RECEIVER, compression, body, 1)?;
+            let read = crate::webhook::read(&body).map_err(|e| me.refuse(RECEIVER, e, 1))?;
             let (n, batch) = (read.events.len() as u64, read.batch);
-            let events = read.to_events().map_err(|e| me.refuse(SOURCE, e, n))?;
-            me.encode_rows(SOURCE, &project, events, Vec::new(), |rows, project| {
+            let events = read.to_events().map_err(|e| me.refuse(RECEIVER, e, n))?;
+            me.encode_rows(RECEIVER, &project, events, Vec::new(), |rows, project| {
                 let mut acks = rows.iter().map(|r| WebhookAck {
                     id: &r.event_id,
                     fingerprint: &r.fingerprint,
@@ -447,7 +448,7 @@ mod tests {
                 let (ingest, running, most) = (ingest.clone(), running.clone(), most.clone());
                 all.spawn(async move {
                     ingest
-                        .run("test", move |me| {
+                        .run(Receiver::Webhook, move |me| {
                             let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                             most.fetch_max(now, Ordering::SeqCst);
                             std::thread::sleep(Duration::from_millis(30));

@@ -57,9 +57,11 @@ pub mod occurrence;
 pub mod otlp;
 pub mod otlp_json;
 pub mod otlp_wire;
+pub mod receiver;
 pub mod scrub;
 pub mod webhook;
 
 pub use auth::Auth;
 pub use error::IngestError;
 pub use ingest::{Format, Ingest, Limits, Policy};
+pub use receiver::Receiver;
