@@ -12,6 +12,7 @@ use faultline_store::{IssueStateRow, OccurrenceRow, Store};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::choice::{self, Choice, Order, Severity, Sort};
 use crate::error::QueryError;
 use crate::params::{self, rfc3339};
 use crate::status::{self, Status};
@@ -173,7 +174,9 @@ pub struct ListParams {
     /// Only this project.
     pub project: Option<String>,
     /// Comma list of open, resolved, ignored, regressed.
-    pub status: Option<String>,
+    #[serde(default, deserialize_with = "choice::list")]
+    #[param(value_type = Option<String>)]
+    pub status: Vec<Status>,
     /// Comma list of HTTP statuses, e.g. `403,404,500`.
     pub http_status: Option<String>,
     /// Recency: `1d`, `7d`, `10d`, `30d`, any `Nd` or `Nh`. Default: all time.
@@ -183,7 +186,9 @@ pub struct ListParams {
     /// Window end (exclusive), RFC 3339.
     pub to: Option<String>,
     /// Comma list of low, medium, high, critical.
-    pub severity: Option<String>,
+    #[serde(default, deserialize_with = "choice::list")]
+    #[param(value_type = Option<String>)]
+    pub severity: Vec<Severity>,
     /// Comma list of environments.
     pub environment: Option<String>,
     /// Comma list of releases.
@@ -193,9 +198,13 @@ pub struct ListParams {
     /// Text in the exception type or message (case-insensitive).
     pub q: Option<String>,
     /// count, last_seen (default), first_seen or type.
-    pub sort: Option<String>,
+    #[serde(default, deserialize_with = "choice::one")]
+    #[param(value_type = Option<String>)]
+    pub sort: Option<Sort>,
     /// asc or desc (default).
-    pub order: Option<String>,
+    #[serde(default, deserialize_with = "choice::one")]
+    #[param(value_type = Option<String>)]
+    pub order: Option<Order>,
     /// Page size, 1..=500, default 50.
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
@@ -227,25 +236,17 @@ struct ListCursor {
     f: String,
 }
 
-fn sort_key(sort: &str, it: &IssueItem, known: Option<&IssueTotals>) -> SortKey {
+fn sort_key(sort: Sort, it: &IssueItem, known: Option<&IssueTotals>) -> SortKey {
     match sort {
-        "count" => SortKey::Num(it.count),
-        "first_seen" => SortKey::Num(known.map(|t| t.first_seen).unwrap_or(0) as u64),
-        "type" => SortKey::Text(it.exception_type.to_lowercase()),
-        _ => SortKey::Num(known.map(|t| t.last_seen).unwrap_or(0) as u64),
+        Sort::Count => SortKey::Num(it.count),
+        Sort::FirstSeen => SortKey::Num(known.map(|t| t.first_seen).unwrap_or(0) as u64),
+        Sort::Type => SortKey::Text(it.exception_type.to_lowercase()),
+        Sort::LastSeen => SortKey::Num(known.map(|t| t.last_seen).unwrap_or(0) as u64),
     }
 }
 
 pub(crate) fn dims_from(project: Option<&str>, p: &ListParams) -> Result<Dims, QueryError> {
-    let severities = params::list(p.severity.as_deref());
-    for s in &severities {
-        if !SEVERITIES[1..].contains(&s.as_str()) {
-            return Err(QueryError::param(
-                "severity",
-                format!("{s:?} is not one of low, medium, high, critical"),
-            ));
-        }
-    }
+    let severities = p.severity.iter().map(|s| s.as_str().to_string()).collect();
     Ok(Dims {
         project: project.map(String::from),
         fingerprints: Vec::new(),
@@ -266,34 +267,9 @@ pub async fn list(
 ) -> Result<Json<IssuePage>, QueryError> {
     let now = now_secs();
     let project = p.project.as_deref().filter(|s| !s.is_empty());
-    let statuses = params::list(p.status.as_deref())
-        .iter()
-        .map(|s| {
-            Status::parse(s).ok_or_else(|| {
-                QueryError::param(
-                    "status",
-                    format!("{s:?} is not one of open, resolved, ignored, regressed"),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let sort = p.sort.as_deref().unwrap_or("last_seen");
-    if !["count", "last_seen", "first_seen", "type"].contains(&sort) {
-        return Err(QueryError::param(
-            "sort",
-            format!("{sort:?} is not one of count, last_seen, first_seen, type"),
-        ));
-    }
-    let desc = match p.order.as_deref().unwrap_or("desc") {
-        "desc" => true,
-        "asc" => false,
-        o => {
-            return Err(QueryError::param(
-                "order",
-                format!("{o:?} is not asc or desc"),
-            ));
-        }
-    };
+    let statuses = &p.status;
+    let sort = p.sort.unwrap_or_default();
+    let desc = p.order.unwrap_or_default() == Order::Desc;
     let limit = params::limit(p.limit, 50, 500)? as usize;
     let cursor: Option<ListCursor> = p.cursor.as_deref().map(params::decode_cursor).transpose()?;
     let window = params::window(

@@ -22,19 +22,6 @@ pub enum Status {
     Regressed,
 }
 
-impl Status {
-    /// Parses a filter value.
-    pub fn parse(s: &str) -> Option<Status> {
-        match s {
-            "open" => Some(Status::Open),
-            "resolved" => Some(Status::Resolved),
-            "ignored" => Some(Status::Ignored),
-            "regressed" => Some(Status::Regressed),
-            _ => None,
-        }
-    }
-}
-
 /// Compares release names as versions: runs of digits numerically, other runs as text.
 /// `1.10.0` > `1.9.2`, `2.0.0` > `2.0.0-rc1`... approximately semver, tolerant of anything.
 pub fn compare_releases(a: &str, b: &str) -> Ordering {
