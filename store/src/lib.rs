@@ -13,6 +13,7 @@ pub mod rowbinary;
 pub mod rows;
 pub mod schema;
 pub mod spool;
+pub mod tables;
 pub mod testing;
 pub mod writer;
 
@@ -151,7 +152,7 @@ impl Store {
         }
         let info = self.ping(Duration::from_secs(10)).await?;
         if writer::supports_dedup_token(&info.version) {
-            for stmt in schema::dedup_window(db) {
+            for (_, stmt) in schema::dedup_window(db) {
                 self.exec(&stmt).await?;
             }
         }
@@ -178,10 +179,10 @@ impl Store {
             .client
             .query("SELECT count() FROM system.tables WHERE database = ? AND has(?, name)")
             .bind(&self.database)
-            .bind(schema::TABLES)
+            .bind(tables::names())
             .fetch_one()
             .await?;
-        Ok(n as usize == schema::TABLES.len())
+        Ok(n as usize == tables::names().len())
     }
 
     async fn exec(&self, sql: &str) -> Result<(), StoreError> {
@@ -209,7 +210,7 @@ pub fn catalog(db: &str) -> Vec<(String, String)> {
         }
     }
     // Modern servers only (names start with `modern_`; the 18.16 test skips them).
-    for (t, stmt) in schema::DEDUP_TABLES.iter().zip(schema::dedup_window(db)) {
+    for (t, stmt) in schema::dedup_window(db) {
         out.push((format!("modern_dedup_window_{t}"), stmt));
     }
     out.extend(queries::catalog(db));

@@ -661,7 +661,7 @@ pub struct PartitionInfo {
 fn old_partitions_sql(db: &str, before_day: u32) -> Sql {
     let mut sql = Sql::default();
     sql.arg("SELECT table, partition, toUInt64(sum(rows)) AS r FROM system.parts WHERE active AND database = ?", Arg::Str(db.to_string()))
-        .arg(" AND has(?, table)", Arg::Strs(crate::schema::DAILY_TABLES.iter().map(|s| s.to_string()).collect()))
+        .arg(" AND has(?, table)", Arg::Strs(crate::tables::daily().iter().map(|s| s.to_string()).collect()))
         .arg(" AND toUInt32OrZero(partition) < ?", Arg::U32(before_day))
         .push(" GROUP BY table, partition ORDER BY table, partition");
     sql

@@ -1,6 +1,7 @@
 //! Row types and the column lists their tables are created from.
 //!
-//! Each table's columns are declared once, here, as `(name, ClickHouse type)` pairs; the DDL in
+//! The columns of the tables written from these rows are declared here, as `(name, ClickHouse type)`
+//! pairs, and registered with their table in [`crate::tables`]; the DDL in
 //! [`crate::schema`] is generated from these lists and a test compares them with both the Rust row
 //! structs (names, order) and `DESCRIBE TABLE` on a real server (names, types). The `clickhouse`
 //! crate must run with validation off on 18.16, so this is what keeps a row struct from silently

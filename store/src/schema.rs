@@ -1,12 +1,15 @@
-//! Schema and migrations.
+//! Schema and migrations, rendered from the table registry ([`crate::tables`]).
 //!
 //! Migrations are numbered, applied in order at start, and recorded in `schema_migrations`. Every
 //! statement is idempotent (`IF NOT EXISTS`), so a migration interrupted half-way, or run by two
 //! processes at once, is simply run again. Every statement runs on ClickHouse 18.16 and on modern
 //! servers (tests run them on both): no TTL, codecs, LowCardinality, DateTime64 or skip indexes here;
 //! those go in version-gated migrations when they are needed.
+//!
+//! Migration `n` is: every column added by `n` to an older table (`ALTER … ADD COLUMN … AFTER`),
+//! then every table created by `n` in registry order, each followed by the views that feed it.
 
-use crate::rows::{ISSUE_STATE_COLUMNS, OCCURRENCE_COLUMNS, REQUEST_COLUMNS, STACKTRACE_COLUMNS};
+use crate::tables::{self, MIGRATIONS, Table, View};
 
 /// One schema migration.
 #[derive(Debug, Clone)]
@@ -39,198 +42,84 @@ impl From<String> for Statement {
     }
 }
 
-fn columns(cols: &[(&str, &str)]) -> String {
-    cols.iter()
-        .map(|(n, t)| format!("    `{n}` {t}"))
-        .collect::<Vec<_>>()
-        .join(",\n")
-}
-
 /// The statement that creates the database itself (run before any migration).
 pub fn create_database(db: &str) -> String {
     format!("CREATE DATABASE IF NOT EXISTS `{db}`")
 }
 
-/// The table recording which migrations ran.
+/// The table recording which migrations ran (version 0 of the registry).
 pub fn create_migrations_table(db: &str) -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS `{db}`.schema_migrations (\n    version UInt32,\n    name String,\n    applied_at DateTime('UTC')\n) ENGINE = ReplacingMergeTree() ORDER BY version"
-    )
+    create_table(db, &tables::schema_migrations(), 0)
 }
 
-/// Per-issue rollup of occurrences into time buckets (`minute`, `hour` or `day`), by the dimensions
-/// the API filters on. Ordered by time first: every aggregate reads a time window, most of them
-/// across issues (and often across projects), so the window is what the primary key must prune.
-fn issue_rollup(db: &str, table: &str, bucket_col: &str, bucket_fn: &str) -> [String; 2] {
-    [
-        format!(
-            "CREATE TABLE IF NOT EXISTS `{db}`.{table} (
-    project String,
-    fingerprint String,
-    {bucket_col} DateTime('UTC'),
-    service String,
-    environment String,
-    release String,
-    http_status UInt16,
-    severity String,
-    occurrences AggregateFunction(count),
-    first_seen AggregateFunction(min, DateTime('UTC')),
-    last_seen AggregateFunction(max, DateTime('UTC')),
-    exception_type AggregateFunction(anyLast, String),
-    message AggregateFunction(anyLast, String),
-    culprit AggregateFunction(anyLast, String)
-) ENGINE = AggregatingMergeTree()
-PARTITION BY toYYYYMMDD({bucket_col})
-ORDER BY ({bucket_col}, project, fingerprint, service, environment, release, http_status, severity)"
-        ),
-        format!(
-            "CREATE MATERIALIZED VIEW IF NOT EXISTS `{db}`.{table}_mv TO `{db}`.{table} AS
-SELECT
-    project,
-    fingerprint,
-    {bucket_fn}(timestamp) AS {bucket_col},
-    service,
-    environment,
-    release,
-    http_status,
-    severity,
-    countState() AS occurrences,
-    minState(timestamp) AS first_seen,
-    maxState(timestamp) AS last_seen,
-    anyLastState(exception_type) AS exception_type,
-    anyLastState(message) AS message,
-    anyLastState(culprit) AS culprit
-FROM `{db}`.occurrences
-GROUP BY project, fingerprint, {bucket_col}, service, environment, release, http_status, severity"
-        ),
-    ]
+/// `CREATE TABLE IF NOT EXISTS` for `table` with the columns it had after migration `version`.
+pub fn create_table(db: &str, table: &Table, version: u32) -> String {
+    let columns = table
+        .columns
+        .iter()
+        .filter(|c| c.since <= version)
+        .map(|c| format!("    `{}` {}", c.name, c.ty))
+        .collect::<Vec<_>>()
+        .join(",\n");
+    let mut sql = format!(
+        "CREATE TABLE IF NOT EXISTS `{db}`.{} (\n{columns}\n) ENGINE = {}({})",
+        table.name,
+        table.engine.family(),
+        table.engine.args()
+    );
+    if let Some(p) = &table.partition_by {
+        sql.push_str(&format!("\nPARTITION BY {p}"));
+    }
+    sql.push_str(&format!("\nORDER BY {}", table.order_by));
+    if !table.settings.is_empty() {
+        let s: Vec<String> = table
+            .settings
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect();
+        sql.push_str(&format!("\nSETTINGS {}", s.join(", ")));
+    }
+    sql
+}
+
+/// `CREATE MATERIALIZED VIEW IF NOT EXISTS` for `view`, writing into `to`.
+pub fn create_view(db: &str, view: &View, to: &str) -> String {
+    format!(
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS `{db}`.{} TO `{db}`.{to} AS\n{}",
+        view.name,
+        view.select
+            .replace("{from}", &format!("`{db}`.{}", view.from))
+    )
 }
 
 /// All migrations, oldest first.
 pub fn migrations(db: &str) -> Vec<Migration> {
-    // Small granules for occurrences: reads of one issue's latest rows would otherwise decompress
-    // 8192 stack traces to return one.
-    // Migration 1 as it was: `occurrences` without the columns later migrations add.
-    let v1_columns: Vec<(&str, &str)> = OCCURRENCE_COLUMNS
+    let all = tables::tables();
+    MIGRATIONS
         .iter()
-        .copied()
-        .filter(|(n, _)| *n != "stack_hash")
-        .collect();
-    let mut statements = vec![format!(
-        "CREATE TABLE IF NOT EXISTS `{db}`.occurrences (\n{}\n) ENGINE = MergeTree()\nPARTITION BY toYYYYMMDD(timestamp)\nORDER BY (project, fingerprint, timestamp)\nSETTINGS index_granularity = 1024",
-        columns(&v1_columns)
-    )];
-    statements.extend(issue_rollup(
-        db,
-        "issues_minute",
-        "minute",
-        "toStartOfMinute",
-    ));
-    statements.extend(issue_rollup(db, "issues_hour", "hour", "toStartOfHour"));
-    statements.extend(issue_rollup(db, "issues_day", "day", "toStartOfDay"));
-    statements.extend([
-        // One row per issue after merges: all-time count, first and last seen, latest text.
-        format!(
-            "CREATE TABLE IF NOT EXISTS `{db}`.issue_totals (
-    project String,
-    fingerprint String,
-    occurrences AggregateFunction(count),
-    first_seen AggregateFunction(min, DateTime('UTC')),
-    last_seen AggregateFunction(max, DateTime('UTC')),
-    exception_type AggregateFunction(argMax, String, DateTime('UTC')),
-    message AggregateFunction(argMax, String, DateTime('UTC')),
-    culprit AggregateFunction(argMax, String, DateTime('UTC'))
-) ENGINE = AggregatingMergeTree()
-ORDER BY (project, fingerprint)"
-        ),
-        format!(
-            "CREATE MATERIALIZED VIEW IF NOT EXISTS `{db}`.issue_totals_mv TO `{db}`.issue_totals AS
-SELECT
-    project,
-    fingerprint,
-    countState() AS occurrences,
-    minState(timestamp) AS first_seen,
-    maxState(timestamp) AS last_seen,
-    argMaxState(exception_type, timestamp) AS exception_type,
-    argMaxState(message, timestamp) AS message,
-    argMaxState(culprit, timestamp) AS culprit
-FROM `{db}`.occurrences
-GROUP BY project, fingerprint"
-        ),
-        // Triage state: one row per change; the highest version wins.
-        format!(
-            "CREATE TABLE IF NOT EXISTS `{db}`.issue_states (\n{}\n) ENGINE = ReplacingMergeTree(version)\nORDER BY (project, fingerprint)",
-            columns(ISSUE_STATE_COLUMNS)
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS `{db}`.requests_minute (\n{}\n) ENGINE = SummingMergeTree((requests, failed))\nPARTITION BY toYYYYMMDD(minute)\nORDER BY (project, service, environment, minute)",
-            columns(REQUEST_COLUMNS)
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS `{db}`.requests_hour (
-    project String,
-    service String,
-    environment String,
-    hour DateTime('UTC'),
-    requests UInt64,
-    failed UInt64
-) ENGINE = SummingMergeTree((requests, failed))
-PARTITION BY toYYYYMMDD(hour)
-ORDER BY (project, service, environment, hour)"
-        ),
-        format!(
-            "CREATE MATERIALIZED VIEW IF NOT EXISTS `{db}`.requests_hour_mv TO `{db}`.requests_hour AS
-SELECT project, service, environment, toStartOfHour(minute) AS hour, sum(requests) AS requests, sum(failed) AS failed
-FROM `{db}`.requests_minute
-GROUP BY project, service, environment, hour"
-        ),
-        // 404s by path and hour (seed 004's frequent-404 report).
-        format!(
-            "CREATE TABLE IF NOT EXISTS `{db}`.not_found_hour (
-    project String,
-    path String,
-    hour DateTime('UTC'),
-    hits AggregateFunction(count),
-    last_seen AggregateFunction(max, DateTime('UTC'))
-) ENGINE = AggregatingMergeTree()
-PARTITION BY toYYYYMMDD(hour)
-ORDER BY (project, path, hour)"
-        ),
-        format!(
-            "CREATE MATERIALIZED VIEW IF NOT EXISTS `{db}`.not_found_hour_mv TO `{db}`.not_found_hour AS
-SELECT
-    project,
-    if(http_route != '', http_route, if(path(url) != '', path(url), url)) AS path,
-    toStartOfHour(timestamp) AS hour,
-    countState() AS hits,
-    maxState(timestamp) AS last_seen
-FROM `{db}`.occurrences
-WHERE http_status = 404
-GROUP BY project, path, hour"
-        ),
-    ]);
-    vec![
-        Migration {
-            version: 1,
-            name: "initial schema: occurrences, issue rollups and totals, issue states, request totals, 404s",
-            statements: statements.into_iter().map(Statement::from).collect(),
-        },
-        Migration {
-            version: 2,
-            name: "stack traces stored once per project, day and hash",
-            statements: vec![
-                add_column(db, "occurrences", "stack_hash", "UInt64", "stacktrace"),
-                // Partitioned by the day of the occurrences that refer to a text, like them, so
-                // retention drops both together. Duplicates (a restart forgets what was sent)
-                // are harmless and merged away.
-                format!(
-                    "CREATE TABLE IF NOT EXISTS `{db}`.stacktraces (\n{}\n) ENGINE = ReplacingMergeTree()\nPARTITION BY toYYYYMMDD(day)\nORDER BY (project, stack_hash)",
-                    columns(STACKTRACE_COLUMNS)
-                )
-                .into(),
-            ],
-        },
-    ]
+        .map(|&(version, name)| {
+            let mut statements = Vec::new();
+            for t in all.iter().filter(|t| t.since < version) {
+                for (i, c) in t.columns.iter().enumerate() {
+                    if c.since == version {
+                        let after = i.checked_sub(1).map(|j| t.columns[j].name);
+                        statements.push(add_column(db, t.name, c.name, c.ty, after));
+                    }
+                }
+            }
+            for t in all.iter().filter(|t| t.since == version) {
+                statements.push(create_table(db, t, version).into());
+                for v in &t.views {
+                    statements.push(create_view(db, v, t.name).into());
+                }
+            }
+            Migration {
+                version,
+                name,
+                statements,
+            }
+        })
+        .collect()
 }
 
 /// `ALTER TABLE … ADD COLUMN …`, marked as adding `(table, column)` (see
@@ -240,67 +129,35 @@ fn add_column(
     table: &'static str,
     column: &'static str,
     ty: &str,
-    after: &str,
+    after: Option<&str>,
 ) -> Statement {
+    let place = match after {
+        Some(a) => format!(" AFTER `{a}`"),
+        None => String::new(),
+    };
     Statement {
-        sql: format!("ALTER TABLE `{db}`.{table} ADD COLUMN `{column}` {ty} AFTER `{after}`"),
+        sql: format!("ALTER TABLE `{db}`.{table} ADD COLUMN `{column}` {ty}{place}"),
         adds_column: Some((table, column)),
     }
 }
 
-/// Tables partitioned by day (`toYYYYMMDD`), whose old partitions retention drops.
-pub const DAILY_TABLES: &[&str] = &[
-    "occurrences",
-    "stacktraces",
-    "issues_minute",
-    "issues_hour",
-    "issues_day",
-    "requests_minute",
-    "requests_hour",
-    "not_found_hour",
-];
-
-/// Tables written by inserts or by materialized views: on servers with insert deduplication
-/// tokens (22.2 and later) they keep a deduplication window, so a replayed insert is dropped.
-pub const DEDUP_TABLES: &[&str] = &[
-    "occurrences",
-    "stacktraces",
-    "issues_minute",
-    "issues_hour",
-    "issues_day",
-    "issue_totals",
-    "requests_minute",
-    "requests_hour",
-    "not_found_hour",
-];
-
 /// The statements that turn on insert deduplication for non-replicated tables (modern servers
-/// only: 18.16 has no such setting; run after every migration, idempotent).
-pub fn dedup_window(db: &str) -> Vec<String> {
-    DEDUP_TABLES
+/// only: 18.16 has no such setting; run after every migration, idempotent), by table.
+pub fn dedup_window(db: &str) -> Vec<(&'static str, String)> {
+    tables::tables()
         .iter()
+        .filter(|t| t.deduplicates())
         .map(|t| {
-            format!(
-                "ALTER TABLE `{db}`.{t} MODIFY SETTING non_replicated_deduplication_window = 1000"
+            (
+                t.name,
+                format!(
+                    "ALTER TABLE `{db}`.{} MODIFY SETTING non_replicated_deduplication_window = 1000",
+                    t.name
+                ),
             )
         })
         .collect()
 }
-
-/// Tables whose presence means the schema is usable (checked by readiness and `/health/db`).
-pub const TABLES: &[&str] = &[
-    "schema_migrations",
-    "occurrences",
-    "stacktraces",
-    "issues_minute",
-    "issues_hour",
-    "issues_day",
-    "issue_totals",
-    "issue_states",
-    "requests_minute",
-    "requests_hour",
-    "not_found_hour",
-];
 
 #[cfg(test)]
 mod tests {
@@ -308,7 +165,13 @@ mod tests {
 
     #[test]
     fn added_columns_are_recognized() {
-        let stmt = add_column("db", "occurrences", "stack_hash", "UInt64", "stacktrace");
+        let stmt = add_column(
+            "db",
+            "occurrences",
+            "stack_hash",
+            "UInt64",
+            Some("stacktrace"),
+        );
         assert_eq!(stmt.adds_column, Some(("occurrences", "stack_hash")));
         assert_eq!(
             Statement::from("ALTER TABLE `db`.t MODIFY SETTING x = 1".to_string()).adds_column,
@@ -316,6 +179,7 @@ mod tests {
         );
         let m2 = &migrations("db")[1].statements;
         assert_eq!(m2[0].adds_column, Some(("occurrences", "stack_hash")));
+        assert!(m2[0].sql.ends_with("AFTER `stacktrace`"), "{}", m2[0].sql);
         assert_eq!(m2[1].adds_column, None);
         assert!(
             migrations("db")[0]
@@ -323,5 +187,20 @@ mod tests {
                 .iter()
                 .all(|s| s.adds_column.is_none())
         );
+    }
+
+    #[test]
+    fn migration_one_creates_tables_then_their_views() {
+        let m1: Vec<String> = migrations("db")[0]
+            .statements
+            .iter()
+            .map(|s| s.sql.lines().next().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(m1.len(), 15);
+        assert!(m1[0].starts_with("CREATE TABLE IF NOT EXISTS `db`.occurrences"));
+        assert!(m1[2].starts_with(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS `db`.issues_minute_mv TO `db`.issues_minute"
+        ));
+        assert!(!migrations("db")[0].statements[0].sql.contains("stack_hash"));
     }
 }

@@ -88,6 +88,19 @@ async fn row_structs_match_tables() {
 }
 
 #[tokio::test]
+async fn every_registered_table_has_its_declared_columns() {
+    let store = testing::store("t_registry").await;
+    for t in faultline_store::tables::tables() {
+        let want: Vec<(String, String)> = t
+            .columns
+            .iter()
+            .map(|c| (c.name.to_string(), c.ty.to_string()))
+            .collect();
+        assert_eq!(describe(&store, t.name).await, want, "{}", t.name);
+    }
+}
+
+#[tokio::test]
 async fn migrations_are_idempotent_and_recorded() {
     let store = testing::store("t_migr").await;
     assert!(store.tables_exist().await.expect("tables"));
@@ -420,4 +433,60 @@ async fn each_stack_trace_is_stored_once_a_day_and_read_back_in_full() {
     assert_eq!((bare[0].stacktrace.as_str(), bare[0].stack_hash), ("", 0));
     token.cancel();
     task.await.expect("writer stops");
+}
+
+/// Every table and view of a database, with its `DESCRIBE` and `SHOW CREATE` (the database
+/// name replaced by `{db}`).
+async fn schema_of(db: &str) -> Vec<(String, String, String)> {
+    let names = exec(&format!(
+        "SELECT name FROM system.tables WHERE database = '{db}' ORDER BY name FORMAT TabSeparated"
+    ))
+    .await;
+    let mut out = Vec::new();
+    for name in names.lines() {
+        let describe = exec(&format!("DESCRIBE TABLE `{db}`.{name} FORMAT TabSeparated")).await;
+        let create = exec(&format!(
+            "SHOW CREATE TABLE `{db}`.{name} FORMAT TabSeparated"
+        ))
+        .await;
+        out.push((name.to_string(), describe, create.replace(db, "{db}")));
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_registry_creates_what_migrations_1_and_2_created() {
+    // The SQL of `schema_migrations` and migrations 1–2 as hand-written before the table registry, on one database;
+    // the registry's migrations on another: every table and view equal, column by column.
+    let old = testing::config("t_reg_old").database;
+    let new = testing::config("t_reg_new");
+    let fixture = include_str!("data/migrations_1_2.sql");
+    exec(&format!("DROP DATABASE IF EXISTS `{old}`")).await;
+    exec(&format!("DROP DATABASE IF EXISTS `{}`", new.database)).await;
+    exec(&format!("CREATE DATABASE `{old}`")).await;
+    let mut statements = 0;
+    for sql in fixture
+        .split(";\n\n")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        exec(&sql.replace("{db}", &old)).await;
+        statements += 1;
+    }
+    assert_eq!(statements, 18, "the fixture is whole");
+    Store::new(&new).migrate().await.expect("migrate");
+    let before = schema_of(&old).await;
+    let after = schema_of(&new.database).await;
+    assert_eq!(
+        before.iter().map(|t| &t.0).collect::<Vec<_>>(),
+        after.iter().map(|t| &t.0).collect::<Vec<_>>(),
+        "the same tables and views"
+    );
+    let registry = faultline_store::tables::tables();
+    let views: usize = registry.iter().map(|t| t.views.len()).sum();
+    assert_eq!(before.len(), registry.len() + views, "every table and view");
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(b.1, a.1, "{}: DESCRIBE differs", b.0);
+        assert_eq!(b.2, a.2, "{}: SHOW CREATE differs", b.0);
+    }
 }
