@@ -273,11 +273,29 @@ async fn request_ids_logs_and_graceful_shutdown() {
         .expect("text");
     assert!(
         metrics.contains(
-            "faultline_http_requests_total{route=\"/health/live\",method=\"GET\",status=\"200\"} 1"
+            "\nhttp_requests_total{route=\"/health/live\",method=\"GET\",status=\"200\"} 1"
         ),
         "{metrics}"
     );
     assert!(metrics.contains("faultline_insert_duration_seconds_count"));
+    assert!(metrics.contains("\nfaultline_spool_bytes "), "{metrics}");
+    // Prometheus naming: counters' samples end in `_total`, no counter is named `…_sum`.
+    let mut counters = Vec::new();
+    for line in metrics.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("name and type");
+            assert!(!name.ends_with("_sum"), "{line}");
+            if kind == "counter" {
+                counters.push(name.to_string());
+            }
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let name = line.split(['{', ' ']).next().unwrap_or_default();
+            if let Some(c) = counters.iter().find(|c| name.starts_with(c.as_str())) {
+                assert_eq!(name, format!("{c}_total"), "{line}");
+            }
+        }
+    }
+    assert!(counters.len() >= 10, "{counters:?}");
 
     // Shutdown: a request in flight completes, readiness is 503 during the drain, then the
     // listeners close and the process exits 0.

@@ -1,8 +1,14 @@
 //! Counting what is refused: every dropped item is counted once, by reason and receiver, through
-//! [`DropCounter::record`], which also logs it. `/metrics` renders the counters as
-//! `faultline_dropped_total{reason,source}`.
+//! [`DropCounter::record`], which also logs it. `/metrics` exposes the counters through
+//! [`DropMetrics`] as `faultline_dropped_total{reason,source}`.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
 
 use crate::error::IngestError;
 use crate::receiver::Receiver;
@@ -109,41 +115,48 @@ impl DropCounter {
     pub fn dropped_count(&self, receiver: Receiver, reason: DropReason) -> u64 {
         self.dropped[reason as usize][receiver as usize].load(Ordering::Relaxed)
     }
+}
 
-    /// Prometheus text exposition of the counters.
-    pub fn render(&self, out: &mut String) {
-        use std::fmt::Write;
-        out.push_str("# HELP faultline_accepted_total Occurrences stored, by source.\n# TYPE faultline_accepted_total counter\n");
+/// The counters as a Prometheus collector (register it in a `prometheus-client` registry, under
+/// the `faultline` prefix): `accepted_total{source}`, `dropped_total{reason,source}` and
+/// `refused_requests_total{reason,source}`.
+#[derive(Debug, Clone)]
+pub struct DropMetrics(pub Arc<DropCounter>);
+
+impl Collector for DropMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut accepted = encoder.encode_descriptor(
+            "accepted",
+            "Occurrences stored, by source.",
+            None,
+            MetricType::Counter,
+        )?;
         for s in Receiver::ALL {
-            let _ = writeln!(
-                out,
-                "faultline_accepted_total{{source=\"{s}\"}} {}",
-                self.accepted_count(s)
-            );
+            ConstCounter::new(self.0.accepted_count(s))
+                .encode(accepted.encode_family(&[("source", s.as_str())])?)?;
         }
         for (name, help, table) in [
             (
-                "faultline_dropped_total",
+                "dropped",
                 "Occurrences refused, by reason and source.",
-                &self.dropped,
+                &self.0.dropped,
             ),
             (
-                "faultline_refused_requests_total",
+                "refused_requests",
                 "Requests refused, by reason and source.",
-                &self.requests_refused,
+                &self.0.requests_refused,
             ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             for r in DropReason::ALL {
                 for s in Receiver::ALL {
                     let v = table[r as usize][s as usize].load(Ordering::Relaxed);
-                    let _ = writeln!(
-                        out,
-                        "{name}{{reason=\"{}\",source=\"{s}\"}} {v}",
-                        r.as_str()
-                    );
+                    ConstCounter::new(v).encode(
+                        family.encode_family(&[("reason", r.as_str()), ("source", s.as_str())])?,
+                    )?;
                 }
             }
         }
+        Ok(())
     }
 }

@@ -127,7 +127,7 @@ struct Inner {
     writer: Writer,
     auth: Auth,
     limits: Limits,
-    drops: DropCounter,
+    drops: Arc<DropCounter>,
     grouping: HashMap<String, GroupingConfig>,
     policy: Policy,
     traces: TraceCache,
@@ -193,7 +193,7 @@ impl Ingest {
                     n => n,
                 }),
                 limits,
-                drops: DropCounter::default(),
+                drops: Arc::default(),
                 grouping,
                 policy,
                 traces: TraceCache::default(),
@@ -227,6 +227,11 @@ impl Ingest {
     /// Accepted/dropped counters.
     pub fn drops(&self) -> &DropCounter {
         &self.inner.drops
+    }
+
+    /// The accepted/dropped counters as a Prometheus collector.
+    pub fn drop_metrics(&self) -> crate::drops::DropMetrics {
+        crate::drops::DropMetrics(self.inner.drops.clone())
     }
 
     /// The writer (for queue depth and insert counters).

@@ -203,14 +203,19 @@ mod tests {
             .await
             .expect("resp");
         assert_eq!(resp.headers()["x-request-id"].len(), 32);
-        assert_eq!(metrics.count("/x/{id}", 200), 3);
+        assert_eq!(metrics.count("/x/{id}", "GET", 200), 3);
+        let mut registry = prometheus_client::registry::Registry::default();
+        metrics.register(&mut registry);
         let mut text = String::new();
-        metrics.render(&mut text);
+        prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
         assert!(
-            text.contains(
-                "faultline_http_requests_total{route=\"/x/{id}\",method=\"GET\",status=\"200\"} 3"
-            ),
+            text.contains("http_requests_total{route=\"/x/{id}\",method=\"GET\",status=\"200\"} 3"),
             "{text}"
         );
+        assert!(
+            text.contains("http_request_duration_seconds_count{route=\"/x/{id}\"} 3"),
+            "{text}"
+        );
+        assert!(!text.contains("faultline"), "no product name: {text}");
     }
 }

@@ -1,20 +1,22 @@
 //! Request middleware as a tower layer (wraps axum and tonic alike): a request id on every request
 //! and response, a tracing span carrying it, one structured log line per request, the duration
-//! header, and per-route request counters.
+//! header, and per-route request counters and durations (Prometheus, through `prometheus-client`).
 //!
 //! The id is the incoming `x-request-id` (when it is printable and at most 128 bytes), else the
 //! trace id of a W3C `traceparent`, else a new random one. Apply the layer with `Router::layer`,
 //! after the routes are added, so the route template (`MatchedPath`) labels the counters.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::extract::MatchedPath;
 use futures::future::BoxFuture;
 use http::{HeaderValue, Request, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
 use tower::{Layer, Service};
 use tracing::Instrument;
 
@@ -22,60 +24,81 @@ use tracing::Instrument;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
-/// (route template, method, status) → (requests, seconds spent).
-type Counters = BTreeMap<(String, String, u16), (u64, f64)>;
+/// Labels of a request counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
 
-/// Per-route request counters, rendered as Prometheus text.
-#[derive(Clone, Default)]
+/// Labels of the request duration histogram.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+/// Upper bounds (seconds) of the request duration histogram's buckets.
+const DURATION_BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+/// Per-route request counters and durations: `http_requests_total{route,method,status}` and the
+/// histogram `http_request_duration_seconds{route}`, with no product's name in them (register
+/// them in a registry, with a prefix when wanted).
+#[derive(Clone, Debug)]
 pub struct HttpMetrics {
-    inner: Arc<Mutex<Counters>>,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RouteLabels, Histogram>,
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        HttpMetrics {
+            requests: Family::default(),
+            durations: Family::new_with_constructor(|| Histogram::new(DURATION_BUCKETS)),
+        }
+    }
 }
 
 impl HttpMetrics {
     fn record(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        if let Ok(mut m) = self.inner.lock() {
-            let e = m
-                .entry((route.to_string(), method.to_string(), status))
-                .or_default();
-            e.0 += 1;
-            e.1 += elapsed.as_secs_f64();
-        }
-    }
-
-    /// Requests counted for a route template and status.
-    pub fn count(&self, route: &str, status: u16) -> u64 {
-        self.inner
-            .lock()
-            .map(|m| {
-                m.iter()
-                    .filter(|((r, _, s), _)| r == route && *s == status)
-                    .map(|(_, v)| v.0)
-                    .sum()
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route.to_string(),
+                method: method.to_string(),
+                status,
             })
-            .unwrap_or(0)
+            .inc();
+        self.durations
+            .get_or_create(&RouteLabels {
+                route: route.to_string(),
+            })
+            .observe(elapsed.as_secs_f64());
     }
 
-    /// Appends `faultline_http_requests_total` and `faultline_http_request_duration_seconds_sum`.
-    pub fn render(&self, out: &mut String) {
-        let Ok(m) = self.inner.lock() else { return };
-        out.push_str("# HELP faultline_http_requests_total HTTP and gRPC requests by route template, method and status.\n# TYPE faultline_http_requests_total counter\n");
-        for ((route, method, status), (n, _)) in m.iter() {
-            let _ = writeln!(
-                out,
-                "faultline_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
-            );
-        }
-        out.push_str("# HELP faultline_http_request_duration_seconds_sum Time spent serving requests, by route template.\n# TYPE faultline_http_request_duration_seconds_sum counter\n");
-        let mut by_route: BTreeMap<&str, f64> = BTreeMap::new();
-        for ((route, _, _), (_, secs)) in m.iter() {
-            *by_route.entry(route).or_default() += secs;
-        }
-        for (route, secs) in by_route {
-            let _ = writeln!(
-                out,
-                "faultline_http_request_duration_seconds_sum{{route=\"{route}\"}} {secs:.6}"
-            );
-        }
+    /// Requests counted for a route template, method and status.
+    pub fn count(&self, route: &str, method: &str, status: u16) -> u64 {
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route.to_string(),
+                method: method.to_string(),
+                status,
+            })
+            .get()
+    }
+
+    /// Adds the two families to `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "http_requests",
+            "HTTP and gRPC requests by route template, method and status.",
+            self.requests.clone(),
+        );
+        registry.register_with_unit(
+            "http_request_duration",
+            "Time spent serving requests, by route template.",
+            Unit::Seconds,
+            self.durations.clone(),
+        );
     }
 }
 

@@ -24,8 +24,7 @@ pub(super) fn routes(
     http_metrics: &HttpMetrics,
 ) -> Router {
     let health = probes(cfg, store, ingest, readiness);
-    let metrics_ingest = ingest.clone();
-    let metrics_http = http_metrics.clone();
+    let registry = crate::metrics::registry(ingest, http_metrics);
     let db_store = store.clone();
     health
         .router()
@@ -39,8 +38,16 @@ pub(super) fn routes(
         .route(
             "/metrics",
             get(move || {
-                let (i, h) = (metrics_ingest.clone(), metrics_http.clone());
-                async move { crate::metrics::render(&i, &h) }
+                let registry = registry.clone();
+                async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            crate::metrics::CONTENT_TYPE,
+                        )],
+                        crate::metrics::render(&registry),
+                    )
+                }
             }),
         )
 }

@@ -171,7 +171,9 @@ async fn insert_range(
                 token.map(|t| format!("{t}-o")),
             )
             .await?;
-            stats.insert_latency.observe(started.elapsed());
+            stats
+                .insert_latency
+                .observe(started.elapsed().as_secs_f64());
             Ok::<(), StoreError>(())
         };
         match attempt.await {

@@ -14,7 +14,7 @@
 //!   quarantine of refused records, confirm;
 //! - `dedup`: exactly once on replay (dedup tokens on modern servers, the event-id check on
 //!   18.16);
-//! - [`stats`]: counters and the insert latency histogram.
+//! - [`stats`]: counters, the insert latency histogram and their Prometheus collector.
 
 mod batcher;
 mod dedup;
@@ -35,7 +35,7 @@ use crate::spool::{Spool, SpoolConfig, SpoolError};
 pub(crate) use dedup::supports_token as supports_dedup_token;
 pub(crate) use drainer::insert_all;
 pub use record::{Batch, Spooled};
-pub use stats::{Histogram, LATENCY_BUCKETS, WriterStats};
+pub use stats::{LATENCY_BUCKETS, WriterMetrics, WriterStats};
 pub use texts::StackTexts;
 
 /// Thresholds of the writer.
