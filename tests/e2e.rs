@@ -494,7 +494,7 @@ async fn bad_input_gets_clear_errors() {
             None,
             vec![b' '; 100 * 1024],
             413,
-            "",
+            "FAULTLINE_MAX_BODY_BYTES",
         ),
         (
             "/v1/traces",
@@ -536,6 +536,11 @@ async fn bad_input_gets_clear_errors() {
         assert!(
             text.contains(needle),
             "{path}: body {text:?} should name {needle:?}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).expect("a JSON error body");
+        assert!(
+            v["error"]["code"].is_string() && v["error"]["message"].is_string(),
+            "{text}"
         );
     }
     // Well-formed but empty requests are fine, in both encodings, gzip or not.
@@ -582,6 +587,13 @@ async fn bad_input_gets_clear_errors() {
     assert!(
         metrics.contains(
             "faultline_refused_requests_total{reason=\"malformed\",source=\"otlp_http_traces\"} 2"
+        ),
+        "{metrics}"
+    );
+    // Both 413s are counted: the body over the limit and the one inflating past it.
+    assert!(
+        metrics.contains(
+            "faultline_refused_requests_total{reason=\"too_large\",source=\"otlp_http_traces\"} 2"
         ),
         "{metrics}"
     );

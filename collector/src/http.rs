@@ -3,6 +3,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -29,7 +30,7 @@ pub enum Encoding {
 
 /// The ingest routes. Mount health and metrics beside them.
 pub fn router(ingest: Ingest) -> Router {
-    // Bodies up to the limit are read; larger ones get 413 from axum's limit.
+    // Bodies up to the limit are read; larger ones are refused by `read_body` (JSON 413, counted).
     let limit = ingest.limits().max_body_bytes;
     Router::new()
         .route("/v1/traces", post(traces))
@@ -120,6 +121,26 @@ fn encode<T: Message + serde::Serialize>(enc: Encoding, msg: &T) -> Response {
     }
 }
 
+/// The request body, or the refusal (counted) when it could not be read: over
+/// `FAULTLINE_MAX_BODY_BYTES` → 413 naming the limit, a broken stream → 400.
+pub fn read_body(
+    ingest: &Ingest,
+    receiver: Receiver,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, IngestError> {
+    body.map_err(|rejection| {
+        let e = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            IngestError::PayloadTooLarge(format!(
+                "body over the {}-byte limit (FAULTLINE_MAX_BODY_BYTES)",
+                ingest.limits().max_body_bytes
+            ))
+        } else {
+            IngestError::BadRequest("the request body could not be read".into())
+        };
+        ingest.refuse(receiver, e, 0)
+    })
+}
+
 /// Shared front half of both OTLP routes: auth, content type, decompression, decoding.
 fn prepare<T: Message + Default + serde::de::DeserializeOwned>(
     ingest: &Ingest,
@@ -143,9 +164,10 @@ fn prepare<T: Message + Default + serde::de::DeserializeOwned>(
 async fn traces(
     State(ingest): State<Ingest>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, IngestError> {
     const RECEIVER: Receiver = Receiver::OtlpHttpTraces;
+    let body = read_body(&ingest, RECEIVER, body)?;
     // Inflated and decoded on a blocking thread by ingest (protobuf read in place), not here.
     let run = || {
         let project = ingest
@@ -172,9 +194,10 @@ async fn traces(
 async fn logs(
     State(ingest): State<Ingest>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, IngestError> {
     const RECEIVER: Receiver = Receiver::OtlpHttpLogs;
+    let body = read_body(&ingest, RECEIVER, body)?;
     let (project, enc, req) = prepare::<ExportLogsServiceRequest>(
         &ingest,
         RECEIVER,
@@ -195,9 +218,10 @@ async fn webhook(
     State(ingest): State<Ingest>,
     Path(token): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, IngestError> {
     const RECEIVER: Receiver = Receiver::Webhook;
+    let body = read_body(&ingest, RECEIVER, body)?;
     // Inflated, read and grouped on a blocking thread by ingest, which also writes the answer.
     let check = || {
         let project = ingest.auth().project_for(Some(&token))?;
