@@ -2,8 +2,6 @@
 //! OTLP/HTTP protobuf) with timestamps spread over 40 days. Every answer is checked against counts
 //! computed here, independently, from what was sent.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -79,7 +77,7 @@ fn issue_def(name: &str) -> Issue {
         "C" => Issue {
             exception_type: "PermissionDenied",
             message: "user 42 may not edit order 7",
-            stack: "Traceback (most recent call last):\n  File \"/app/orders/views.py\", line 12, in edit\n    check(user)\n  File \"/app/orders/perms.py\", line 5, in check\n    raise PermissionDenied(msg)\norders.perms.PermissionDenied: user 42 may not edit order 7",
+            stack: "Traceback (most recent call last):\n  File \"/app/orders/views.py\", line 12, in edit\n    w.check(user)\n  File \"/app/orders/perms.py\", line 5, in check\n    raise PermissionDenied(msg)\norders.perms.PermissionDenied: user 42 may not edit order 7",
             path: "/orders/{id}/edit",
         },
         "D" => Issue {
@@ -109,11 +107,18 @@ fn issue_def(name: &str) -> Issue {
     }
 }
 
+/// The dataset as sent, and the server it was sent to.
 struct World {
-    s: common::Server,
+    /// The server, when this world owns it (the shared one's lives on its own runtime).
+    s: Option<crate::common::Server>,
+    api: String,
+    http: String,
+    /// Each test its own client: connections belong to the runtime that made them.
     c: reqwest::Client,
     sent: Vec<Sent>,
     fp: HashMap<&'static str, String>,
+    /// When the dataset was sent; occurrence times are relative to it.
+    t0: u32,
 }
 
 impl World {
@@ -131,7 +136,7 @@ impl World {
         }
         let resp = self
             .c
-            .post(format!("{}/webhook/error/{token}", self.s.http))
+            .post(format!("{}/webhook/error/{token}", self.http))
             .json(&body)
             .send()
             .await
@@ -228,7 +233,7 @@ impl World {
         };
         let resp = self
             .c
-            .post(format!("{}/v1/traces", self.s.http))
+            .post(format!("{}/v1/traces", self.http))
             .header("content-type", "application/x-protobuf")
             .header("authorization", format!("Bearer {SHOP}"))
             .body(req.encode_to_vec())
@@ -242,7 +247,7 @@ impl World {
     async fn get(&self, path: &str) -> Json {
         let resp = self
             .c
-            .get(format!("{}{path}", self.s.api))
+            .get(format!("{}{path}", self.api))
             .send()
             .await
             .expect("get");
@@ -258,7 +263,7 @@ impl World {
             .c
             .put(format!(
                 "{}/api/v1/errors/{fp}/status?project=shop",
-                self.s.api
+                self.api
             ))
             .json(&body)
             .send()
@@ -270,6 +275,47 @@ impl World {
         b
     }
 
+    fn server(&self) -> &crate::common::Server {
+        self.s.as_ref().expect("a world that owns its server")
+    }
+
+    /// Issue letter of each fingerprint.
+    fn issue_of(&self, fp: &str) -> &'static str {
+        self.fp
+            .iter()
+            .find(|(_, v)| v.as_str() == fp)
+            .map(|(k, _)| *k)
+            .unwrap_or_else(|| panic!("unknown fingerprint {fp}"))
+    }
+
+    /// The list's issues and counts equal `want` (issues with 0 left out).
+    fn check(&self, body: &Json, want: &[(&str, u64)]) {
+        let got: HashMap<&str, u64> = body["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|i| {
+                (
+                    self.issue_of(i["fingerprint"].as_str().expect("fp")),
+                    i["count"].as_u64().expect("n"),
+                )
+            })
+            .collect();
+        let want: HashMap<&str, u64> = want.iter().filter(|(_, n)| *n > 0).cloned().collect();
+        assert_eq!(got, want, "{body}");
+        assert_eq!(body["total"], want.len() as u64);
+    }
+
+    /// The list's issues, in order.
+    fn order(&self, body: &Json) -> Vec<&'static str> {
+        body["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|i| self.issue_of(i["fingerprint"].as_str().expect("fp")))
+            .collect()
+    }
+
     fn count(&self, f: impl Fn(&Sent) -> bool) -> u64 {
         self.sent.iter().filter(|e| f(e)).count() as u64
     }
@@ -279,16 +325,20 @@ fn window_start(now: u32, secs: u32) -> u32 {
     (now - now % 60 + 60) - secs
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn api_answers_match_what_was_sent() {
-    let s = common::start(PROJECTS).await;
+/// Sends the dataset (12 occurrences of A over 40 days, B to G, C over OTLP with request counts)
+/// to a new server and waits until it is stored.
+async fn send_dataset() -> World {
+    let s = crate::common::start(PROJECTS).await;
+    let t0 = now();
     let mut w = World {
-        s,
+        api: s.api.clone(),
+        http: s.http.clone(),
+        s: Some(s),
         c: reqwest::Client::new(),
         sent: Vec::new(),
         fp: HashMap::new(),
+        t0,
     };
-    let t0 = now();
     // Occurrence times sit half an hour off any whole-day window edge, so a minute passing during
     // the test cannot move one across an edge.
     let at = |days: u32, extra: u32| t0 - days * DAY - 1800 - extra;
@@ -351,8 +401,8 @@ async fn api_answers_match_what_was_sent() {
         .collect();
     w.otlp(c_events, 2).await;
     let total = w.sent.len() as u64;
-    common::wait_count(&w.s, "shop", total - 3).await;
-    common::wait_count(&w.s, "blog", 3).await;
+    crate::common::wait_count(w.server(), "shop", total - 3).await;
+    crate::common::wait_count(w.server(), "blog", 3).await;
     let c_list = w.get("/api/v1/errors?project=shop&q=permission").await;
     assert_eq!(c_list["total"], 1, "{c_list}");
     w.fp.insert(
@@ -362,13 +412,65 @@ async fn api_answers_match_what_was_sent() {
             .expect("fp")
             .to_string(),
     );
-    let fp_of: HashMap<String, &str> = w.fp.iter().map(|(k, v)| (v.clone(), *k)).collect();
+    w
+}
 
-    // --- list: all time, then windows and filters.
+/// What the shared world keeps: the read-only tests all read one dataset, sent once.
+struct Shared {
+    api: String,
+    http: String,
+    sent: Vec<Sent>,
+    fp: HashMap<&'static str, String>,
+    t0: u32,
+}
+
+/// The shared dataset, sent once, on a runtime of its own that outlives every test's.
+fn shared() -> World {
+    static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();
+    let d = SHARED.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let w = send_dataset().await;
+                let _ = tx.send(Shared {
+                    api: w.api.clone(),
+                    http: w.http.clone(),
+                    sent: w.sent.clone(),
+                    fp: w.fp.clone(),
+                    t0: w.t0,
+                });
+                // Keep the server running for the other tests.
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().expect("the shared dataset was sent")
+    });
+    World {
+        s: None,
+        api: d.api.clone(),
+        http: d.http.clone(),
+        c: reqwest::Client::new(),
+        sent: d.sent.clone(),
+        fp: d.fp.clone(),
+        t0: d.t0,
+    }
+}
+
+/// The issue list: all-time counts, 1/7/10/30-day and custom windows, each filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_counts_follow_windows_and_filters() {
+    let w = shared();
+    let t0 = w.t0;
+    let now = now();
     let all = w.get("/api/v1/errors?project=shop&limit=500").await;
     assert_eq!(all["total"], 6);
     for it in all["data"].as_array().expect("data") {
-        let issue = fp_of[it["fingerprint"].as_str().expect("fp")];
+        let issue = w.issue_of(it["fingerprint"].as_str().expect("fp"));
         let n = w.count(|e| e.issue == issue);
         assert_eq!(it["count"], n, "{issue}");
         assert_eq!(it["total_count"], n, "{issue}");
@@ -383,23 +485,6 @@ async fn api_answers_match_what_was_sent() {
             .expect("first");
         assert_eq!(it["first_seen"], rfc3339(first), "{issue}");
     }
-    let check = |body: &Json, want: &[(&str, u64)]| {
-        let got: HashMap<&str, u64> = body["data"]
-            .as_array()
-            .expect("data")
-            .iter()
-            .map(|i| {
-                (
-                    fp_of[i["fingerprint"].as_str().expect("fp")],
-                    i["count"].as_u64().expect("n"),
-                )
-            })
-            .collect();
-        let want: HashMap<&str, u64> = want.iter().filter(|(_, n)| *n > 0).cloned().collect();
-        assert_eq!(got, want, "{body}");
-        assert_eq!(body["total"], want.len() as u64);
-    };
-    let now = now();
     for days in [1u32, 7, 10, 30] {
         let from = window_start(now, days * DAY);
         let body = w
@@ -411,7 +496,7 @@ async fn api_answers_match_what_was_sent() {
             .iter()
             .map(|i| (*i, w.count(|e| e.issue == *i && e.ts >= from)))
             .collect();
-        check(&body, &want);
+        w.check(&body, &want);
     }
     let from = t0 - 10 * DAY;
     let to = t0 - 2 * DAY;
@@ -427,34 +512,34 @@ async fn api_answers_match_what_was_sent() {
         .iter()
         .map(|i| (*i, w.count(|e| e.issue == *i && e.ts >= f && e.ts < t)))
         .collect();
-    check(&body, &want);
-    check(
+    w.check(&body, &want);
+    w.check(
         &w.get("/api/v1/errors?project=shop&http_status=403,404")
             .await,
         &[("B", 6), ("C", 5)],
     );
-    check(
+    w.check(
         &w.get("/api/v1/errors?project=shop&severity=critical").await,
         &[("A", 12), ("F", 1), ("G", 1)],
     );
-    check(
+    w.check(
         &w.get("/api/v1/errors?project=shop&environment=staging")
             .await,
         &[("C", 5)],
     );
-    check(
+    w.check(
         &w.get("/api/v1/errors?project=shop&release=1.1.0").await,
         &[("C", 5)],
     );
-    check(
+    w.check(
         &w.get("/api/v1/errors?project=shop&service=web").await,
         &[("B", 6)],
     );
-    check(
+    w.check(
         &w.get("/api/v1/errors?project=shop&q=INVALID").await,
         &[("E", 3), ("G", 1)],
     );
-    check(&w.get("/api/v1/errors?project=blog").await, &[("D", 3)]);
+    w.check(&w.get("/api/v1/errors?project=blog").await, &[("D", 3)]);
     assert_eq!(w.get("/api/v1/errors").await["total"], 7, "all projects");
     let item = &w.get("/api/v1/errors?project=shop&service=web").await["data"][0];
     assert_eq!(
@@ -463,16 +548,12 @@ async fn api_answers_match_what_was_sent() {
     );
     assert_eq!(item["services"], json!(["web"]));
     assert_eq!(item["environments"], json!(["prod"]));
+}
 
-    // --- sorts.
-    let order = |body: &Json| -> Vec<&str> {
-        body["data"]
-            .as_array()
-            .expect("data")
-            .iter()
-            .map(|i| fp_of[i["fingerprint"].as_str().expect("fp")])
-            .collect()
-    };
+/// Sorts by count, type, first and last seen, both directions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_sorts() {
+    let w = shared();
     let by_count = w.get("/api/v1/errors?project=shop&sort=count").await;
     let counts: Vec<u64> = by_count["data"]
         .as_array()
@@ -481,14 +562,14 @@ async fn api_answers_match_what_was_sent() {
         .map(|i| i["count"].as_u64().expect("n"))
         .collect();
     assert!(counts.windows(2).all(|p| p[0] >= p[1]), "{counts:?}");
-    assert_eq!(order(&by_count)[0], "A");
+    assert_eq!(w.order(&by_count)[0], "A");
     let asc = w
         .get("/api/v1/errors?project=shop&sort=count&order=asc")
         .await;
-    let mut rev = order(&by_count);
+    let mut rev = w.order(&by_count);
     rev.reverse();
-    assert_eq!(order(&asc).last(), Some(&"A"));
-    assert_eq!(order(&asc).len(), rev.len());
+    assert_eq!(w.order(&asc).last(), Some(&"A"));
+    assert_eq!(w.order(&asc).len(), rev.len());
     let by_type = w
         .get("/api/v1/errors?project=shop&sort=type&order=asc")
         .await;
@@ -504,7 +585,7 @@ async fn api_answers_match_what_was_sent() {
     let by_first = w
         .get("/api/v1/errors?project=shop&sort=first_seen&order=asc")
         .await;
-    assert_eq!(order(&by_first)[0], "A", "A is the oldest issue");
+    assert_eq!(w.order(&by_first)[0], "A", "A is the oldest issue");
     let by_last = w.get("/api/v1/errors?project=shop").await;
     let lasts: Vec<String> = by_last["data"]
         .as_array()
@@ -516,18 +597,23 @@ async fn api_answers_match_what_was_sent() {
         lasts.windows(2).all(|p| p[0] >= p[1]),
         "default sort is last_seen desc: {lasts:?}"
     );
+}
 
-    // --- pagination: every page, no gaps or repeats, same order as one big page.
+/// Cursor pagination of every sort gives the one-page order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_pages_cover_it_without_gaps_or_repeats() {
+    let w = shared();
     for sort in ["count", "last_seen", "type"] {
-        let full = order(
-            &w.get(&format!(
-                "/api/v1/errors?project=shop&sort={sort}&limit=500"
-            ))
-            .await,
-        )
-        .into_iter()
-        .map(String::from)
-        .collect::<Vec<_>>();
+        let full = w
+            .order(
+                &w.get(&format!(
+                    "/api/v1/errors?project=shop&sort={sort}&limit=500"
+                ))
+                .await,
+            )
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
         let mut seen = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -537,7 +623,7 @@ async fn api_answers_match_what_was_sent() {
             };
             let page = w.get(&path).await;
             assert_eq!(page["total"], 6);
-            seen.extend(order(&page).into_iter().map(String::from));
+            seen.extend(w.order(&page).into_iter().map(String::from));
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_string()),
                 None => break,
@@ -545,8 +631,13 @@ async fn api_answers_match_what_was_sent() {
         }
         assert_eq!(seen, full, "pages of sort={sort}");
     }
+}
 
-    // --- detail.
+/// One issue: its latest occurrence, hourly and daily charts, breakdowns; an unknown one is a 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_detail_has_latest_occurrence_charts_and_breakdowns() {
+    let w = shared();
+    let now = now();
     let a = &w.fp["A"];
     let d = w.get(&format!("/api/v1/errors/{a}?project=shop")).await;
     assert_eq!(d["count"], 12);
@@ -585,13 +676,18 @@ async fn api_answers_match_what_was_sent() {
     // Without ?project= it is found all the same; an unknown one is a 404.
     assert_eq!(w.get(&format!("/api/v1/errors/{a}")).await["count"], 12);
     let missing =
-        w.c.get(format!("{}/api/v1/errors/0000?project=shop", w.s.api))
+        w.c.get(format!("{}/api/v1/errors/0000?project=shop", w.api))
             .send()
             .await
             .expect("get");
     assert_eq!(missing.status(), 404);
+}
 
-    // --- occurrences, paginated.
+/// An issue's occurrences page by page, newest first, none repeated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn occurrences_are_paginated_newest_first() {
+    let w = shared();
+    let a = &w.fp["A"];
     let mut got = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -618,8 +714,13 @@ async fn api_answers_match_what_was_sent() {
         "no repeats"
     );
     assert!(got.windows(2).all(|p| p[0].0 >= p[1].0), "newest first");
+}
 
-    // --- metrics, error rate, top errors, 404s, projects.
+/// `/metrics`: totals by severity, service and HTTP status, rate per hour, most common.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_match_the_dataset() {
+    let w = shared();
+    let now = now();
     let m = w.get("/api/v1/metrics?period=7d&project=shop").await;
     let from7 = window_start(now, 7 * DAY);
     let in7 = |e: &Sent| e.project == "shop" && e.ts >= from7;
@@ -665,7 +766,13 @@ async fn api_answers_match_what_was_sent() {
         m["most_common"][0]["count"],
         w.count(|e| e.issue == top7 && in7(e))
     );
+}
 
+/// `/error-rate`: every bucket present, errors over the SERVER spans counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_rate_divides_errors_by_requests() {
+    let w = shared();
+    let t0 = w.t0;
     let rate = w
         .get(&format!(
             "/api/v1/error-rate?project=shop&service=api&step=1d&from={}&to={}",
@@ -729,7 +836,14 @@ async fn api_answers_match_what_was_sent() {
         fine_errors,
         w.count(|e| e.project == "shop" && e.ts >= ff && e.ts < ft)
     );
+}
 
+/// `/top-errors`: counts and trend against the previous period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_errors_compare_with_the_previous_period() {
+    let w = shared();
+    let now = now();
+    let from7 = window_start(now, 7 * DAY);
     let top = w
         .get("/api/v1/top-errors?project=shop&period=7d&limit=3")
         .await;
@@ -737,7 +851,7 @@ async fn api_answers_match_what_was_sent() {
     assert_eq!(top_rows.len(), 3);
     let prev_from = from7 - 7 * DAY;
     for t in top_rows {
-        let issue = fp_of[t["fingerprint"].as_str().expect("fp")];
+        let issue = w.issue_of(t["fingerprint"].as_str().expect("fp"));
         let cur = w.count(|e| e.issue == issue && e.ts >= from7);
         let prev = w.count(|e| e.issue == issue && e.ts >= prev_from && e.ts < from7);
         assert_eq!(
@@ -752,7 +866,13 @@ async fn api_answers_match_what_was_sent() {
             assert_eq!(t["trend_pct"].as_f64(), Some(want));
         }
     }
+}
 
+/// `/frequent-404s` by route, and `/projects` with 24-hour counts and open issues.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frequent_404s_and_projects() {
+    let w = shared();
+    let now = now();
     let nf = w.get("/api/v1/frequent-404s?project=shop&period=30d").await;
     assert_eq!(nf["data"][0]["path"], "/products/{id}");
     assert_eq!(nf["data"][0]["count"], 6);
@@ -772,8 +892,22 @@ async fn api_answers_match_what_was_sent() {
         w.count(|e| e.project == "shop" && e.ts >= from24)
     );
     assert_eq!(shop["open_issues"], 6);
+}
 
-    // --- triage: resolution, regression, release-aware resolution, ignores.
+/// Triage on a dataset of its own: resolution, regression, release-aware resolution, ignores by time and count; the state survives a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triage_resolves_regresses_ignores_and_survives_a_restart() {
+    let mut w = send_dataset().await;
+    let now = now();
+    let ev = |project, issue, ts, service, environment, release, http_status| Sent {
+        project,
+        issue,
+        ts,
+        service,
+        environment,
+        release,
+        http_status,
+    };
     let r = w
         .put_status("A", json!({"status": "resolved", "by": "ada"}))
         .await;
@@ -807,11 +941,11 @@ async fn api_answers_match_what_was_sent() {
         r["status"], "open",
         "an ignore whose time has passed is over"
     );
-    check(
+    w.check(
         &w.get("/api/v1/errors?project=shop&status=resolved").await,
         &[("A", 12), ("E", 3)],
     );
-    check(
+    w.check(
         &w.get("/api/v1/errors?project=shop&status=ignored").await,
         &[("F", 1), ("G", 1)],
     );
@@ -820,23 +954,23 @@ async fn api_answers_match_what_was_sent() {
     // was read before the window checks, which a loaded machine can stretch past two seconds,
     // and an occurrence stamped before a resolution does not regress it.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let later = crate::now();
+    let later = self::now();
     w.webhook(ev("shop", "A", later, "api", "prod", "1.0.0", 500))
         .await;
     w.webhook(ev("shop", "E", later, "api", "prod", "1.0.0", 422))
         .await; // older release: still resolved
     w.webhook(ev("shop", "F", later, "api", "prod", "1.0.0", 504))
         .await; // 1 of 2
-    common::wait_count(&w.s, "shop", w.count(|e| e.project == "shop")).await;
-    check(
+    crate::common::wait_count(w.server(), "shop", w.count(|e| e.project == "shop")).await;
+    w.check(
         &w.get("/api/v1/errors?project=shop&status=regressed").await,
         &[("A", 13)],
     );
-    check(
+    w.check(
         &w.get("/api/v1/errors?project=shop&status=resolved").await,
         &[("E", 3 + 1)],
     );
-    check(
+    w.check(
         &w.get("/api/v1/errors?project=shop&status=ignored").await,
         &[("F", 2), ("G", 1)],
     );
@@ -844,12 +978,12 @@ async fn api_answers_match_what_was_sent() {
         .await; // newer release: regressed
     w.webhook(ev("shop", "F", later, "api", "prod", "1.0.0", 504))
         .await; // 2 of 2: ignore over
-    common::wait_count(&w.s, "shop", w.count(|e| e.project == "shop")).await;
-    check(
+    crate::common::wait_count(w.server(), "shop", w.count(|e| e.project == "shop")).await;
+    w.check(
         &w.get("/api/v1/errors?project=shop&status=regressed").await,
         &[("A", 13), ("E", 5)],
     );
-    check(
+    w.check(
         &w.get("/api/v1/errors?project=shop&status=ignored").await,
         &[("G", 1)],
     );
@@ -858,7 +992,7 @@ async fn api_answers_match_what_was_sent() {
     let bad =
         w.c.put(format!(
             "{}/api/v1/errors/{}/status?project=shop",
-            w.s.api, w.fp["A"]
+            w.api, w.fp["A"]
         ))
         .json(&json!({"status": "closed"}))
         .send()
@@ -870,29 +1004,48 @@ async fn api_answers_match_what_was_sent() {
     // State survives a restart: a new server on the same database sees it.
     let store_cfg = faultline_store::StoreConfig {
         url: faultline_store::testing::server_url(),
-        database: w.s.store.database().to_string(),
+        database: w.server().store.database().to_string(),
         user: String::new(),
         password: String::new(),
     };
-    let common::Server { running, .. } = w.s;
+    let crate::common::Server { running, .. } = w.s.take().expect("server");
     running.shutdown().await;
-    let (mut cfg, _) = common::test_config(PROJECTS);
+    let (mut cfg, _) = crate::common::test_config(PROJECTS);
     cfg.clickhouse_database = store_cfg.database.clone();
-    w.s = common::start_with(cfg, &store_cfg).await;
-    check(
+    w.s = Some(crate::common::start_with(cfg, &store_cfg).await);
+    w.api = w.server().api.clone();
+    w.http = w.server().http.clone();
+    w.check(
         &w.get("/api/v1/errors?project=shop&status=ignored").await,
         &[("G", 1)],
     );
-    check(
+    w.check(
         &w.get("/api/v1/errors?project=shop&status=regressed").await,
         &[("A", 13), ("E", 5)],
     );
 
-    // --- retention: drop everything older than 30 days, in whole days.
-    let before: u64 = w.s.store.count_occurrences("shop").await.expect("count")
-        + w.s.store.count_occurrences("blog").await.expect("count");
+    let crate::common::Server { running, .. } = w.s.take().expect("server");
+    running.shutdown().await;
+}
+
+/// Retention on a dataset of its own: whole days older than 30 dropped, all-time totals kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_drops_whole_old_days_and_keeps_all_time_totals() {
+    let mut w = send_dataset().await;
+    let now = now();
+    let before: u64 = w
+        .server()
+        .store
+        .count_occurrences("shop")
+        .await
+        .expect("count")
+        + w.server()
+            .store
+            .count_occurrences("blog")
+            .await
+            .expect("count");
     let resp =
-        w.c.post(format!("{}/api/v1/cleanup", w.s.api))
+        w.c.post(format!("{}/api/v1/cleanup", w.api))
             .json(&json!({"retention_days": 30}))
             .send()
             .await
@@ -910,8 +1063,17 @@ async fn api_answers_match_what_was_sent() {
             .iter()
             .any(|p| p["table"] == "issues_hour")
     );
-    let after: u64 = w.s.store.count_occurrences("shop").await.expect("count")
-        + w.s.store.count_occurrences("blog").await.expect("count");
+    let after: u64 = w
+        .server()
+        .store
+        .count_occurrences("shop")
+        .await
+        .expect("count")
+        + w.server()
+            .store
+            .count_occurrences("blog")
+            .await
+            .expect("count");
     assert_eq!(after, before - old);
     let a_now = w.get("/api/v1/errors?project=shop&q=TypeError").await;
     assert_eq!(
@@ -919,17 +1081,18 @@ async fn api_answers_match_what_was_sent() {
         w.count(|e| e.issue == "A" && e.ts >= cutoff)
     );
     assert_eq!(
-        a_now["data"][0]["total_count"], 13,
+        a_now["data"][0]["total_count"],
+        w.count(|e| e.issue == "A"),
         "all-time totals keep counting what retention dropped"
     );
-    w.s.running.shutdown().await;
+    w.s.take().expect("server").running.shutdown().await;
 }
 
 #[tokio::test]
 async fn api_keys_and_openapi() {
-    let (mut cfg, sc) = common::test_config("");
+    let (mut cfg, sc) = crate::common::test_config("");
     cfg.api_keys = "key-one-123456,key-two-123456".into();
-    let s = common::start_with(cfg, &sc).await;
+    let s = crate::common::start_with(cfg, &sc).await;
     let c = reqwest::Client::new();
     let routes = [
         "/api/v1/errors",

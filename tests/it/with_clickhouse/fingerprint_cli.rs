@@ -1,74 +1,16 @@
-//! `faultline fingerprint` on the public grouping corpus: scored (B-cubed F1 ≥ 0.97), and proven to
-//! give the very fingerprints ingest stores for the same events (webhook and OTLP/HTTP JSON).
-
-mod common;
+//! `faultline fingerprint` gives the very fingerprints ingest stores for the same events (webhook
+//! and OTLP/HTTP JSON), grouping rules included.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-const CORPUS: &str = include_str!("../collector/tests/data/grouping/events.jsonl");
-
-fn events() -> Vec<serde_json::Value> {
-    CORPUS
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("corpus JSON"))
-        .collect()
-}
-
-fn cli_fingerprints() -> HashMap<String, String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .arg("fingerprint")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run faultline fingerprint");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(CORPUS.as_bytes())
-        .expect("write corpus");
-    let out = child.wait_with_output().expect("output");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("prediction JSON");
-            (
-                v["id"].as_str().expect("id").to_string(),
-                v["fingerprint"].as_str().expect("fp").to_string(),
-            )
-        })
-        .collect()
-}
-
-#[test]
-fn cli_scores_the_corpus() {
-    let ev = events();
-    let pred = cli_fingerprints();
-    assert_eq!(pred.len(), ev.len(), "one line per event");
-    let truth: Vec<&str> = ev
-        .iter()
-        .map(|e| e["group"].as_str().expect("group"))
-        .collect();
-    let p: Vec<&str> = ev
-        .iter()
-        .map(|e| pred[e["id"].as_str().expect("id")].as_str())
-        .collect();
-    let (precision, recall, f1) = faultline::fingerprint_cmd::bcubed(&truth, &p);
-    println!(
-        "faultline fingerprint: bcubed_precision={precision:.4} bcubed_recall={recall:.4} bcubed_f1={f1:.4}"
-    );
-    assert!(f1 >= 0.97, "B-cubed F1 {f1:.4} below 0.97");
-}
+use crate::fingerprint_cli::{cli_fingerprints, events};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_and_ingest_agree() {
     let pred = cli_fingerprints();
-    let s = common::start("").await;
+    let s = crate::common::start("").await;
     let c = reqwest::Client::new();
     // Every corpus event through the webhook (development mode: project `default`, as the CLI).
     for e in events() {
@@ -108,7 +50,7 @@ async fn cli_and_ingest_agree() {
             .expect("otlp");
         assert_eq!(r.status(), 200);
     }
-    common::wait_count(&s, "default", 300 + some.len() as u64).await;
+    crate::common::wait_count(&s, "default", 300 + some.len() as u64).await;
     let rows = s
         .store
         .occurrences("default", None, 1000)
@@ -136,9 +78,9 @@ async fn grouping_rules_apply_to_ingest_and_cli_alike() {
     let env: HashMap<String, String> =
         [("FAULTLINE_CONFIG".to_string(), path.display().to_string())].into();
     let file_cfg = faultline::config::Config::load(&env).expect("config");
-    let (mut cfg, sc) = common::test_config("");
+    let (mut cfg, sc) = crate::common::test_config("");
     cfg.grouping = file_cfg.grouping;
-    let s = common::start_with(cfg, &sc).await;
+    let s = crate::common::start_with(cfg, &sc).await;
     let c = reqwest::Client::new();
     let send = |ty: &str, svc: &str| {
         c.post(format!("{}/webhook/error/dev", s.http))

@@ -2,12 +2,10 @@
 //! Rust OpenTelemetry SDK's OTLP exporters over gRPC, HTTP/protobuf and HTTP/JSON; reqwest for the
 //! webhook and for bad input; tonic for gRPC authentication).
 
-mod common;
-
 use std::collections::HashMap;
 use std::io::Write;
 
-use common::{start, start_with, test_config, wait_count};
+use crate::common::{start, start_with, test_config, wait_count};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{Span, SpanKind, Status, Tracer, TracerProvider};
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig};

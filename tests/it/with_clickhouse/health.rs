@@ -1,8 +1,6 @@
 //! Probes, request middleware and shutdown, for real: the server in-process against a ClickHouse it
 //! can stop and restart, and the `faultline` binary as a child process for logs and signals.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -45,10 +43,10 @@ async fn readiness_follows_clickhouse_and_liveness_does_not() {
         .await
         .expect("own ClickHouse starts");
     let ports = ch.ports();
-    let (mut cfg, mut sc) = common::test_config("");
+    let (mut cfg, mut sc) = crate::common::test_config("");
     cfg.clickhouse_url = ch.url().to_string();
     sc.url = ch.url().to_string();
-    let s = common::start_with(cfg, &sc).await;
+    let s = crate::common::start_with(cfg, &sc).await;
     for base in [&s.api, &s.http, &s.grpc] {
         assert_eq!(status(&format!("{base}/health/ready")).await, 200, "{base}");
         assert_eq!(status(&format!("{base}/ready")).await, 200, "{base}");

@@ -2,8 +2,6 @@
 //! real exceptions, against a real `faultline serve`. The interpreter is `FAULTLINE_TEST_PYTHON`
 //! (scripts/test.sh points it at a virtualenv with tests/python/requirements.txt), else `python3`.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 
 const PROJECTS: &str = "billing:billing-token-0123456789";
@@ -14,7 +12,7 @@ fn python() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_exceptions_are_stored_and_grouped() {
-    let s = common::start(PROJECTS).await;
+    let s = crate::common::start(PROJECTS).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/otel_client.py");
     let out = tokio::process::Command::new(python())
         .args([
@@ -41,7 +39,7 @@ async fn python_sdk_exceptions_are_stored_and_grouped() {
         counts["logs"].as_u64().expect("n"),
     );
     assert_eq!((exceptions, logs), (8, 1));
-    common::wait_count(&s, "billing", exceptions + logs).await;
+    crate::common::wait_count(&s, "billing", exceptions + logs).await;
 
     let rows = s
         .store

@@ -13,7 +13,7 @@ struct Event {
 }
 
 fn corpus() -> Vec<Event> {
-    let text = include_str!("../collector/tests/data/grouping/events.jsonl");
+    let text = include_str!("../../collector/tests/data/grouping/events.jsonl");
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {

@@ -11,8 +11,6 @@
 
 #![allow(missing_docs)]
 
-mod common;
-
 use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -151,7 +149,7 @@ struct Owned {
     dir: tempfile::TempDir,
     ch: EmbeddedClickHouse,
     ports: (u16, u16),
-    s: common::Server,
+    s: crate::common::Server,
     store: Store,
 }
 
@@ -161,13 +159,13 @@ async fn with_own_clickhouse(spool_max_bytes: Option<u64>) -> Owned {
         .await
         .expect("own ClickHouse starts");
     let ports = ch.ports();
-    let (mut cfg, mut sc) = common::test_config("");
+    let (mut cfg, mut sc) = crate::common::test_config("");
     cfg.clickhouse_url = ch.url().to_string();
     if let Some(b) = spool_max_bytes {
         cfg.spool_max_bytes = b;
     }
     sc.url = ch.url().to_string();
-    let s = common::start_with(cfg, &sc).await;
+    let s = crate::common::start_with(cfg, &sc).await;
     let store = Store::new(&sc);
     Owned {
         dir,

@@ -1,0 +1,10 @@
+//! Tests that need a ClickHouse server (`FAULTLINE_TEST_CLICKHOUSE_URL`, or the embedded one
+//! `scripts/test.sh` starts): each starts a real `faultline serve` on port 0 on its own database.
+
+mod api;
+mod e2e;
+mod faults;
+mod fingerprint_cli;
+mod grafana_queries;
+mod health;
+mod python_sdk;
