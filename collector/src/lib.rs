@@ -59,6 +59,7 @@ pub mod otlp_json;
 pub mod otlp_wire;
 pub mod receiver;
 pub mod scrub;
+pub mod sentry;
 pub mod webhook;
 
 pub use auth::Auth;

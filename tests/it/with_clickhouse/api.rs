@@ -275,6 +275,13 @@ impl World {
         b
     }
 
+    /// Occurrences stored in both projects.
+    async fn stored(&self) -> u64 {
+        let store = &self.server().store;
+        store.count_occurrences("shop").await.expect("count")
+            + store.count_occurrences("blog").await.expect("count")
+    }
+
     fn server(&self) -> &crate::common::Server {
         self.s.as_ref().expect("a world that owns its server")
     }
@@ -1033,17 +1040,7 @@ async fn triage_resolves_regresses_ignores_and_survives_a_restart() {
 async fn retention_drops_whole_old_days_and_keeps_all_time_totals() {
     let mut w = send_dataset().await;
     let now = now();
-    let before: u64 = w
-        .server()
-        .store
-        .count_occurrences("shop")
-        .await
-        .expect("count")
-        + w.server()
-            .store
-            .count_occurrences("blog")
-            .await
-            .expect("count");
+    let before: u64 = w.stored().await;
     let resp =
         w.c.post(format!("{}/api/v1/cleanup", w.api))
             .json(&json!({"retention_days": 30}))
@@ -1063,17 +1060,7 @@ async fn retention_drops_whole_old_days_and_keeps_all_time_totals() {
             .iter()
             .any(|p| p["table"] == "issues_hour")
     );
-    let after: u64 = w
-        .server()
-        .store
-        .count_occurrences("shop")
-        .await
-        .expect("count")
-        + w.server()
-            .store
-            .count_occurrences("blog")
-            .await
-            .expect("count");
+    let after: u64 = w.stored().await;
     assert_eq!(after, before - old);
     let a_now = w.get("/api/v1/errors?project=shop&q=TypeError").await;
     assert_eq!(
