@@ -12,18 +12,33 @@ use crate::error::IngestError;
 /// Project used in development mode.
 pub const DEFAULT_PROJECT: &str = "default";
 
-/// One configured project: its name and ingest token.
+/// One configured project: its name, ingest token and numeric Sentry id.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Project {
     /// Name, as stored with every occurrence.
     pub name: String,
-    /// Ingest token (never logged).
+    /// Ingest token (never logged). It is also the Sentry DSN's public key, which the JavaScript
+    /// SDK only accepts made of `[A-Za-z0-9_]`.
     pub token: String,
+    /// The project id of its Sentry DSN (`http://{token}@{host}:4318/{id}`): given as
+    /// `name:token:id`, else its 1-based place in the list.
+    pub sentry_id: u64,
+}
+
+impl Project {
+    /// Whether every Sentry SDK accepts the token as a DSN key (the JavaScript SDK refuses
+    /// characters outside `[A-Za-z0-9_]`).
+    pub fn token_fits_a_dsn(&self) -> bool {
+        self.token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    }
 }
 
 /// The configured projects (`FAULTLINE_PROJECTS`), parsed once at load from
-/// `name:token,name:token`: names unique, tokens at least 8 characters. Empty means development
-/// mode. `Debug` shows names only.
+/// `name:token[:id],…`: names and ids unique, tokens at least 8 characters, ids positive
+/// integers (default: the entry's 1-based place). Empty means development mode. `Debug` shows
+/// names only.
 #[derive(Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Projects(pub Vec<Project>);
@@ -41,14 +56,33 @@ impl std::str::FromStr for Projects {
 
     fn from_str(spec: &str) -> Result<Self, String> {
         let mut projects: Vec<Project> = Vec::new();
-        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (name, token) = item.split_once(':').ok_or_else(|| {
+        for (place, item) in spec
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .enumerate()
+        {
+            let (name, rest) = item.split_once(':').ok_or_else(|| {
                 format!(
-                    "project entry {:?} is not name:token",
+                    "project entry {:?} is not name:token or name:token:id",
                     item.split(':').next().unwrap_or("")
                 )
             })?;
-            let (name, token) = (name.trim(), token.trim());
+            let name = name.trim();
+            let (token, sentry_id) = match rest.split_once(':') {
+                None => (rest.trim(), place as u64 + 1),
+                Some((token, id)) => {
+                    let id = id
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| {
+                            format!("the Sentry id of project {name:?} is not a positive integer")
+                        })?;
+                    (token.trim(), id)
+                }
+            };
             if name.is_empty() || token.is_empty() {
                 return Err(format!(
                     "project entry for {name:?} has an empty name or token"
@@ -62,9 +96,16 @@ impl std::str::FromStr for Projects {
             if projects.iter().any(|p| p.name == name) {
                 return Err(format!("project {name:?} is listed twice"));
             }
+            if let Some(other) = projects.iter().find(|p| p.sentry_id == sentry_id) {
+                return Err(format!(
+                    "projects {:?} and {name:?} have the same Sentry id {sentry_id}",
+                    other.name
+                ));
+            }
             projects.push(Project {
                 name: name.to_string(),
                 token: token.to_string(),
+                sentry_id,
             });
         }
         Ok(Projects(projects))
@@ -82,7 +123,7 @@ impl TryFrom<String> for Projects {
 impl From<Projects> for String {
     fn from(p: Projects) -> String {
         p.0.iter()
-            .map(|p| format!("{}:{}", p.name, p.token))
+            .map(|p| format!("{}:{}:{}", p.name, p.token, p.sentry_id))
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -180,6 +221,30 @@ mod tests {
             Auth::parse("").expect("dev").project_for(None).expect("ok"),
             DEFAULT_PROJECT
         );
+    }
+
+    #[test]
+    fn projects_get_sentry_ids_given_or_by_place() {
+        let p: Projects = "shop:shop_token_1:42, blog:blog-token-2, wiki:wiki_token_3"
+            .parse()
+            .expect("valid");
+        let ids: Vec<(&str, u64)> = p.0.iter().map(|p| (p.name.as_str(), p.sentry_id)).collect();
+        assert_eq!(ids, [("shop", 42), ("blog", 2), ("wiki", 3)]);
+        assert!(p.0[0].token_fits_a_dsn());
+        assert!(
+            !p.0[1].token_fits_a_dsn(),
+            "a dash is refused by the JS SDK"
+        );
+        // Round trip through the configuration text.
+        assert_eq!(String::from(p.clone()).parse::<Projects>(), Ok(p));
+        for (bad, says) in [
+            ("shop:shop_token_1:0", "positive integer"),
+            ("shop:shop_token_1:x", "positive integer"),
+            ("shop:shop_token_1:2,blog:blog_token_2", "same Sentry id 2"),
+        ] {
+            let e = bad.parse::<Projects>().expect_err(bad);
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 
     #[test]
