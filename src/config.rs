@@ -98,6 +98,11 @@ pub struct Config {
     pub scrub_extra_fields: List,
     /// Keys never scrubbed, comma-separated (all projects).
     pub scrub_safe_fields: List,
+    /// Shared secret of Sentry's outgoing webhooks (`/sentry/webhook/{token}`): when set, a
+    /// delivery without a valid `Sentry-Hook-Signature` is refused (never logged).
+    pub sentry_hook_secret: String,
+    /// Sentry project slugs whose webhook deliveries are accepted, comma-separated; empty: all.
+    pub sentry_hook_projects: List,
     /// Shutdown: how long to wait for in-flight batches to be written, in seconds.
     pub shutdown_timeout_secs: u64,
     /// Shutdown: how long to keep serving with readiness 503 before closing the listeners, so load
@@ -145,6 +150,8 @@ impl Default for Config {
             anonymize_ip: false,
             scrub_extra_fields: List::default(),
             scrub_safe_fields: List::default(),
+            sentry_hook_secret: String::new(),
+            sentry_hook_projects: List::default(),
             shutdown_timeout_secs: 20,
             shutdown_drain_secs: 0,
             slow_request_ms: 1000,
@@ -173,6 +180,8 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("projects", &self.projects)
             .field("api_keys", &keys)
+            .field("sentry_hook_secret", &redacted(&self.sentry_hook_secret))
+            .field("sentry_hook_projects", &self.sentry_hook_projects.0)
             .field("otlp_grpc_addr", &self.otlp_grpc_addr)
             .field("http_addr", &self.http_addr)
             .field("api_addr", &self.api_addr)

@@ -1,11 +1,14 @@
 //! `GET /metrics`: one `prometheus-client` registry, built once at start, holding every crate's
 //! collector — accepted and dropped occurrences by reason and source (collector), writer batches,
-//! insert latency and spool size and age (store) under the `faultline_` prefix, and requests by
+//! insert latency and spool size and age (store), what Sentry SDKs reported they discarded and
+//! Sentry webhook deliveries (collector) under the `faultline_` prefix, and requests by
 //! route and status (health, whose names carry no product name: `http_requests_total`).
 
 use std::sync::Arc;
 
 use faultline_collector::Ingest;
+use faultline_collector::sentry::ClientReportMetrics;
+use faultline_collector::sentry::hook::HookMetrics;
 use faultline_store::writer::WriterMetrics;
 use prometheus_client::registry::Registry;
 
@@ -18,6 +21,10 @@ pub fn registry(ingest: &Ingest, http: &faultline_health::HttpMetrics) -> Arc<Re
     http.register(&mut registry);
     let faultline = registry.sub_registry_with_prefix("faultline");
     faultline.register_collector(Box::new(ingest.drop_metrics()));
+    faultline.register_collector(Box::new(ClientReportMetrics(
+        ingest.client_reports().clone(),
+    )));
+    faultline.register_collector(Box::new(HookMetrics(ingest.hook_deliveries().clone())));
     faultline.register_collector(Box::new(WriterMetrics(ingest.writer().clone())));
     Arc::new(registry)
 }

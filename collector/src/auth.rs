@@ -132,12 +132,13 @@ impl From<Projects> for String {
 /// Known projects and their tokens.
 #[derive(Clone, Default)]
 pub struct Auth {
-    projects: Vec<(String, Vec<u8>)>,
+    /// Name, token, Sentry id.
+    projects: Vec<(String, Vec<u8>, u64)>,
 }
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.projects.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = self.projects.iter().map(|(n, ..)| n.as_str()).collect();
         f.debug_struct("Auth").field("projects", &names).finish()
     }
 }
@@ -147,7 +148,7 @@ impl Auth {
     pub fn new(projects: &Projects) -> Self {
         Auth {
             projects: (projects.0.iter())
-                .map(|p| (p.name.clone(), p.token.as_bytes().to_vec()))
+                .map(|p| (p.name.clone(), p.token.as_bytes().to_vec(), p.sentry_id))
                 .collect(),
         }
     }
@@ -164,7 +165,43 @@ impl Auth {
 
     /// Names of the configured projects.
     pub fn project_names(&self) -> impl Iterator<Item = &str> {
-        self.projects.iter().map(|(n, _)| n.as_str())
+        self.projects.iter().map(|(n, ..)| n.as_str())
+    }
+
+    /// Each project's name and Sentry id (for the DSNs the banner prints; tokens stay inside).
+    pub fn sentry_ids(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.projects.iter().map(|(n, _, id)| (n.as_str(), *id))
+    }
+
+    /// The project a Sentry SDK's key belongs to, for a request to Sentry project `sentry_id`.
+    /// No key: 401. An unknown key, or the key of another project: 403. Keys are compared in
+    /// constant time, against every project. Development mode takes any key (or none).
+    pub fn project_for_sentry(
+        &self,
+        key: Option<&str>,
+        sentry_id: u64,
+    ) -> Result<String, IngestError> {
+        if self.is_dev_mode() {
+            return Ok(DEFAULT_PROJECT.to_string());
+        }
+        let key = key.filter(|k| !k.is_empty()).ok_or(IngestError::Unauthenticated(
+            "missing authorization information: give the DSN's key (X-Sentry-Auth: Sentry sentry_key=…, or ?sentry_key=…)",
+        ))?;
+        let mut found: Option<(&str, u64)> = None;
+        for (name, t, id) in &self.projects {
+            if bool::from(t.as_slice().ct_eq(key.as_bytes())) {
+                found = Some((name, *id));
+            }
+        }
+        match found {
+            Some((name, id)) if id == sentry_id => Ok(name.to_string()),
+            Some(_) => Err(IngestError::Forbidden(format!(
+                "this key does not belong to Sentry project {sentry_id}: check the DSN"
+            ))),
+            None => Err(IngestError::Forbidden(
+                "unknown key: check the DSN".to_string(),
+            )),
+        }
     }
 
     /// The project a token belongs to.
@@ -179,7 +216,7 @@ impl Auth {
             ))?;
         // Compare against every project, without stopping early.
         let mut found: Option<&str> = None;
-        for (name, t) in &self.projects {
+        for (name, t, _) in &self.projects {
             if bool::from(t.as_slice().ct_eq(token.as_bytes())) {
                 found = Some(name);
             }

@@ -64,7 +64,9 @@ impl DropReason {
     /// The reason an error stands for.
     pub fn of(e: &IngestError) -> Self {
         match e {
-            IngestError::Unauthenticated(_) => DropReason::Unauthenticated,
+            IngestError::Unauthenticated(_) | IngestError::Forbidden(_) => {
+                DropReason::Unauthenticated
+            }
             IngestError::BadRequest(_) => DropReason::Malformed,
             IngestError::PayloadTooLarge(_) => DropReason::TooLarge,
             IngestError::UnsupportedMediaType(_) => DropReason::UnsupportedMediaType,

@@ -10,6 +10,9 @@ pub enum IngestError {
     /// Missing or unknown token.
     #[error("{0}")]
     Unauthenticated(&'static str),
+    /// A key that is not allowed here (unknown, or another project's).
+    #[error("{0}")]
+    Forbidden(String),
     /// Malformed body (protobuf, JSON, gzip) or invalid field.
     #[error("{0}")]
     BadRequest(String),
@@ -47,6 +50,7 @@ impl IngestError {
     pub fn code(&self) -> &'static str {
         match self {
             IngestError::Unauthenticated(_) => "unauthenticated",
+            IngestError::Forbidden(_) => "forbidden",
             IngestError::BadRequest(_) => "bad_request",
             IngestError::PayloadTooLarge(_) => "payload_too_large",
             IngestError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -61,6 +65,7 @@ impl IngestError {
     pub fn http_status(&self) -> StatusCode {
         match self {
             IngestError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            IngestError::Forbidden(_) => StatusCode::FORBIDDEN,
             IngestError::BadRequest(_) => StatusCode::BAD_REQUEST,
             IngestError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -74,6 +79,7 @@ impl IngestError {
     pub fn grpc_code(&self) -> tonic::Code {
         match self {
             IngestError::Unauthenticated(_) => tonic::Code::Unauthenticated,
+            IngestError::Forbidden(_) => tonic::Code::PermissionDenied,
             IngestError::BadRequest(_) | IngestError::UnsupportedMediaType(_) => {
                 tonic::Code::InvalidArgument
             }

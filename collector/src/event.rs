@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use faultline_store::OccurrenceRow;
 
-use crate::fingerprint::{GroupingConfig, GroupingInput, Stack, fingerprint};
+use crate::fingerprint::{Frame, GroupingConfig, GroupingInput, Segment, Stack, fingerprint};
 
 /// Which receiver took the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +23,12 @@ pub enum Source {
     OtlpLog,
     /// The native webhook.
     Webhook,
+    /// A Sentry SDK's envelope.
+    SentryEnvelope,
+    /// A Sentry SDK's `/store/` request.
+    SentryStore,
+    /// One of Sentry's outgoing webhooks.
+    SentryWebhook,
 }
 
 impl Source {
@@ -32,6 +38,9 @@ impl Source {
             Source::OtlpTrace => "otlp_trace",
             Source::OtlpLog => "otlp_log",
             Source::Webhook => "webhook",
+            Source::SentryEnvelope => "sentry_envelope",
+            Source::SentryStore => "sentry_store",
+            Source::SentryWebhook => "sentry_webhook",
         }
     }
 }
@@ -61,8 +70,16 @@ pub struct ErrorEvent<'a> {
     pub exception_type: Text<'a>,
     /// `exception.message`.
     pub message: Text<'a>,
-    /// `exception.stacktrace`.
+    /// The message's template, when the client sent one (Sentry's `logentry.message`, before its
+    /// parameters were put in): grouping reads it instead of the message.
+    pub message_template: Option<Text<'a>>,
+    /// `exception.stacktrace`: as the client printed it, or rendered for display from the frames
+    /// it sent as data.
     pub stacktrace: Text<'a>,
+    /// Frames sent as data (Sentry events), normalized: a chain of exceptions, outermost first,
+    /// frames innermost first. When there are any, grouping reads these instead of parsing
+    /// `stacktrace`.
+    pub frames: Vec<Segment<'a>>,
     /// Whether the exception escaped its span (uncaught).
     pub escaped: bool,
     /// HTTP response status, 0 when none.
@@ -177,7 +194,20 @@ impl<'a> ErrorEvent<'a> {
             release: own(self.release),
             exception_type: own(self.exception_type),
             message: own(self.message),
+            message_template: self.message_template.map(own),
             stacktrace: own(self.stacktrace),
+            frames: (self.frames.into_iter())
+                .map(|s| Segment {
+                    exception_type: s.exception_type.map(own),
+                    frames: (s.frames.into_iter())
+                        .map(|f| Frame {
+                            module: own(f.module),
+                            function: own(f.function),
+                            in_app: f.in_app,
+                        })
+                        .collect(),
+                })
+                .collect(),
             escaped: self.escaped,
             http_status: self.http_status,
             http_method: own(self.http_method),
@@ -203,8 +233,12 @@ impl<'a> ErrorEvent<'a> {
             project,
             service: &self.service,
             exception_type: &self.exception_type,
-            message: &self.message,
-            stack: Stack::Text(&self.stacktrace),
+            message: self.message_template.as_deref().unwrap_or(&self.message),
+            stack: if self.frames.is_empty() {
+                Stack::Text(&self.stacktrace)
+            } else {
+                Stack::Frames(&self.frames)
+            },
             client_fingerprint: self.client_fingerprint.as_deref(),
             config,
         }

@@ -1,5 +1,6 @@
-//! OTLP/HTTP (`POST /v1/traces`, `POST /v1/logs`; protobuf or JSON; gzip or not) and the native
-//! webhook (`POST /webhook/error/{token}`), as one axum router.
+//! OTLP/HTTP (`POST /v1/traces`, `POST /v1/logs`; protobuf or JSON; gzip, deflate, br or none)
+//! and the native webhook (`POST /webhook/error/{token}`), as one axum router, with the Sentry
+//! routes ([`crate::sentry::http`], [`crate::sentry::hook`]) merged in.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -36,8 +37,10 @@ pub fn router(ingest: Ingest) -> Router {
         .route("/v1/traces", post(traces))
         .route("/v1/logs", post(logs))
         .route("/webhook/error/{token}", post(webhook))
+        .with_state(ingest.clone())
+        .merge(crate::sentry::http::router(ingest.clone()))
+        .merge(crate::sentry::hook::router(ingest))
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(ingest)
 }
 
 /// The media type a `content-type` names, lower-cased, without parameters (`""` when absent).
@@ -67,7 +70,8 @@ pub fn encoding_of(headers: &HeaderMap) -> Result<Encoding, IngestError> {
     }
 }
 
-/// Which compression `content-encoding` names (gzip or none).
+/// Which compression `content-encoding` names: gzip, deflate, br or none. `utf-8` counts as
+/// none: some Sentry SDKs send it (Relay ignores it too).
 pub fn compression_of(headers: &HeaderMap) -> Result<Compression, IngestError> {
     let enc = headers
         .get(header::CONTENT_ENCODING)
@@ -76,15 +80,17 @@ pub fn compression_of(headers: &HeaderMap) -> Result<Compression, IngestError> {
         .trim()
         .to_ascii_lowercase();
     match enc.as_str() {
-        "" | "identity" => Ok(Compression::None),
+        "" | "identity" | "utf-8" | "utf8" => Ok(Compression::None),
         "gzip" | "x-gzip" => Ok(Compression::Gzip),
+        "deflate" => Ok(Compression::Deflate),
+        "br" => Ok(Compression::Brotli),
         other => Err(IngestError::UnsupportedMediaType(format!(
-            "content-encoding {other:?} is not supported: use gzip or none"
+            "content-encoding {other:?} is not supported: use gzip, deflate, br or none"
         ))),
     }
 }
 
-/// Undoes `content-encoding: gzip` (or none), refusing to inflate past `max` bytes.
+/// Undoes the `content-encoding` ([`compression_of`]), refusing to inflate past `max` bytes.
 pub fn decompress(headers: &HeaderMap, body: Bytes, max: usize) -> Result<Bytes, IngestError> {
     inflate(compression_of(headers)?, body, max)
 }

@@ -21,6 +21,8 @@ use crate::otlp::{self, Extracted};
 use crate::otlp_wire::TraceView;
 use crate::receiver::Receiver;
 use crate::scrub::Scrubber;
+use crate::sentry::ClientReports;
+use crate::sentry::hook::{HookDeliveries, HookSettings};
 
 /// How an OTLP body is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,26 +40,42 @@ pub enum Compression {
     None,
     /// `gzip`.
     Gzip,
+    /// `deflate` (zlib-wrapped, as HTTP means it; a raw deflate stream is accepted too).
+    Deflate,
+    /// `br` (sentry-python sends brotli whenever the `brotli` package is installed).
+    Brotli,
 }
 
 /// Undoes `compression`, refusing to inflate past `max` bytes. Run on the blocking thread of a
 /// request's ingest job, not on the async runtime.
 pub fn inflate(compression: Compression, body: Bytes, max: usize) -> Result<Bytes, IngestError> {
-    match compression {
-        Compression::None => Ok(body),
-        Compression::Gzip => {
-            let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(max));
-            let mut dec = flate2::read::GzDecoder::new(&body[..]).take(max as u64 + 1);
-            dec.read_to_end(&mut out)
-                .map_err(|e| IngestError::BadRequest(format!("body is not valid gzip: {e}")))?;
-            if out.len() > max {
-                return Err(IngestError::PayloadTooLarge(format!(
-                    "decompressed body exceeds the limit of {max} bytes"
-                )));
-            }
-            Ok(Bytes::from(out))
+    let (name, reader): (&str, Box<dyn Read + '_>) = match compression {
+        Compression::None => return Ok(body),
+        Compression::Gzip => ("gzip", Box::new(flate2::read::GzDecoder::new(&body[..]))),
+        Compression::Deflate => {
+            // HTTP's `deflate` is zlib-wrapped; some clients send the raw stream.
+            let zlib = body.len() >= 2 && u16::from_be_bytes([body[0], body[1]]).is_multiple_of(31);
+            let reader: Box<dyn Read> = if zlib {
+                Box::new(flate2::read::ZlibDecoder::new(&body[..]))
+            } else {
+                Box::new(flate2::read::DeflateDecoder::new(&body[..]))
+            };
+            ("deflate", reader)
         }
+        Compression::Brotli => ("br", Box::new(brotli::Decompressor::new(&body[..], 4096))),
+    };
+    // Read one byte past the limit at most: a decompression bomb costs `max` bytes, no more.
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(max));
+    reader
+        .take(max as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| IngestError::BadRequest(format!("body is not valid {name}: {e}")))?;
+    if out.len() > max {
+        return Err(IngestError::PayloadTooLarge(format!(
+            "decompressed body exceeds the limit of {max} bytes (FAULTLINE_MAX_DECOMPRESSED_BYTES)"
+        )));
     }
+    Ok(Bytes::from(out))
 }
 
 /// Limits applied to every request.
@@ -103,6 +121,8 @@ pub struct Policy {
     pub scrub: Scrubber,
     /// Projects with their own scrubbing lists (used instead of `scrub` for them).
     pub scrub_by_project: HashMap<String, Scrubber>,
+    /// How Sentry's outgoing webhooks are checked (signature secret, accepted projects).
+    pub sentry_hooks: HookSettings,
 }
 
 impl Default for Policy {
@@ -113,6 +133,7 @@ impl Default for Policy {
             rates: RateLimits::default(),
             scrub: Scrubber::new(true, false, &[], &[]),
             scrub_by_project: HashMap::new(),
+            sentry_hooks: HookSettings::default(),
         }
     }
 }
@@ -128,6 +149,8 @@ struct Inner {
     auth: Auth,
     limits: Limits,
     drops: Arc<DropCounter>,
+    client_reports: Arc<ClientReports>,
+    hook_deliveries: Arc<HookDeliveries>,
     grouping: HashMap<String, GroupingConfig>,
     policy: Policy,
     traces: TraceCache,
@@ -148,13 +171,14 @@ pub fn read_traces(format: Format, body: &[u8]) -> Result<TraceView<'_>, IngestE
 }
 
 /// What a blocking ingest job made of a request.
-struct Job<T> {
+pub(crate) struct Job<T> {
     /// The client's answer.
-    answer: T,
-    /// The spool record.
-    record: Encoded,
+    pub(crate) answer: T,
+    /// The spool record; `None` when the request held nothing to store (a Sentry envelope of
+    /// sessions only, say).
+    pub(crate) record: Option<Encoded>,
     /// Events in it.
-    events: u64,
+    pub(crate) events: u64,
 }
 
 /// What a stored webhook event got (the answer, serialized as JSON in the ingest job).
@@ -194,6 +218,8 @@ impl Ingest {
                 }),
                 limits,
                 drops: Arc::default(),
+                client_reports: Arc::default(),
+                hook_deliveries: Arc::default(),
                 grouping,
                 policy,
                 traces: TraceCache::default(),
@@ -234,6 +260,21 @@ impl Ingest {
         crate::drops::DropMetrics(self.inner.drops.clone())
     }
 
+    /// What Sentry SDKs reported they discarded (`client_report` items).
+    pub fn client_reports(&self) -> &Arc<ClientReports> {
+        &self.inner.client_reports
+    }
+
+    /// Sentry webhook deliveries, by resource and action.
+    pub fn hook_deliveries(&self) -> &Arc<HookDeliveries> {
+        &self.inner.hook_deliveries
+    }
+
+    /// How Sentry's webhooks are checked.
+    pub fn sentry_hooks(&self) -> &HookSettings {
+        &self.inner.policy.sentry_hooks
+    }
+
     /// The writer (for queue depth and insert counters).
     pub fn writer(&self) -> &Writer {
         &self.inner.writer
@@ -241,7 +282,7 @@ impl Ingest {
 
     /// `body` inflated ([`inflate`]) up to the decompressed-size limit; refused (counted as
     /// `items`) when it does not inflate.
-    fn inflated(
+    pub(crate) fn inflated(
         &self,
         receiver: Receiver,
         compression: Compression,
@@ -262,7 +303,7 @@ impl Ingest {
     /// slots is free, spools the record it made, and returns its answer once the record is
     /// durable. `job` reads the request, and refuses it (counted) when it must; it returns its
     /// answer, the record and how many events it holds.
-    async fn run<T: Send + 'static>(
+    pub(crate) async fn run<T: Send + 'static>(
         &self,
         receiver: Receiver,
         job: impl FnOnce(&Ingest) -> Result<Job<T>, IngestError> + Send + 'static,
@@ -284,6 +325,9 @@ impl Ingest {
             })??;
         // The slot is the CPU work's; waiting for the spool's fsync does not hold it.
         drop(slot);
+        let Some(record) = record else {
+            return Ok(answer);
+        };
         match self.inner.writer.write_encoded(record).await {
             Ok(()) => {
                 self.inner.drops.accepted(receiver, events);
@@ -296,7 +340,7 @@ impl Ingest {
     /// Takes `events` from the project's rate limit, groups and enriches them into rows (borrowing
     /// from the events and the trace cache's answers), and encodes the spool record; `ack` makes
     /// the client's answer of the rows. On the blocking thread of [`run`](Self::run).
-    fn encode_rows<T>(
+    pub(crate) fn encode_rows<T>(
         &self,
         receiver: Receiver,
         project: &str,
@@ -336,7 +380,7 @@ impl Ingest {
         let record = record.map_err(|e| self.refuse(receiver, e.into(), n))?;
         Ok(Job {
             answer,
-            record,
+            record: Some(record),
             events: n,
         })
     }
@@ -461,7 +505,7 @@ mod tests {
                             let record = me.inner.writer.encode(Batch::<String>::default())?;
                             Ok(Job {
                                 answer: (),
-                                record,
+                                record: Some(record),
                                 events: 0,
                             })
                         })

@@ -19,7 +19,7 @@ use twox_hash::XxHash3_128;
 use crate::event::{ErrorEvent, Row};
 use crate::fingerprint::{
     CLIENT_GROUPING_VERSION, GROUPING_VERSION, GroupingConfig, client_fingerprint,
-    fingerprint_and_usage,
+    fingerprint_and_usage, names_default, with_default_put_in,
 };
 use crate::limits::{FieldLimits, truncate};
 use crate::scrub::Scrubber;
@@ -131,6 +131,32 @@ impl TraceCache {
 /// long part, hashed on its own in one pass; the short parts gathered on the stack and hashed in
 /// one pass too, rather than streamed through the hasher's buffer a piece at a time).
 fn trace_key(project: &str, ev: &ErrorEvent<'_>) -> u128 {
+    let key = text_trace_key(project, ev);
+    if ev.frames.is_empty() {
+        return key;
+    }
+    // Frames sent as data group instead of the text (which is only rendered from them): they
+    // are part of the key, in-app flags included.
+    let mut h = XxHash3_128::new();
+    h.write(&key.to_le_bytes());
+    for seg in &ev.frames {
+        let ty = seg.exception_type.as_deref().unwrap_or("");
+        h.write(&(ty.len() as u64).to_le_bytes());
+        h.write(ty.as_bytes());
+        h.write(&(seg.frames.len() as u64).to_le_bytes());
+        for f in &seg.frames {
+            for part in [&*f.module, &*f.function] {
+                h.write(&(part.len() as u64).to_le_bytes());
+                h.write(part.as_bytes());
+            }
+            h.write(&[u8::from(f.in_app)]);
+        }
+    }
+    h.finish_128()
+}
+
+/// [`trace_key`] of the parts and the stack trace's text.
+fn text_trace_key(project: &str, ev: &ErrorEvent<'_>) -> u128 {
     let trace = XxHash3_128::oneshot(ev.stacktrace.as_bytes()).to_le_bytes();
     let parts = [project, &ev.service, &ev.exception_type];
     let lens = parts.map(|p| (p.len() as u64).to_le_bytes());
@@ -216,10 +242,13 @@ pub fn build_row<'a>(
     policy: RowPolicy<'_>,
 ) -> Row<'a> {
     let culprit = Cow::Borrowed(work.culprit.as_str());
-    let mut row = match (
-        client_fingerprint(ev.client_fingerprint.as_deref()),
-        &work.fingerprint,
-    ) {
+    let client = match (ev.client_fingerprint.as_deref(), &work.fingerprint) {
+        (Some(fp), Some(default)) if names_default(fp) => with_default_put_in(fp, default),
+        // Its default part depends on the message: grouped one by one below.
+        (Some(fp), None) if names_default(fp) => None,
+        (fp, _) => client_fingerprint(fp),
+    };
+    let mut row = match (client, &work.fingerprint) {
         (Some(fp), _) => ev.into_row_grouped(
             project,
             received_at,

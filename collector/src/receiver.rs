@@ -15,16 +15,25 @@ pub enum Receiver {
     OtlpHttpLogs,
     /// The native JSON webhook (`POST /webhook/error/{token}`).
     Webhook,
+    /// Sentry SDK envelopes (`POST /api/{project_id}/envelope/`).
+    SentryEnvelope,
+    /// Sentry SDK events posted whole (`POST /api/{project_id}/store/`, older SDKs).
+    SentryStore,
+    /// Sentry's outgoing webhooks (`POST /sentry/webhook/{token}`).
+    SentryWebhook,
 }
 
 impl Receiver {
     /// Every receiver, in label order.
-    pub const ALL: [Receiver; 5] = [
+    pub const ALL: [Receiver; 8] = [
         Receiver::OtlpGrpcTraces,
         Receiver::OtlpGrpcLogs,
         Receiver::OtlpHttpTraces,
         Receiver::OtlpHttpLogs,
         Receiver::Webhook,
+        Receiver::SentryEnvelope,
+        Receiver::SentryStore,
+        Receiver::SentryWebhook,
     ];
 
     /// The label value.
@@ -35,6 +44,9 @@ impl Receiver {
             Receiver::OtlpHttpTraces => "otlp_http_traces",
             Receiver::OtlpHttpLogs => "otlp_http_logs",
             Receiver::Webhook => "webhook",
+            Receiver::SentryEnvelope => "sentry_envelope",
+            Receiver::SentryStore => "sentry_store",
+            Receiver::SentryWebhook => "sentry_webhook",
         }
     }
 }

@@ -149,8 +149,10 @@ impl Scrubber {
             .join("|");
         // No leading `[\w.-]*`: the match starts at the key fragment (the rest of the key is
         // found by looking back), which keeps the scan linear and cheap.
+        // The value is one word, or an authorization scheme and its credentials (`Bearer x`):
+        // the scheme alone must not be all that is hidden.
         let pairs = Regex::new(&format!(
-            r#"(?i-u:{alternation})[A-Za-z0-9_.\-]*["']?[ \t]*[=:][ \t]*["']?([^\s&"',;]+)"#
+            r#"(?i-u:{alternation})[A-Za-z0-9_.\-]*["']?[ \t]*[=:][ \t]*["']?((?i-u:bearer|basic|digest|token|negotiate|sentry)[ \t]+[^\s&"',;]+|[^\s&"',;]+)"#
         ))
         .expect("pairs regex");
         // Every match contains the longest `_`-separated piece of its key, whatever separator
@@ -264,6 +266,61 @@ impl Scrubber {
         out
     }
 
+    /// A value holding a JSON object or array (request headers, a body, `extra`), scrubbed by
+    /// key: the whole value of a secret-looking key is replaced (so `{"Authorization": "Bearer
+    /// x"}` keeps nothing of the token), `[key, value]` pairs likewise, other texts as free text.
+    /// `None`: not JSON; `Some(None)`: JSON with nothing to scrub.
+    fn scrubbed_json(&self, s: &str) -> Option<Option<String>> {
+        let t = s.trim_start();
+        if !(t.starts_with('{') || t.starts_with('[')) {
+            return None;
+        }
+        let mut v: serde_json::Value = serde_json::from_str(s).ok()?;
+        Some(self.json(&mut v).then(|| v.to_string()))
+    }
+
+    /// Scrubs a JSON value in place by key; whether anything changed.
+    fn json(&self, v: &mut serde_json::Value) -> bool {
+        use serde_json::Value;
+        let filtered = || Value::String(FILTERED.to_string());
+        match v {
+            Value::Object(map) => {
+                let mut changed = false;
+                for (k, val) in map.iter_mut() {
+                    if self.is_sensitive(k) && !val.is_null() && *val != filtered() {
+                        *val = filtered();
+                        changed = true;
+                    } else {
+                        changed |= self.json(val);
+                    }
+                }
+                changed
+            }
+            Value::Array(items) => {
+                if let [Value::String(k), val] = items.as_mut_slice()
+                    && self.is_sensitive(k)
+                    && *val != filtered()
+                {
+                    *val = filtered();
+                    return true;
+                }
+                let mut changed = false;
+                for item in items {
+                    changed |= self.json(item);
+                }
+                changed
+            }
+            Value::String(text) => match self.scrubbed(text) {
+                Some(out) => {
+                    *text = out;
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
     /// Scrubs a whole row: attributes by key, then every free-text field.
     pub fn row(&self, row: &mut Row<'_>) {
         self.row_but_stacktrace(row);
@@ -278,6 +335,10 @@ impl Scrubber {
         for (k, v) in row.attr_keys.iter().zip(row.attr_values.iter_mut()) {
             if self.is_sensitive(k) {
                 *v = Cow::Borrowed(FILTERED);
+            } else if let Some(json) = self.scrubbed_json(v) {
+                if let Some(out) = json {
+                    *v = Cow::Owned(out);
+                }
             } else {
                 self.text_in(v);
             }
@@ -372,6 +433,43 @@ mod tests {
                 "/users/{id}"
             ]
         );
+    }
+
+    /// A token must not survive as `[Filtered] sekrit`: JSON values are scrubbed by key, whole,
+    /// and in free text an authorization scheme goes with its credentials.
+    #[test]
+    fn structured_values_are_scrubbed_whole_by_key() {
+        let s = Scrubber::new(true, false, &[], &[]);
+        let mut row = Row {
+            message: "retry with Authorization: Bearer sekrit1 failed".into(),
+            attr_keys: vec![
+                "request.headers".into(),
+                "http.request.data".into(),
+                "extra.pairs".into(),
+                "extra.note".into(),
+            ],
+            attr_values: vec![
+                r#"{"Authorization":"Bearer sekrit2","Accept":"*/*"}"#.into(),
+                r#"{"user":{"name":"ann","password":"hunter2","api_key":null}}"#.into(),
+                r#"[["Cookie","sid=sekrit3"],["Host","x"]]"#.into(),
+                "{not json, token=sekrit4".into(),
+            ],
+            ..Default::default()
+        };
+        s.row(&mut row);
+        let all = format!("{} {}", row.message, row.attr_values.join(" "));
+        for secret in ["sekrit1", "sekrit2", "hunter2", "sekrit3", "sekrit4"] {
+            assert!(!all.contains(secret), "{secret} leaked: {all}");
+        }
+        assert_eq!(
+            row.attr_values[0],
+            r#"{"Accept":"*/*","Authorization":"[Filtered]"}"#
+        );
+        assert_eq!(
+            row.attr_values[2],
+            r#"[["Cookie","[Filtered]"],["Host","x"]]"#
+        );
+        assert_eq!(row.message, "retry with Authorization: [Filtered] failed");
     }
 
     #[test]

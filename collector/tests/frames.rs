@@ -32,7 +32,7 @@ fn render(text: &str) -> String {
     for (i, seg) in parse_stacktrace(text).iter().enumerate() {
         out.push_str(&format!(
             "segment {i}: {}\n",
-            seg.exception_type.unwrap_or("-")
+            seg.exception_type.as_deref().unwrap_or("-")
         ));
         for f in &seg.frames {
             out.push_str(&format!(

@@ -31,12 +31,23 @@ pub fn banner(r: &Running, cfg: &Config) -> String {
             "  OTLP HTTP:   {h}   ({h}/v1/traces, {h}/v1/logs)\n"
         ));
         let auth = Auth::new(&cfg.projects);
+        // DSNs name the host and port; the key is the project's token, which is a secret and
+        // never printed.
+        let dsn_host = h.trim_start_matches("http://");
         if auth.is_dev_mode() {
             out.push_str(&format!("  Webhook:     {h}/webhook/error/dev   (development mode: any token, project `default`)\n"));
+            out.push_str(&format!(
+                "  Sentry DSN:  http://dev@{dsn_host}/1   (development mode: any key, project `default`)\n"
+            ));
         } else {
             for p in auth.project_names() {
                 out.push_str(&format!(
                     "  Webhook:     {h}/webhook/error/<token of {p}>\n"
+                ));
+            }
+            for (p, id) in auth.sentry_ids() {
+                out.push_str(&format!(
+                    "  Sentry DSN:  http://<token of {p}>@{dsn_host}/{id}   (project {p})\n"
                 ));
             }
         }

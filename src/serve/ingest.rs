@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use faultline_collector::limits::{FieldLimits, RateLimits};
 use faultline_collector::scrub::Scrubber;
+use faultline_collector::sentry::hook::HookSettings;
 use faultline_collector::{Auth, Ingest, Limits, Policy};
 use faultline_store::Store;
 use faultline_store::writer::{Writer, WriterConfig};
@@ -82,5 +83,9 @@ fn policy(cfg: &Config) -> Policy {
                 )
             })
             .collect(),
+        sentry_hooks: HookSettings {
+            secret: Some(cfg.sentry_hook_secret.clone()).filter(|s| !s.is_empty()),
+            projects: cfg.sentry_hook_projects.0.clone(),
+        },
     }
 }

@@ -19,7 +19,7 @@ pub(super) fn parse(text: &str) -> Vec<Segment<'_>> {
         {
             in_suppressed = false;
             segments.push(Segment {
-                exception_type: Some(group(&c, 1)),
+                exception_type: Some(group(&c, 1).into()),
                 frames: Vec::new(),
             });
             continue;
@@ -69,7 +69,7 @@ pub(super) fn parse(text: &str) -> Vec<Segment<'_>> {
             if n == 0
                 && let Some(c) = re!(r"^([\w.$\\]+)(: |$)").captures(line)
             {
-                segments[0].exception_type = Some(group(&c, 1));
+                segments[0].exception_type = Some(group(&c, 1).into());
             }
             continue;
         };

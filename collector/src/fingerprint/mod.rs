@@ -79,7 +79,7 @@ pub struct Frame<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Segment<'a> {
     /// Exception type printed in the trace for this segment, when there is one.
-    pub exception_type: Option<&'a str>,
+    pub exception_type: Option<Cow<'a, str>>,
     /// Frames, innermost first.
     pub frames: Vec<Frame<'a>>,
 }
@@ -207,7 +207,11 @@ pub fn fingerprint_and_usage(input: &GroupingInput<'_>) -> (Grouping, bool) {
         .map(|f| format!("{} in {}", f.module, f.function))
         .unwrap_or_default();
 
-    if let Some(fingerprint) = client_fingerprint(input.client_fingerprint) {
+    let (client, with_default) = match input.client_fingerprint {
+        Some(fp) if names_default(fp) => (None, Some(fp)),
+        other => (other, None),
+    };
+    if let Some(fingerprint) = client_fingerprint(client) {
         let grouping = Grouping {
             fingerprint,
             culprit,
@@ -223,7 +227,7 @@ pub fn fingerprint_and_usage(input: &GroupingInput<'_>) -> (Grouping, bool) {
         .part(input.exception_type.trim());
     let frames: Vec<&Frame<'_>> = match root {
         Some(seg) => {
-            if let Some(t) = seg.exception_type {
+            if let Some(t) = &seg.exception_type {
                 h.part(t);
             }
             let in_app: Vec<&Frame<'_>> = seg.frames.iter().filter(|f| f.in_app).collect();
@@ -264,12 +268,35 @@ pub fn fingerprint_and_usage(input: &GroupingInput<'_>) -> (Grouping, bool) {
             }
         }
     };
+    if let Some(client) = with_default.and_then(|fp| with_default_put_in(fp, &fingerprint)) {
+        let grouping = Grouping {
+            fingerprint: client,
+            culprit,
+            version: CLIENT_GROUPING_VERSION,
+        };
+        return (grouping, uses_message);
+    }
     let grouping = Grouping {
         fingerprint,
         culprit,
         version: GROUPING_VERSION,
     };
     (grouping, uses_message)
+}
+
+/// Whether a client's fingerprint holds `{{ default }}` (Sentry's placeholder for the server's
+/// own fingerprint), which must be put in before it is stored.
+pub fn names_default(fp: &str) -> bool {
+    fp.contains("{{ default }}") || fp.contains("{{default}}")
+}
+
+/// A client's fingerprint with `{{ default }}` replaced by `default`, as stored
+/// ([`client_fingerprint`]).
+pub fn with_default_put_in(fp: &str, default: &str) -> Option<String> {
+    client_fingerprint(Some(
+        &fp.replace("{{ default }}", default)
+            .replace("{{default}}", default),
+    ))
 }
 
 /// Removes consecutive repeats of the same frame or frame cycle (recursion depth must not split).

@@ -38,7 +38,7 @@ pub(super) fn parse(text: &str) -> Vec<Segment<'_>> {
             && !line.starts_with("Traceback")
             && let Some(c) = re!(r"^([A-Za-z_][\w.]*)(: |$)").captures(line)
         {
-            cur.exception_type = Some(group(&c, 1));
+            cur.exception_type = Some(Cow::Borrowed(group(&c, 1)));
         }
     }
     segments.push(cur);

@@ -71,7 +71,7 @@ pub(super) fn parse(text: &str) -> Vec<Segment<'_>> {
         // A line without "from" starts an exception (the outer one, then each cause).
         if !from || segments.is_empty() {
             segments.push(Segment {
-                exception_type,
+                exception_type: exception_type.map(Cow::Borrowed),
                 frames: Vec::new(),
             });
         }

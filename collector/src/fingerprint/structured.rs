@@ -72,7 +72,7 @@ pub fn segment<'a>(
     frames: &[SourceFrame<'a>],
 ) -> Segment<'a> {
     Segment {
-        exception_type,
+        exception_type: exception_type.map(Cow::Borrowed),
         frames: frames.iter().rev().map(|f| frame(platform, f)).collect(),
     }
 }
