@@ -8,3 +8,4 @@ mod fingerprint_cli;
 mod grafana_queries;
 mod health;
 mod python_sdk;
+mod sentry;
