@@ -111,7 +111,22 @@ pub fn frame<'a>(platform: Platform, f: &SourceFrame<'a>) -> Frame<'a> {
             in_app: in_app::python(file),
         },
         Platform::JavaScript => {
-            let mut fr = javascript::frame(function, file);
+            // Sentry's stack parser writes V8's `<anonymous>` as `?` (`Object.<anonymous>` →
+            // `Object.?`); V8 itself prints a nameless function without a name, never `X.?`.
+            let renamed = function
+                .strip_suffix(".?")
+                .map(|receiver| format!("{receiver}.<anonymous>"));
+            let mut fr = match &renamed {
+                Some(name) => {
+                    let f = javascript::frame(name, file);
+                    Frame {
+                        module: owned(f.module),
+                        function: owned(f.function),
+                        in_app: f.in_app,
+                    }
+                }
+                None => javascript::frame(function, file),
+            };
             if file.is_empty() {
                 fr.module = Cow::Borrowed(file_module());
             }

@@ -2,7 +2,8 @@
 //! webhook) → an [`ErrorEvent`] borrowing its texts from the parsed JSON.
 //!
 //! The rules (Sentry's event protocol; Relay and Bugsink read the same way):
-//! - The reported exception is the **last** of `exception.values` (causes come first); frames come
+//! - The reported exception is the **last** of `exception.values` (causes come first), its type
+//!   written as OpenTelemetry records it (Python: `module.Type`); frames come
 //!   oldest first (caller first, the crashing frame last). Both are turned around into
 //!   [`Segment`]s, normalized as the platform's text parser would normalize them
 //!   ([`structured::segment`]), so an OTLP copy of the same bug groups alike. The SDK's `in_app`
@@ -144,6 +145,21 @@ fn printed_type<'v>(platform: Platform, exc: &'v Value) -> Option<Text<'v>> {
         }
         _ => Cow::Borrowed(ty),
     })
+}
+
+/// The exception type as OpenTelemetry records it (`exception.type`), so both copies of a bug
+/// group alike: OpenTelemetry Python records `module.QualName` unless the module is `builtins`
+/// (`__main__` included); elsewhere Sentry's `type` is what the OTel SDK records too.
+fn recorded_type<'v>(platform: Platform, exc: &'v Value) -> Text<'v> {
+    let ty = ne(exc, "type").unwrap_or("");
+    match (platform, ne(exc, "module")) {
+        (Platform::Python, Some(m))
+            if !ty.is_empty() && !matches!(m, "builtins" | "exceptions") =>
+        {
+            Cow::Owned(format!("{m}.{ty}"))
+        }
+        _ => Cow::Borrowed(ty),
+    }
 }
 
 /// Whether the SDK marked the exception synthetic (its type carries no meaning).
@@ -372,7 +388,7 @@ pub fn to_event<'v>(ev: &'v Value, ctx: Context<'v>) -> Result<ErrorEvent<'v>, S
         exception_type = if synthetic(reported) {
             Cow::Borrowed("")
         } else {
-            Cow::Borrowed(ne(reported, "type").unwrap_or(""))
+            recorded_type(platform, reported)
         };
         message = Cow::Borrowed(s(reported, "value").unwrap_or(""));
         template = None;

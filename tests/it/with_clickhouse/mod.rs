@@ -9,3 +9,4 @@ mod grafana_queries;
 mod health;
 mod python_sdk;
 mod sentry;
+mod sentry_sdks;

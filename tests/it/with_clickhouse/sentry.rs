@@ -342,7 +342,7 @@ async fn sentry_envelopes_and_store_requests_follow_the_protocol() {
     // Every copy of sentry-python's event is one issue, with its header's id.
     let chained_rows: Vec<_> = rows
         .iter()
-        .filter(|r| r.exception_type == "PaymentError")
+        .filter(|r| r.exception_type == "__main__.PaymentError")
         .collect();
     assert_eq!(chained_rows.len(), 6);
     assert!(

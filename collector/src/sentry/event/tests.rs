@@ -52,7 +52,7 @@ fn a_chained_python_exception_maps_to_its_reported_exception_and_groups_on_its_r
     let ev = to_event(&v, ctx(id.as_deref())).expect("maps");
     assert_eq!(Some(&*ev.event_id), id.as_deref(), "the header's id");
     assert_eq!(
-        ev.exception_type, "PaymentError",
+        ev.exception_type, "__main__.PaymentError",
         "the last value is the reported one"
     );
     assert_eq!(ev.message, "payment failed for order 99");
@@ -103,7 +103,7 @@ fn the_sentry_copy_and_the_otlp_copy_of_a_python_error_share_a_fingerprint() {
     let text = String::from_utf8(golden("python_chained.traceback")).expect("utf-8");
     let otlp = ErrorEvent {
         service: "checkout".into(),
-        exception_type: "PaymentError".into(),
+        exception_type: "__main__.PaymentError".into(),
         message: "payment failed for order 99".into(),
         stacktrace: text.into(),
         ..Default::default()
