@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everything CI runs: formatting, lints, unit and integration tests against a real ClickHouse,
-# end-to-end tests with real OpenTelemetry clients (Rust and Python), and the SQL check on a
-# modern ClickHouse engine (chdb-core). Installs what it needs: clickhouse-server (apt), a Python
-# virtualenv with the OpenTelemetry SDK and chdb-core (pip).
+# end-to-end tests with real OpenTelemetry and Sentry clients (Rust, Python, JavaScript), and the
+# SQL check on a modern ClickHouse engine (chdb-core). Installs what it needs: clickhouse-server
+# (apt), a Python virtualenv with the OpenTelemetry SDK, sentry-sdk, Django and chdb-core (pip),
+# node and the JavaScript SDKs (apt, npm).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -38,6 +39,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 timeout 900 .venv/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt chdb-core
 export FAULTLINE_TEST_PYTHON="$root/.venv/bin/python"
+
+step "JavaScript test clients (tests/node: @sentry/node, OpenTelemetry JS)"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  timeout 900 apt-get install -y -qq nodejs npm >/dev/null
+fi
+(cd tests/node && timeout 900 npm ci --no-audit --no-fund --loglevel=error)
 
 step "tests (unit, integration, end-to-end)"
 set +e +o pipefail
