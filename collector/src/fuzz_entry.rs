@@ -124,9 +124,46 @@ pub fn stacktrace(data: &[u8]) {
     SCRUB.text(&mut s);
 }
 
-/// gzip bodies, inflated under a 1 MiB limit.
+/// Compressed bodies (gzip, deflate, br), inflated under a 1 MiB limit: never more.
 pub fn gzip(data: &[u8]) {
-    let mut h = HeaderMap::new();
-    h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    let _ = crate::http::decompress(&h, Bytes::copy_from_slice(data), 1 << 20);
+    for encoding in ["gzip", "deflate", "br"] {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        if let Ok(out) = crate::http::decompress(&h, Bytes::copy_from_slice(data), 1 << 20) {
+            assert!(out.len() <= 1 << 20, "{encoding} inflated past its limit");
+        }
+    }
+}
+
+/// A Sentry envelope (and the same bytes as a `/store/` event or a Sentry webhook body): the
+/// reader, every event's mapping, grouping, limits, scrubbing; client reports counted.
+pub fn sentry_envelope(data: &[u8]) {
+    use crate::event::Source;
+    use crate::sentry::envelope::{self, ItemType};
+    use crate::sentry::event::{Context, to_event};
+    let map = |payload: &[u8], event_id: Option<&str>| {
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) {
+            let ctx = Context {
+                source: Source::SentryEnvelope,
+                project: "fuzz",
+                event_id,
+            };
+            if let Ok(ev) = to_event(&v, ctx) {
+                store_all(vec![ev]);
+            }
+        }
+    };
+    if let Ok((header, items)) = envelope::parse(data) {
+        let reports = crate::sentry::ClientReports::default();
+        for item in items.flatten() {
+            match item.kind {
+                ItemType::Event | ItemType::Transaction => {
+                    map(item.payload, header.event_id.as_deref())
+                }
+                ItemType::ClientReport => reports.add("fuzz", item.payload),
+                ItemType::Other(_) => {}
+            }
+        }
+    }
+    map(data, None);
 }

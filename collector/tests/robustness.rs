@@ -85,6 +85,7 @@ proptest! {
             f::webhook_json(data);
             f::stacktrace(data);
             f::gzip(data);
+            f::sentry_envelope(data);
         }
     }
 }
