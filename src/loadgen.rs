@@ -33,6 +33,9 @@ pub enum Protocol {
     /// The native webhook (`/webhook/error/{token}`): one event per request with `--batch 1`,
     /// otherwise a JSON array of `--batch` events.
     Webhook,
+    /// A Sentry SDK (`/api/{id}/envelope/`, `X-Sentry-Auth` with the token as the DSN key): one
+    /// event per gzipped envelope, as sentry-python sends them (`--batch` must be 1).
+    Sentry,
 }
 
 /// `faultline loadgen` flags.
@@ -66,6 +69,9 @@ pub struct Args {
     /// Ordinary (successful) SERVER spans sent per error.
     #[arg(long, default_value_t = 1)]
     pub spans_per_error: usize,
+    /// Sentry project id of the DSN (`--protocol sentry`).
+    #[arg(long, default_value_t = 1)]
+    pub sentry_project_id: u64,
     /// No progress line.
     #[arg(long)]
     pub quiet: bool,
@@ -243,6 +249,63 @@ fn webhook_batch_body(rng: &mut Rng, events: &[CorpusEvent], n: usize) -> Vec<u8
     serde_json::to_vec(&batch).unwrap_or_default()
 }
 
+/// A gzipped Sentry envelope of one event, shaped as sentry-python writes them: the corpus
+/// error's frames as data (oldest first), tags, request, trace context, SDK.
+fn sentry_envelope(rng: &mut Rng, events: &[CorpusEvent]) -> Vec<u8> {
+    use std::io::Write;
+    let e = rng.pick(events);
+    let segments = faultline_collector::fingerprint::parse_stacktrace(&e.stacktrace);
+    let values: Vec<serde_json::Value> = segments
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, seg)| {
+            let frames: Vec<serde_json::Value> = (seg.frames.iter().rev())
+                .map(|f| {
+                    serde_json::json!({
+                        "module": f.module, "function": f.function, "in_app": f.in_app,
+                        "filename": format!("{}.src", f.module), "lineno": 10 + rng.next() % 400,
+                        "context_line": format!("    {}()", f.function),
+                    })
+                })
+                .collect();
+            let last = i + 1 == segments.len();
+            serde_json::json!({
+                "type": if last { e.exception_type.as_str() } else { seg.exception_type.as_deref().unwrap_or("Error") },
+                "value": if last { e.message.as_str() } else { "caused by" },
+                "mechanism": {"type": "generic", "handled": true},
+                "stacktrace": {"frames": frames},
+            })
+        })
+        .collect();
+    let event_id = format!("{:016x}{:016x}", rng.next(), rng.next());
+    let event = serde_json::json!({
+        "event_id": event_id,
+        "level": "error",
+        "platform": "other",
+        "timestamp": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+        "release": "shop@1.2.3",
+        "environment": *rng.pick(ENVIRONMENTS),
+        "server_name": "pod-7f9c",
+        "exception": {"values": values},
+        "tags": {"service": e.service},
+        "request": {"method": "GET", "url": format!("https://shop.example{}", rng.pick(ROUTES)),
+                    "headers": {"User-Agent": "loadgen", "Accept": "*/*"}},
+        "contexts": {"trace": {"trace_id": format!("{:016x}{:016x}", rng.next(), rng.next()),
+                               "span_id": format!("{:016x}", rng.next())},
+                     "runtime": {"name": "CPython", "version": "3.11.7"}},
+        "sdk": {"name": "sentry.python", "version": "2.76.0"},
+    })
+    .to_string();
+    let body = format!(
+        "{{\"event_id\":\"{event_id}\",\"sent_at\":\"2026-12-06T04:33:53.833810Z\"}}\n{{\"type\":\"event\",\"content_type\":\"application/json\",\"length\":{}}}\n{event}\n",
+        event.len()
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
+    let _ = gz.write_all(body.as_bytes());
+    gz.finish().unwrap_or_default()
+}
+
 fn webhook_event(rng: &mut Rng, events: &[CorpusEvent]) -> serde_json::Value {
     let e = rng.pick(events);
     serde_json::json!({
@@ -324,6 +387,9 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     if args.concurrency == 0 || args.batch == 0 {
         bail!("--concurrency and --batch must be above 0");
     }
+    if args.protocol == Protocol::Sentry && args.batch != 1 {
+        bail!("--protocol sentry sends one event per envelope: give --batch 1");
+    }
     let per_request = args.batch as u64;
     let count = match (args.count, args.duration) {
         (Some(c), _) => Some(c),
@@ -371,6 +437,7 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
                 Payload::Http(webhook_batch_body(&mut rng, &events, args.batch).into())
             }
             Protocol::Webhook => Payload::Http(webhook_body(&mut rng, &events).into()),
+            Protocol::Sentry => Payload::Http(sentry_envelope(&mut rng, &events).into()),
         })
         .collect();
     let pool = Arc::new(pool);
@@ -381,8 +448,14 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
             endpoint.trim_end_matches('/'),
             args.token
         ),
+        Protocol::Sentry => format!(
+            "{}/api/{}/envelope/",
+            endpoint.trim_end_matches('/'),
+            args.sentry_project_id
+        ),
         _ => format!("{}/v1/traces", endpoint.trim_end_matches('/')),
     };
+    let sentry = args.protocol == Protocol::Sentry;
     let content_type = match args.protocol {
         Protocol::HttpProto => "application/x-protobuf",
         _ => "application/json",
@@ -414,6 +487,10 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         let (http, grpc, url, token) =
             (http.clone(), grpc.clone(), url.clone(), args.token.clone());
         let rate = args.rate;
+        let sentry_auth = format!(
+            "Sentry sentry_key={}, sentry_version=7, sentry_client=faultline-loadgen",
+            args.token
+        );
         tasks.push(tokio::spawn(async move {
             let mut latencies: Vec<f64> = Vec::new();
             loop {
@@ -447,13 +524,19 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
                     }
                     // The answer is read whole, as a client would (and so the connection
                     // goes back to the pool).
-                    Payload::Http(body) => match http
-                        .post(&url)
-                        .header("content-type", content_type)
-                        .bearer_auth(&token)
-                        .body(body.clone())
-                        .send()
-                        .await
+                    Payload::Http(body) => match if sentry {
+                        http.post(&url)
+                            .header("content-type", "application/x-sentry-envelope")
+                            .header("content-encoding", "gzip")
+                            .header("x-sentry-auth", &sentry_auth)
+                    } else {
+                        http.post(&url)
+                            .header("content-type", content_type)
+                            .bearer_auth(&token)
+                    }
+                    .body(body.clone())
+                    .send()
+                    .await
                     {
                         Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
                         _ => false,
@@ -573,6 +656,31 @@ mod tests {
             serde_json::from_slice(&webhook_batch_body(&mut rng, &events, 7)).expect("json");
         assert_eq!(batch.len(), 7);
         assert!(batch.iter().all(|b| b["message"].is_string()));
+    }
+
+    #[test]
+    fn sentry_envelopes_are_gzipped_envelopes_of_one_mappable_event() {
+        let events = corpus();
+        let mut rng = Rng(7);
+        let body = sentry_envelope(&mut rng, &events);
+        let plain = faultline_collector::ingest::inflate(
+            faultline_collector::ingest::Compression::Gzip,
+            body.into(),
+            1 << 20,
+        )
+        .expect("gzip");
+        let (header, items) =
+            faultline_collector::sentry::envelope::parse(&plain).expect("envelope");
+        let items: Vec<_> = items.collect::<Result<_, _>>().expect("items");
+        assert_eq!(items.len(), 1);
+        let v: serde_json::Value = serde_json::from_slice(items[0].payload).expect("event");
+        let ctx = faultline_collector::sentry::event::Context {
+            source: faultline_collector::event::Source::SentryEnvelope,
+            project: "p",
+            event_id: header.event_id.as_deref(),
+        };
+        let ev = faultline_collector::sentry::event::to_event(&v, ctx).expect("maps");
+        assert!(!ev.exception_type.is_empty() && !ev.frames.is_empty());
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! async runtime → one writer job → acknowledge only once stored.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,6 +14,7 @@ use crate::drops::{DropCounter, DropReason};
 use crate::error::IngestError;
 use crate::event::{ErrorEvent, Row, now_secs};
 use crate::fingerprint::GroupingConfig;
+use crate::jobs::JobQueue;
 use crate::limits::{FieldLimits, RateLimits};
 use crate::occurrence::{RowPolicy, TraceCache, with_rows};
 use crate::otlp::{self, Extracted};
@@ -33,50 +33,7 @@ pub enum Format {
     Json,
 }
 
-/// How a request body is compressed (`content-encoding`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    /// Not compressed (`identity` or no header).
-    None,
-    /// `gzip`.
-    Gzip,
-    /// `deflate` (zlib-wrapped, as HTTP means it; a raw deflate stream is accepted too).
-    Deflate,
-    /// `br` (sentry-python sends brotli whenever the `brotli` package is installed).
-    Brotli,
-}
-
-/// Undoes `compression`, refusing to inflate past `max` bytes. Run on the blocking thread of a
-/// request's ingest job, not on the async runtime.
-pub fn inflate(compression: Compression, body: Bytes, max: usize) -> Result<Bytes, IngestError> {
-    let (name, reader): (&str, Box<dyn Read + '_>) = match compression {
-        Compression::None => return Ok(body),
-        Compression::Gzip => ("gzip", Box::new(flate2::read::GzDecoder::new(&body[..]))),
-        Compression::Deflate => {
-            // HTTP's `deflate` is zlib-wrapped; some clients send the raw stream.
-            let zlib = body.len() >= 2 && u16::from_be_bytes([body[0], body[1]]).is_multiple_of(31);
-            let reader: Box<dyn Read> = if zlib {
-                Box::new(flate2::read::ZlibDecoder::new(&body[..]))
-            } else {
-                Box::new(flate2::read::DeflateDecoder::new(&body[..]))
-            };
-            ("deflate", reader)
-        }
-        Compression::Brotli => ("br", Box::new(brotli::Decompressor::new(&body[..], 4096))),
-    };
-    // Read one byte past the limit at most: a decompression bomb costs `max` bytes, no more.
-    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(max));
-    reader
-        .take(max as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| IngestError::BadRequest(format!("body is not valid {name}: {e}")))?;
-    if out.len() > max {
-        return Err(IngestError::PayloadTooLarge(format!(
-            "decompressed body exceeds the limit of {max} bytes (FAULTLINE_MAX_DECOMPRESSED_BYTES)"
-        )));
-    }
-    Ok(Bytes::from(out))
-}
+pub use crate::inflate::{Compression, inflate};
 
 /// Limits applied to every request.
 #[derive(Debug, Clone)]
@@ -154,8 +111,8 @@ struct Inner {
     grouping: HashMap<String, GroupingConfig>,
     policy: Policy,
     traces: TraceCache,
-    /// One permit per ingest job that may run ([`Limits::jobs`]).
-    jobs: tokio::sync::Semaphore,
+    /// The ingest jobs, at most [`Limits::jobs`] at once.
+    jobs: Arc<JobQueue>,
 }
 
 /// Reads a trace export as it arrived: protobuf bytes in place ([`crate::otlp_wire`]), JSON into
@@ -212,10 +169,10 @@ impl Ingest {
             inner: Arc::new(Inner {
                 writer,
                 auth,
-                jobs: tokio::sync::Semaphore::new(match limits.jobs {
+                jobs: Arc::new(JobQueue::new(match limits.jobs {
                     0 => default_jobs(),
                     n => n,
-                }),
+                })),
                 limits,
                 drops: Arc::default(),
                 client_reports: Arc::default(),
@@ -299,8 +256,8 @@ impl Ingest {
         e
     }
 
-    /// Runs `job` on a blocking thread (off the async runtime) once one of the [`Limits::jobs`]
-    /// slots is free, spools the record it made, and returns its answer once the record is
+    /// Runs `job` on a blocking thread (off the async runtime; at most [`Limits::jobs`] at once,
+    /// [`crate::jobs`]), spools the record it made, and returns its answer once the record is
     /// durable. `job` reads the request, and refuses it (counted) when it must; it returns its
     /// answer, the record and how many events it holds.
     pub(crate) async fn run<T: Send + 'static>(
@@ -309,26 +266,28 @@ impl Ingest {
         job: impl FnOnce(&Ingest) -> Result<Job<T>, IngestError> + Send + 'static,
     ) -> Result<T, IngestError> {
         let me = self.clone();
-        let slot = self.inner.jobs.acquire().await;
+        // Announced to the spool now: while this request waits for a slot and is read, the
+        // spool's committer may wait a moment for it rather than fsync without it.
+        let expected = self.inner.writer.expect();
+        // The job holds a worker for its CPU work only; waiting for the fsync does not.
         let Job {
             answer,
             record,
             events,
-        } = tokio::task::spawn_blocking(move || job(&me))
-            .await
-            .map_err(|e| {
-                self.refuse(
-                    receiver,
-                    IngestError::Internal(format!("ingest task failed: {e}")),
-                    0,
-                )
-            })??;
-        // The slot is the CPU work's; waiting for the spool's fsync does not hold it.
-        drop(slot);
+        } = self.inner.jobs.run(move || job(&me)).await.map_err(|_| {
+            self.refuse(
+                receiver,
+                IngestError::Internal("ingest job panicked".into()),
+                0,
+            )
+        })??;
         let Some(record) = record else {
             return Ok(answer);
         };
-        match self.inner.writer.write_encoded(record).await {
+        match (self.inner.writer)
+            .write_encoded_expected(record, Some(expected))
+            .await
+        {
             Ok(()) => {
                 self.inner.drops.accepted(receiver, events);
                 Ok(answer)

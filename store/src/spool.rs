@@ -108,6 +108,9 @@ struct Shared {
     durable: Mutex<Pos>,
     /// Signalled after each commit.
     appended: Notify,
+    /// Appends announced ([`Spool::expect`]) and not yet sent: the committer waits a moment for
+    /// them rather than fsync without them.
+    expected: AtomicU64,
     /// Group commits done (fsyncs) and records they covered.
     commits: AtomicU64,
     records: AtomicU64,
@@ -167,6 +170,20 @@ fn read_record(f: &mut File, offset: u64, limit: u64) -> Result<Option<(u64, Vec
         return Err(());
     }
     Ok(Some((ms, payload)))
+}
+
+/// Longest the committer waits for announced appends before an fsync. A request alone pays
+/// nothing (nothing is announced); under concurrent load an append waits at most this long for
+/// its siblings, and the fsyncs they share are what the load costs the disk.
+pub const SIBLING_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// An announced append ([`Spool::expect`]).
+pub struct Expected(Arc<Shared>);
+
+impl Drop for Expected {
+    fn drop(&mut self) {
+        self.0.expected.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Spool {
@@ -284,6 +301,7 @@ impl Spool {
                 offset: active.1,
             }),
             appended: Notify::new(),
+            expected: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             records: AtomicU64::new(0),
             reader: Mutex::new(Reader {
@@ -310,8 +328,32 @@ impl Spool {
         Ok(Spool { shared, tx })
     }
 
+    /// Announces an append that is coming (a request being read and grouped): while any is
+    /// announced, the committer waits up to [`SIBLING_WAIT`] for it before an fsync, so that
+    /// many small concurrent requests share one fsync instead of paying one each. The
+    /// announcement ends when the guard is dropped (just before the append is sent, or when the
+    /// request fails).
+    pub fn expect(&self) -> Expected {
+        self.shared.expected.fetch_add(1, Ordering::SeqCst);
+        Expected(self.shared.clone())
+    }
+
+    /// [`append`](Self::append) of an announced append: the announcement ends once the payload
+    /// is handed to the committer.
+    pub async fn append_expected(
+        &self,
+        payload: Vec<u8>,
+        expected: Expected,
+    ) -> Result<(), SpoolError> {
+        self.append_then(payload, move || drop(expected)).await
+    }
+
     /// Appends `payload`; resolves once it is on disk (fsynced), or fails without having stored it.
     pub async fn append(&self, payload: Vec<u8>) -> Result<(), SpoolError> {
+        self.append_then(payload, || ()).await
+    }
+
+    async fn append_then(&self, payload: Vec<u8>, sent: impl FnOnce()) -> Result<(), SpoolError> {
         let size = (HEADER + payload.len()) as u64;
         let bytes = self.shared.bytes.load(Ordering::Relaxed);
         if bytes + size > self.shared.cfg.max_bytes {
@@ -321,9 +363,9 @@ impl Spool {
             });
         }
         let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Append { payload, done })
-            .map_err(|_| SpoolError::Closed)?;
+        let sent_now = self.tx.send(Append { payload, done });
+        sent();
+        sent_now.map_err(|_| SpoolError::Closed)?;
         wait.await.unwrap_or(Err(SpoolError::Closed))
     }
 
@@ -540,14 +582,27 @@ fn commit_loop(
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         let mut size = group[0].payload.len();
+        // Everything already waiting; then, while more appends are announced, wait for them a
+        // little (group commit with siblings: one fsync for a burst of small requests).
+        let deadline = std::time::Instant::now() + SIBLING_WAIT;
         while size < (16 << 20) {
-            match rx.try_recv() {
-                Ok(a) => {
-                    size += a.payload.len();
-                    group.push(a);
+            let a = match rx.try_recv() {
+                Ok(a) => a,
+                Err(mpsc::TryRecvError::Disconnected) => break,
+                Err(mpsc::TryRecvError::Empty) => {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if shared.expected.load(Ordering::SeqCst) == 0 || left.is_zero() {
+                        break;
+                    }
+                    match rx.recv_timeout(left.min(std::time::Duration::from_micros(200))) {
+                        Ok(a) => a,
+                        Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    }
                 }
-                Err(_) => break,
-            }
+            };
+            size += a.payload.len();
+            group.push(a);
         }
         buf.clear();
         let ms = now_ms();

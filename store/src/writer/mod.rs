@@ -30,7 +30,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::Store;
-use crate::spool::{Spool, SpoolConfig, SpoolError};
+use crate::spool::{Expected, Spool, SpoolConfig, SpoolError};
 
 pub(crate) use dedup::supports_token as supports_dedup_token;
 pub(crate) use drainer::insert_all;
@@ -154,9 +154,28 @@ impl Writer {
 
     /// Like [`write`](Self::write), for a batch already [`encode`](Self::encode)d.
     pub async fn write_encoded(&self, encoded: Encoded) -> Result<(), WriteError> {
+        self.write_encoded_expected(encoded, None).await
+    }
+
+    /// Announces a write that is coming (a request being read): concurrent small requests then
+    /// share the spool's fsyncs ([`Spool::expect`]). Pass the guard to
+    /// [`write_encoded_expected`](Self::write_encoded_expected), or drop it if the request fails.
+    pub fn expect(&self) -> Expected {
+        self.spool.expect()
+    }
+
+    /// [`write_encoded`](Self::write_encoded) of an announced write.
+    pub async fn write_encoded_expected(
+        &self,
+        encoded: Encoded,
+        expected: Option<Expected>,
+    ) -> Result<(), WriteError> {
         match encoded.payload {
             Some(p) => {
-                self.spool.append(p).await?;
+                match expected {
+                    Some(e) => self.spool.append_expected(p, e).await?,
+                    None => self.spool.append(p).await?,
+                }
                 self.texts.mark(&encoded.text_keys);
                 Ok(())
             }
