@@ -9,9 +9,11 @@
 #   5. acknowledgement latency p99 at half the maximum gRPC rate.
 #   6. the collector alone: events/s per core with ClickHouse unreachable (spooled, not inserted).
 # Ends with: ingest: raw_rows_per_s=X grpc=X http_proto=X http_json=X webhook=X webhook_single=X
-#            ratio_grpc=X collector_per_core=X rss_idle_mb=X rss_peak_mb=X p99_half_ms=X
-# (webhook: JSON arrays of 1000 events, as OTLP batches 1000; webhook_single: one event per
-# request, 32 in flight, the bound of an app that posts each error as it happens.)
+#            sentry_single=X ratio_single_webhook=X ratio_single_sentry=X ratio_grpc=X
+#            collector_per_core=X rss_idle_mb=X rss_peak_mb=X p99_half_ms=X
+# (webhook: JSON arrays of 1000 events, as OTLP batches 1000; webhook_single and sentry_single:
+# one event per request, 64 in flight, as SDKs send each error when it happens; sentry: a
+# gzipped envelope per event, as sentry-python sends it.)
 #
 # The default count, a million events per protocol (about ten seconds each), measures sustained
 # rates: with a few hundred thousand, a run is a burst of two seconds whose figure is mostly the
@@ -20,7 +22,7 @@
 # million 2 KB rows as one block within its memory limit).
 #
 # usage: bench/ingest.sh [events per OTLP protocol and webhook arrays, default 1000000]
-#                        [single webhook events, default 20000]
+#                        [single webhook events and single Sentry envelopes, default 20000]
 set -euo pipefail
 N=${1:-1000000}
 NW=${2:-20000}
@@ -87,7 +89,7 @@ start_faultline() { # $1 database, $2 ClickHouse URL (default: the bench server)
   done
   ports="$http $grpc"
 }
-for proto in grpc http-proto http-json webhook webhook-single; do
+for proto in grpc http-proto http-json webhook webhook-single sentry-single; do
   db="bench_${proto//-/_}_$$"
   # Each run starts with the disk written back: the raw insert alone leaves gigabytes of dirty
   # pages, whose writeback stalled the spool's fsyncs (and acknowledgements) of the next run.
@@ -99,7 +101,8 @@ for proto in grpc http-proto http-json webhook webhook-single; do
   [ "$rss_idle" = 0 ] && rss_idle=$idle
   count=$N; batch=1000; conc=8; ep="http://127.0.0.1:$http"
   [ "$proto" = grpc ] && ep="http://127.0.0.1:$grpc"
-  [ "$proto" = webhook-single ] && { count=$NW; batch=1; conc=32; }
+  # One event per request, as SDKs send: many concurrent senders.
+  [ "${proto%-single}" != "$proto" ] && { count=$NW; batch=1; conc=64; }
   c0=$(cpu_ticks "$pid")
   t0=$(date +%s.%N)
   "$bin" loadgen --quiet --protocol "${proto%-single}" --endpoint "$ep" --count "$count" --batch "$batch" \
@@ -153,13 +156,13 @@ kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 
 ratio() { python3 -c "print(round($1 / $raw, 2))"; }
 echo
-echo "Ingest, $(nproc) cores, $(date -u +%Y-%m-%d), ClickHouse $(q 'SELECT version()'), $N events per OTLP protocol and webhook arrays, $NW single webhook events"
+echo "Ingest, $(nproc) cores, $(date -u +%Y-%m-%d), ClickHouse $(q 'SELECT version()'), $N events per OTLP protocol and webhook arrays, $NW single webhook events and Sentry envelopes"
 printf '%-12s %14s %10s %16s %14s %10s\n' path events/s "x raw" "CPU s / M ev" "ev/s per core" "p99 ms"
 printf '%-12s %14s %10s %16s %14s %10s\n' raw-insert "$raw" 1.00 - - -
-for proto in grpc http-proto http-json webhook webhook-single; do
+for proto in grpc http-proto http-json webhook webhook-single sentry-single; do
   printf '%-12s %14s %10s %16s %14s %10s\n' "$proto" "${rate[$proto]}" "$(ratio "${rate[$proto]}")" \
     "${cpu_per_m[$proto]}" "${per_core[$proto]}" "${p99[$proto]}"
 done
 echo "Collector alone (gRPC, ClickHouse unreachable, spooled not inserted): $alone events/s per core"
 echo "RSS idle $((rss_idle / 1024)) MB, peak $((rss_peak / 1024)) MB; acknowledgement p99 at half the gRPC rate: $p99_half ms"
-echo "ingest: raw_rows_per_s=$raw grpc=${rate[grpc]} http_proto=${rate[http-proto]} http_json=${rate[http-json]} webhook=${rate[webhook]} webhook_single=${rate[webhook-single]} ratio_grpc=$(ratio "${rate[grpc]}") collector_per_core=$alone rss_idle_mb=$((rss_idle / 1024)) rss_peak_mb=$((rss_peak / 1024)) p99_half_ms=$p99_half"
+echo "ingest: raw_rows_per_s=$raw grpc=${rate[grpc]} http_proto=${rate[http-proto]} http_json=${rate[http-json]} webhook=${rate[webhook]} webhook_single=${rate[webhook-single]} sentry_single=${rate[sentry-single]} ratio_single_webhook=$(ratio "${rate[webhook-single]}") ratio_single_sentry=$(ratio "${rate[sentry-single]}") ratio_grpc=$(ratio "${rate[grpc]}") collector_per_core=$alone rss_idle_mb=$((rss_idle / 1024)) rss_peak_mb=$((rss_peak / 1024)) p99_half_ms=$p99_half"

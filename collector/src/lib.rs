@@ -2,22 +2,28 @@
 //!
 //! # The life of one event
 //!
-//! 1. **Arrival.** An exception reaches one of three receivers: OTLP/gRPC ([`grpc`], port 4317), OTLP/HTTP
-//!    ([`http`], `/v1/traces` and `/v1/logs` on port 4318), or the native webhook ([`http`],
-//!    `POST /webhook/error/{token}`, same port). Bodies over the size limit are refused (413 /
+//! 1. **Arrival.** An exception reaches one of the receivers: OTLP/gRPC ([`grpc`], port 4317),
+//!    OTLP/HTTP ([`http`], `/v1/traces` and `/v1/logs` on port 4318), a Sentry SDK
+//!    ([`sentry::http`], `POST /api/{id}/envelope/` or `/store/`, same port), Sentry's own
+//!    webhooks ([`sentry::hook`], `POST /sentry/webhook/{token}`), or the native webhook
+//!    ([`http`], `POST /webhook/error/{token}`). Bodies over the size limit are refused (413 /
 //!    `RESOURCE_EXHAUSTED`), before anything is decoded.
-//! 2. **Authentication** ([`auth`]). The token (bearer header, `x-faultline-token`, or the webhook path)
-//!    names the project. Unknown or missing: 401 / `UNAUTHENTICATED`, nothing stored. With no projects
+//! 2. **Authentication** ([`auth`]). The token (bearer header, `x-faultline-token`, the webhook path,
+//!    or the Sentry DSN key: [`sentry::key`]) names the project. Unknown or missing: 401 /
+//!    `UNAUTHENTICATED` (a Sentry key of another project: 403), nothing stored; Sentry webhooks
+//!    also need their HMAC signature when a secret is set. With no projects
 //!    configured, everything goes to project `default`.
 //! 3. **Checking** ([`http`], [`grpc`]). Content type and encoding are checked (415). Log exports
 //!    are inflated and decoded here; trace exports and webhook bodies, the bulk of the traffic,
 //!    are left as bytes for the next step.
 //! 4. **Decoding and normalizing** ([`ingest`], which runs steps 4 to 6 and the encoding of step 7
-//!    as one job on a blocking thread, at most `Limits::jobs` at once — half the cores by
-//!    default, leaving the rest to ClickHouse; the other requests wait their turn): gzip is
-//!    inflated up to a limit (413); OTLP trace exports are read in place from their protobuf
+//!    as one job on a blocking thread ([`jobs`]), at most `Limits::jobs` at once — half the cores
+//!    by default, leaving the rest to ClickHouse; the other requests wait their turn): the body is
+//!    inflated up to a limit ([`inflate`]: gzip, deflate, br; 413); OTLP trace exports are read in place from their protobuf
 //!    bytes ([`otlp_wire`]) or their JSON text ([`otlp_json`]) into the same borrowed views,
-//!    webhook bodies into events borrowing their texts ([`webhook`]);
+//!    webhook bodies into events borrowing their texts ([`webhook`]), Sentry envelopes item by
+//!    item ([`sentry::envelope`], events mapped by [`sentry::event`], transactions counted as
+//!    requests, client reports counted);
 //!    malformed input is answered 400 / `INVALID_ARGUMENT` naming the problem.
 //!    Span events named `exception`, error log records, and webhook events all become one
 //!    [`event::ErrorEvent`] ([`otlp`], [`webhook`]); SERVER spans become per-minute request counts.

@@ -473,10 +473,10 @@ async fn bad_input_gets_clear_errors() {
         (
             "/v1/traces",
             "application/json",
-            Some("br"),
+            Some("zstd"),
             b"{}".to_vec(),
             415,
-            "br",
+            "zstd",
         ),
         (
             "/v1/traces",
