@@ -245,13 +245,18 @@ async fn webhook(
     };
     let (project, compression) = check().map_err(|e| ingest.refuse(RECEIVER, e, 1))?;
     let answer = ingest.webhook(project, compression, body).await?;
-    Ok((
+    Ok(json_ok(answer))
+}
+
+/// A 200 with a JSON body already serialized (by the ingest job).
+pub fn json_ok(body: Vec<u8>) -> Response {
+    (
         StatusCode::OK,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        answer,
+        body,
     )
-        .into_response())
+        .into_response()
 }

@@ -24,8 +24,8 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::post;
 use hmac::{Hmac, Mac};
 use prometheus_client::collector::Collector;
@@ -37,7 +37,7 @@ use sha2::Sha256;
 
 use crate::error::IngestError;
 use crate::event::{ErrorEvent, Source};
-use crate::http::read_body;
+use crate::http::{json_ok, read_body};
 use crate::ingest::{Ingest, Job};
 use crate::receiver::Receiver;
 
@@ -223,15 +223,7 @@ async fn hook(
         .trim()
         .to_ascii_lowercase();
     let answer = ingest.sentry_hook(project, resource, body).await?;
-    Ok((
-        StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        answer,
-    )
-        .into_response())
+    Ok(json_ok(answer))
 }
 
 impl Ingest {

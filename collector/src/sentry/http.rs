@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use crate::error::IngestError;
-use crate::http::{compression_of, read_body};
+use crate::http::{compression_of, json_ok, read_body};
 use crate::ingest::Ingest;
 use crate::receiver::Receiver;
 
@@ -136,15 +136,7 @@ async fn store(
 fn answer(r: Result<Vec<u8>, IngestError>) -> Response {
     match r {
         Ok(body) => {
-            let mut resp = (
-                StatusCode::OK,
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                body,
-            )
-                .into_response();
+            let mut resp = json_ok(body);
             resp.headers_mut()
                 .insert("x-sentry-rate-limits", HeaderValue::from_static(NOT_STORED));
             cors(&mut resp);

@@ -138,15 +138,13 @@ async fn a_django_app_with_sentry_sdk_reports_to_faultline() {
     assert!(total >= 16, "{requests:?}");
 }
 
-/// @sentry/node's `captureException`, and the same error through OpenTelemetry JS's
-/// `recordException` (OTLP/HTTP): stored, and one issue.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sentry_node_and_opentelemetry_js_report_one_bug_as_one_issue() {
+/// Runs a client that sends one bug twice through a Sentry SDK and twice through OpenTelemetry,
+/// and returns the four stored rows, checked to be one issue from both doors.
+async fn one_bug_both_ways(program: &str, script: &str) -> Vec<faultline_store::OccurrenceRow> {
     let s = crate::common::start(&format!("shop:{KEY}:42")).await;
     let dsn = format!("http://{KEY}@{}/42", s.http.trim_start_matches("http://"));
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/sentry_and_otel.js");
     let summary = run(
-        "node",
+        program,
         &[script, "--dsn", &dsn, "--otlp", &s.http, "--token", KEY],
     )
     .await;
@@ -161,7 +159,15 @@ async fn sentry_node_and_opentelemetry_js_report_one_bug_as_one_issue() {
     assert_eq!(sources, HashSet::from(["sentry_envelope", "otlp_trace"]));
     let fps: HashSet<&str> = rows.iter().map(|r| r.fingerprint.as_str()).collect();
     assert_eq!(fps.len(), 1, "one bug, one issue: {rows:#?}");
-    for r in &rows {
+    rows
+}
+
+/// @sentry/node's `captureException`, and the same error through OpenTelemetry JS's
+/// `recordException` (OTLP/HTTP): stored, and one issue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentry_node_and_opentelemetry_js_report_one_bug_as_one_issue() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/node/sentry_and_otel.js");
+    for r in one_bug_both_ways("node", script).await {
         assert_eq!(
             (r.exception_type.as_str(), r.service.as_str()),
             ("TypeError", "web")
@@ -174,29 +180,11 @@ async fn sentry_node_and_opentelemetry_js_report_one_bug_as_one_issue() {
 /// chained exception: one issue.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sentry_python_and_opentelemetry_python_report_one_bug_as_one_issue() {
-    let s = crate::common::start(&format!("shop:{KEY}:42")).await;
-    let dsn = format!("http://{KEY}@{}/42", s.http.trim_start_matches("http://"));
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/python/sentry_and_otel.py"
     );
-    let summary = run(
-        &python(),
-        &[script, "--dsn", &dsn, "--otlp", &s.http, "--token", KEY],
-    )
-    .await;
-    assert_eq!(
-        summary["sent"],
-        serde_json::json!({"sentry": 2, "otel": 2}),
-        "{summary}"
-    );
-    crate::common::wait_count(&s, "shop", 4).await;
-    let rows = s.store.occurrences("shop", None, 10).await.expect("rows");
-    let sources: HashSet<&str> = rows.iter().map(|r| r.source.as_str()).collect();
-    assert_eq!(sources, HashSet::from(["sentry_envelope", "otlp_trace"]));
-    let fps: HashSet<&str> = rows.iter().map(|r| r.fingerprint.as_str()).collect();
-    assert_eq!(fps.len(), 1, "one bug, one issue: {rows:#?}");
-    for r in &rows {
+    for r in one_bug_both_ways(&python(), script).await {
         assert_eq!(
             (r.exception_type.as_str(), r.service.as_str()),
             ("__main__.LedgerError", "ledger")
