@@ -125,6 +125,13 @@ mod tests {
             if max > 1 {
                 assert!(most > 1, "jobs ran one at a time with {max} allowed");
             }
+            // A worker ends just after sending its last answer.
+            for _ in 0..200 {
+                if q.lock().workers == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             assert_eq!(q.lock().workers, 0, "every worker ended");
         }
     }
