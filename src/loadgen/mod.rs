@@ -6,6 +6,15 @@
 //! Requests are built before the clock starts (a pool cycled through), so the generator is not
 //! what is measured. It reports sent, acknowledged and rejected events, events/s and the
 //! acknowledgement latency of requests (p50/p95/p99), and ends with one machine-readable line.
+//!
+//! Modules: [`corpus`] (the errors and the deterministic generator), one per wire format
+//! ([`otlp`], [`webhook`], [`sentry`]), [`report`] (what a run prints).
+
+mod corpus;
+mod otlp;
+mod report;
+mod sentry;
+mod webhook;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,13 +22,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use faultline_collector::grpc::BytesCodec;
-use faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest;
-use faultline_proto::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
-use faultline_proto::otlp::resource::v1::Resource;
-use faultline_proto::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, span::Event};
 use prost::Message;
 
-const CORPUS: &str = include_str!("../collector/tests/data/grouping/events.jsonl");
+use corpus::{Rng, SEED, corpus};
+use otlp::otlp_request;
+pub use otlp::sample_export;
+pub use report::Report;
+use report::percentile;
+use sentry::sentry_envelope;
+pub use webhook::sample_webhook_batch;
+use webhook::{webhook_batch_body, webhook_body};
 
 /// Wire protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -77,248 +89,6 @@ pub struct Args {
     pub quiet: bool,
 }
 
-struct CorpusEvent {
-    service: String,
-    exception_type: String,
-    message: String,
-    stacktrace: String,
-}
-
-fn corpus() -> Vec<CorpusEvent> {
-    CORPUS
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|v| {
-            let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
-            CorpusEvent {
-                service: s("service"),
-                exception_type: s("exception_type"),
-                message: s("message"),
-                stacktrace: s("stacktrace"),
-            }
-        })
-        .collect()
-}
-
-/// A small deterministic generator (no dependency, same load every run).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
-
-const ENVIRONMENTS: &[&str] = &["production", "production", "production", "staging"];
-const STATUSES: &[i64] = &[500, 500, 500, 502, 503, 404, 404, 403, 401, 422];
-const ROUTES: &[&str] = &[
-    "/api/orders/{id}",
-    "/api/users/{id}",
-    "/checkout",
-    "/search",
-    "/",
-];
-
-fn kv(k: &str, v: Value) -> KeyValue {
-    KeyValue {
-        key: k.into(),
-        value: Some(AnyValue { value: Some(v) }),
-        ..Default::default()
-    }
-}
-
-fn s(v: &str) -> Value {
-    Value::StringValue(v.into())
-}
-
-fn server_span(rng: &mut Rng, now: u64, route: &str, status: i64) -> Span {
-    Span {
-        trace_id: rng.bytes(16),
-        span_id: rng.bytes(8),
-        name: format!("GET {route}"),
-        kind: 2,
-        start_time_unix_nano: now - 3_000_000,
-        end_time_unix_nano: now,
-        attributes: vec![
-            kv("http.request.method", s("GET")),
-            kv("http.route", s(route)),
-            kv("http.response.status_code", Value::IntValue(status)),
-        ],
-        ..Default::default()
-    }
-}
-
-/// The load generator's seed: every run sends the same requests.
-const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// One export as `loadgen` sends it (`batch` corpus errors, each in its SERVER span, plus one
-/// ordinary span per error), the same every call: what the decode bench reads.
-pub fn sample_export(batch: usize) -> ExportTraceServiceRequest {
-    otlp_request(&mut Rng(SEED), &corpus(), batch, 1)
-}
-
-/// One webhook array as `loadgen` sends it (`batch` corpus errors), the same every call: what the
-/// decode bench reads.
-pub fn sample_webhook_batch(batch: usize) -> Vec<u8> {
-    webhook_batch_body(&mut Rng(SEED), &corpus(), batch)
-}
-
-/// One OTLP export of `batch` errors (each in its SERVER span) plus ordinary spans.
-fn otlp_request(
-    rng: &mut Rng,
-    events: &[CorpusEvent],
-    batch: usize,
-    spans_per_error: usize,
-) -> ExportTraceServiceRequest {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let mut by_service: Vec<(String, &str, Vec<Span>)> = Vec::new();
-    for _ in 0..batch {
-        let e = rng.pick(events);
-        let env = *rng.pick(ENVIRONMENTS);
-        let route = *rng.pick(ROUTES);
-        let status = *rng.pick(STATUSES);
-        let mut span = server_span(rng, now, route, status);
-        span.status = Some(faultline_proto::otlp::trace::v1::Status {
-            code: 2,
-            message: e.message.clone(),
-        });
-        span.events.push(Event {
-            name: "exception".into(),
-            time_unix_nano: now - 1_000_000,
-            attributes: vec![
-                kv("exception.type", s(&e.exception_type)),
-                kv("exception.message", s(&e.message)),
-                kv("exception.stacktrace", s(&e.stacktrace)),
-            ],
-            ..Default::default()
-        });
-        let mut spans = vec![span];
-        for _ in 0..spans_per_error {
-            spans.push(server_span(rng, now, route, 200));
-        }
-        match by_service
-            .iter_mut()
-            .find(|(svc, en, _)| *svc == e.service && *en == env)
-        {
-            Some((_, _, v)) => v.extend(spans),
-            None => by_service.push((e.service.clone(), env, spans)),
-        }
-    }
-    ExportTraceServiceRequest {
-        resource_spans: by_service
-            .into_iter()
-            .map(|(service, env, spans)| ResourceSpans {
-                resource: Some(Resource {
-                    attributes: vec![
-                        kv("service.name", s(&service)),
-                        kv("deployment.environment.name", s(env)),
-                        kv("service.version", s("1.4.2")),
-                    ],
-                    ..Default::default()
-                }),
-                scope_spans: vec![ScopeSpans {
-                    spans,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            })
-            .collect(),
-    }
-}
-
-fn webhook_body(rng: &mut Rng, events: &[CorpusEvent]) -> Vec<u8> {
-    serde_json::to_vec(&webhook_event(rng, events)).unwrap_or_default()
-}
-
-/// A JSON array of `n` webhook events.
-fn webhook_batch_body(rng: &mut Rng, events: &[CorpusEvent], n: usize) -> Vec<u8> {
-    let batch: Vec<serde_json::Value> = (0..n).map(|_| webhook_event(rng, events)).collect();
-    serde_json::to_vec(&batch).unwrap_or_default()
-}
-
-/// A gzipped Sentry envelope of one event, shaped as sentry-python writes them: the corpus
-/// error's frames as data (oldest first), tags, request, trace context, SDK.
-fn sentry_envelope(rng: &mut Rng, events: &[CorpusEvent]) -> Vec<u8> {
-    use std::io::Write;
-    let e = rng.pick(events);
-    let segments = faultline_collector::fingerprint::parse_stacktrace(&e.stacktrace);
-    let values: Vec<serde_json::Value> = segments
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, seg)| {
-            let frames: Vec<serde_json::Value> = (seg.frames.iter().rev())
-                .map(|f| {
-                    serde_json::json!({
-                        "module": f.module, "function": f.function, "in_app": f.in_app,
-                        "filename": format!("{}.src", f.module), "lineno": 10 + rng.next() % 400,
-                        "context_line": format!("    {}()", f.function),
-                    })
-                })
-                .collect();
-            let last = i + 1 == segments.len();
-            serde_json::json!({
-                "type": if last { e.exception_type.as_str() } else { seg.exception_type.as_deref().unwrap_or("Error") },
-                "value": if last { e.message.as_str() } else { "caused by" },
-                "mechanism": {"type": "generic", "handled": true},
-                "stacktrace": {"frames": frames},
-            })
-        })
-        .collect();
-    let event_id = format!("{:016x}{:016x}", rng.next(), rng.next());
-    let event = serde_json::json!({
-        "event_id": event_id,
-        "level": "error",
-        "platform": "other",
-        "timestamp": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
-        "release": "shop@1.2.3",
-        "environment": *rng.pick(ENVIRONMENTS),
-        "server_name": "pod-7f9c",
-        "exception": {"values": values},
-        "tags": {"service": e.service},
-        "request": {"method": "GET", "url": format!("https://shop.example{}", rng.pick(ROUTES)),
-                    "headers": {"User-Agent": "loadgen", "Accept": "*/*"}},
-        "contexts": {"trace": {"trace_id": format!("{:016x}{:016x}", rng.next(), rng.next()),
-                               "span_id": format!("{:016x}", rng.next())},
-                     "runtime": {"name": "CPython", "version": "3.11.7"}},
-        "sdk": {"name": "sentry.python", "version": "2.76.0"},
-    })
-    .to_string();
-    let body = format!(
-        "{{\"event_id\":\"{event_id}\",\"sent_at\":\"2026-12-06T04:33:53.833810Z\"}}\n{{\"type\":\"event\",\"content_type\":\"application/json\",\"length\":{}}}\n{event}\n",
-        event.len()
-    );
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
-    let _ = gz.write_all(body.as_bytes());
-    gz.finish().unwrap_or_default()
-}
-
-fn webhook_event(rng: &mut Rng, events: &[CorpusEvent]) -> serde_json::Value {
-    let e = rng.pick(events);
-    serde_json::json!({
-        "message": e.message,
-        "exception_class": e.exception_type,
-        "stack_trace": e.stacktrace,
-        "service": e.service,
-        "environment": *rng.pick(ENVIRONMENTS),
-        "http_status": *rng.pick(STATUSES),
-        "request": {"method": "GET", "url": format!("https://shop.example{}", rng.pick(ROUTES))},
-    })
-}
-
 enum Payload {
     /// An encoded `ExportTraceServiceRequest` (encoded before the clock starts).
     Grpc(bytes::Bytes),
@@ -335,51 +105,6 @@ struct Tally {
     acked: AtomicU64,
     rejected: AtomicU64,
     failed_requests: AtomicU64,
-}
-
-/// The final report.
-#[derive(Debug, Clone)]
-pub struct Report {
-    /// Error events sent.
-    pub sent: u64,
-    /// Error events acknowledged.
-    pub acked: u64,
-    /// Error events refused (any non-success answer or transport error).
-    pub rejected: u64,
-    /// Acknowledged events per second over the run.
-    pub events_per_s: f64,
-    /// Request acknowledgement latency percentiles, ms.
-    pub p50_ms: f64,
-    /// 95th percentile, ms.
-    pub p95_ms: f64,
-    /// 99th percentile, ms.
-    pub p99_ms: f64,
-    /// Wall time, seconds.
-    pub seconds: f64,
-}
-
-impl Report {
-    /// The machine-readable last line.
-    pub fn line(&self) -> String {
-        format!(
-            "loadgen: sent={} acked={} rejected={} events_per_s={:.0} p50_ms={:.2} p95_ms={:.2} p99_ms={:.2}",
-            self.sent,
-            self.acked,
-            self.rejected,
-            self.events_per_s,
-            self.p50_ms,
-            self.p95_ms,
-            self.p99_ms
-        )
-    }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 /// Runs the load and returns the report (also printed).
@@ -630,6 +355,7 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use faultline_proto::otlp::trace::v1::Span;
 
     #[test]
     fn requests_carry_the_asked_number_of_errors_and_spans() {
