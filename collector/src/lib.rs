@@ -60,6 +60,7 @@ pub mod http;
 pub mod inflate;
 pub mod ingest;
 pub mod jobs;
+pub mod labelled;
 pub mod limits;
 pub mod occurrence;
 pub mod otlp;

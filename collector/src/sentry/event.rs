@@ -168,7 +168,7 @@ fn synthetic(exc: &Value) -> bool {
 }
 
 /// `timestamp`: RFC 3339 text or seconds since the epoch (a float); 0 when absent.
-fn timestamp(ev: &Value) -> Result<u32, String> {
+pub(crate) fn timestamp(ev: &Value) -> Result<u32, String> {
     match ev.get("timestamp") {
         None | Some(Value::Null) => Ok(0),
         Some(Value::Number(n)) => {
@@ -358,6 +358,26 @@ fn digest(text: &str) -> String {
     const_hex::encode(&Sha256::digest(text.as_bytes())[..8])
 }
 
+/// The service of an event (or transaction): the tag `service` or `service.name`, else
+/// `contexts.app.app_name`, else the project; never `server_name`.
+pub(crate) fn service<'v>(ev: &'v Value, project: &'v str) -> Text<'v> {
+    service_of(ev, &pairs(ev.get("tags")), project)
+}
+
+/// [`service`], the event's tags already read.
+fn service_of<'v>(ev: &'v Value, tags: &[(&'v str, &'v Value)], project: &'v str) -> Text<'v> {
+    let tag = |name: &str| {
+        tags.iter()
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| scalar(v))
+            .filter(|t| !t.trim().is_empty())
+    };
+    tag("service")
+        .or_else(|| tag("service.name"))
+        .or_else(|| ne(&ev["contexts"]["app"], "app_name").map(Cow::Borrowed))
+        .unwrap_or(Cow::Borrowed(project))
+}
+
 /// Maps one Sentry event. Fails only on an unusable `timestamp`.
 pub fn to_event<'v>(ev: &'v Value, ctx: Context<'v>) -> Result<ErrorEvent<'v>, String> {
     if !ev.is_object() {
@@ -458,10 +478,7 @@ pub fn to_event<'v>(ev: &'v Value, ctx: Context<'v>) -> Result<ErrorEvent<'v>, S
     }
     attr("mechanism.type", mechanism.map(Cow::Borrowed));
 
-    let service = tag("service")
-        .or_else(|| tag("service.name"))
-        .or_else(|| ne(&contexts["app"], "app_name").map(Cow::Borrowed))
-        .unwrap_or(Cow::Borrowed(ctx.project));
+    let service = service_of(ev, &tags, ctx.project);
     let transaction = ne(ev, "transaction");
     let source = ev
         .pointer("/transaction_info/source")

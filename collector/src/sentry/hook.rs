@@ -17,9 +17,6 @@
 //! Every delivery is counted by resource and action (`faultline_sentry_hook_deliveries_total`).
 //! Sentry wants an answer within a second: the event is spooled (one fsync) and answered.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -29,9 +26,7 @@ use axum::response::Response;
 use axum::routing::post;
 use hmac::{Hmac, Mac};
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::MetricType;
-use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::encoding::DescriptorEncoder;
 use serde_json::Value;
 use sha2::Sha256;
 
@@ -39,6 +34,7 @@ use crate::error::IngestError;
 use crate::event::{ErrorEvent, Source};
 use crate::http::{json_ok, read_body};
 use crate::ingest::{Ingest, Job};
+use crate::labelled::{LabelledCounts, label};
 use crate::receiver::Receiver;
 
 use super::event::{Context, to_event};
@@ -65,32 +61,24 @@ impl std::fmt::Debug for HookSettings {
 }
 
 /// Deliveries by (resource, action).
-#[derive(Debug, Default)]
-pub struct HookDeliveries {
-    counts: Mutex<BTreeMap<(String, String), u64>>,
+#[derive(Debug)]
+pub struct HookDeliveries(LabelledCounts<2>);
+
+impl Default for HookDeliveries {
+    fn default() -> Self {
+        HookDeliveries(LabelledCounts::new(200))
+    }
 }
 
 impl HookDeliveries {
     fn add(&self, resource: &str, action: &str) {
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (label(resource), label(action));
-        if counts.len() < 200 || counts.contains_key(&key) {
-            *counts.entry(key).or_default() += 1;
-        }
+        self.0
+            .add([label(resource, 40, "none"), label(action, 40, "none")], 1);
     }
 
     /// Deliveries of `resource` with `action` so far.
     pub fn count(&self, resource: &str, action: &str) -> u64 {
-        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (resource.to_string(), action.to_string());
-        counts.get(&key).copied().unwrap_or(0)
-    }
-}
-
-fn label(s: &str) -> String {
-    match s.trim() {
-        "" => "none".into(),
-        s => s.chars().take(40).collect(),
+        self.0.count([resource, action])
     }
 }
 
@@ -100,25 +88,12 @@ pub struct HookMetrics(pub std::sync::Arc<HookDeliveries>);
 
 impl Collector for HookMetrics {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let counts = self
-            .0
-            .counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let mut family = encoder.encode_descriptor(
+        self.0.0.encode(
+            &mut encoder,
             "sentry_hook_deliveries",
             "Sentry webhook deliveries accepted, by resource and action.",
-            None,
-            MetricType::Counter,
-        )?;
-        for ((resource, action), n) in counts {
-            ConstCounter::new(n).encode(family.encode_family(&[
-                ("resource", resource.as_str()),
-                ("action", action.as_str()),
-            ])?)?;
-        }
-        Ok(())
+            ["resource", "action"],
+        )
     }
 }
 

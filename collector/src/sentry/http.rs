@@ -29,17 +29,20 @@ pub const NOT_STORED: &str =
 
 /// The DSN routes (mount them on the OTLP/HTTP router).
 pub fn router(ingest: Ingest) -> Router {
-    Router::new()
-        .route(
-            "/api/{project_id}/envelope/",
-            post(envelope).options(preflight),
-        )
-        .route(
-            "/api/{project_id}/envelope",
-            post(envelope).options(preflight),
-        )
-        .route("/api/{project_id}/store/", post(store).options(preflight))
-        .route("/api/{project_id}/store", post(store).options(preflight))
+    // Each endpoint with and without its trailing slash.
+    ["", "/"]
+        .into_iter()
+        .fold(Router::new(), |router, slash| {
+            router
+                .route(
+                    &format!("/api/{{project_id}}/envelope{slash}"),
+                    post(envelope).options(preflight),
+                )
+                .route(
+                    &format!("/api/{{project_id}}/store{slash}"),
+                    post(store).options(preflight),
+                )
+        })
         .with_state(ingest)
 }
 

@@ -13,7 +13,7 @@ use crate::ingest::{Compression, Ingest, Job};
 use crate::receiver::Receiver;
 
 use super::envelope::{self, ItemType};
-use super::event::{Context, event_id, to_event};
+use super::event::{Context, event_id, service, timestamp, to_event};
 use super::key::dsn_parts;
 
 /// Largest event item (or `/store/` body) after decompression: Sentry's and Relay's limit.
@@ -105,28 +105,21 @@ fn request_of(payload: &[u8], project: &str) -> Option<RequestCountRow> {
     if !op.starts_with("http.server") {
         return None;
     }
-    let ctx = Context {
-        source: Source::SentryEnvelope,
-        project,
-        event_id: None,
-    };
     // The same service, environment and time as an error of this app would get.
-    let ev = to_event(&t, ctx).ok()?;
+    let at = match timestamp(&t).ok()? {
+        0 => crate::event::now_secs(),
+        at => at,
+    };
     let status = (trace.pointer("/data/http.response.status_code"))
         .or_else(|| t.pointer("/contexts/response/status_code"))
         .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
         .unwrap_or(0);
     let failed =
         status >= 500 || trace.get("status").and_then(Value::as_str) == Some("internal_error");
-    let at = if ev.timestamp == 0 {
-        crate::event::now_secs()
-    } else {
-        ev.timestamp
-    };
     Some(RequestCountRow {
         project: String::new(),
-        service: ev.service.into_owned(),
-        environment: ev.environment.into_owned(),
+        service: service(&t, project).into_owned(),
+        environment: t["environment"].as_str().unwrap_or("").to_string(),
         minute: at - at % 60,
         requests: 1,
         failed: u64::from(failed),

@@ -3,14 +3,11 @@
 //! `/metrics` as `faultline_sentry_client_discarded_events_total`. Neither Bugsink nor GlitchTip
 //! shows these; they are the only trace of events an SDK never sent.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::MetricType;
-use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::encoding::DescriptorEncoder;
 use serde::Deserialize;
+
+use crate::labelled::{LabelledCounts, label};
 
 /// Most distinct (project, reason, category) series kept: reasons and categories are the SDK's
 /// words, so a client cannot grow the table without bound.
@@ -34,18 +31,12 @@ struct Discarded {
 }
 
 /// Discarded-event counts by (project, reason, category).
-#[derive(Debug, Default)]
-pub struct ClientReports {
-    counts: Mutex<BTreeMap<(String, String, String), u64>>,
-}
+#[derive(Debug)]
+pub struct ClientReports(LabelledCounts<3>);
 
-/// A label value as the SDK gave it, cut to a sane length (`unknown` when empty).
-fn label(s: &str) -> String {
-    let s = s.trim();
-    if s.is_empty() {
-        "unknown".into()
-    } else {
-        s.chars().take(64).collect()
+impl Default for ClientReports {
+    fn default() -> Self {
+        ClientReports(LabelledCounts::new(MAX_SERIES))
     }
 }
 
@@ -57,25 +48,19 @@ impl ClientReports {
             tracing::debug!(project, "unreadable client report ignored");
             return;
         };
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         for d in report.discarded_events {
-            let key = (project.to_string(), label(&d.reason), label(&d.category));
-            if counts.len() >= MAX_SERIES && !counts.contains_key(&key) {
-                continue;
-            }
-            *counts.entry(key).or_default() += d.quantity;
+            let labels = [
+                project.to_string(),
+                label(&d.reason, 64, "unknown"),
+                label(&d.category, 64, "unknown"),
+            ];
+            self.0.add(labels, d.quantity);
         }
     }
 
     /// The count for one series.
     pub fn count(&self, project: &str, reason: &str, category: &str) -> u64 {
-        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (
-            project.to_string(),
-            reason.to_string(),
-            category.to_string(),
-        );
-        counts.get(&key).copied().unwrap_or(0)
+        self.0.count([project, reason, category])
     }
 }
 
@@ -85,26 +70,12 @@ pub struct ClientReportMetrics(pub std::sync::Arc<ClientReports>);
 
 impl Collector for ClientReportMetrics {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let counts = self
-            .0
-            .counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let mut family = encoder.encode_descriptor(
+        self.0.0.encode(
+            &mut encoder,
             "sentry_client_discarded_events",
             "Events Sentry SDKs reported they discarded before sending (client reports), by project, reason and category.",
-            None,
-            MetricType::Counter,
-        )?;
-        for ((project, reason, category), n) in counts {
-            ConstCounter::new(n).encode(family.encode_family(&[
-                ("project", project.as_str()),
-                ("reason", reason.as_str()),
-                ("category", category.as_str()),
-            ])?)?;
-        }
-        Ok(())
+            ["project", "reason", "category"],
+        )
     }
 }
 

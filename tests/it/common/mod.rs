@@ -84,3 +84,13 @@ pub async fn wait_count(s: &Server, project: &str, n: u64) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The server's `/metrics` text.
+pub async fn metrics(s: &Server) -> String {
+    reqwest::get(format!("{}/metrics", s.api))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}

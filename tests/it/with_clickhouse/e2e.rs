@@ -576,12 +576,7 @@ async fn bad_input_gets_clear_errors() {
             .status(),
         200
     );
-    let metrics = reqwest::get(format!("{}/metrics", s.api))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = crate::common::metrics(&s).await;
     assert!(
         metrics.contains(
             "faultline_refused_requests_total{reason=\"malformed\",source=\"otlp_http_traces\"} 2"

@@ -393,12 +393,7 @@ async fn sentry_envelopes_and_store_requests_follow_the_protocol() {
         .expect("cart-api requests");
     assert_eq!((cart_api.requests, cart_api.failed), (1, 1));
 
-    let metrics = reqwest::get(format!("{}/metrics", s.api))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = crate::common::metrics(&s).await;
     for line in [
         "faultline_sentry_client_discarded_events_total{project=\"shop\",reason=\"ratelimit_backoff\",category=\"error\"} 3",
         "faultline_refused_requests_total{reason=\"unauthenticated\",source=\"sentry_envelope\"} 4",
@@ -520,12 +515,7 @@ async fn sentry_webhooks_are_checked_signed_and_dispatched() {
         "one bug, one issue"
     );
     assert!(rows.iter().all(|r| !format!("{r:?}").contains("sekrit")));
-    let metrics = reqwest::get(format!("{}/metrics", s.api))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = crate::common::metrics(&s).await;
     for line in [
         "faultline_sentry_hook_deliveries_total{resource=\"issue\",action=\"resolved\"} 1",
         "faultline_sentry_hook_deliveries_total{resource=\"legacy\",action=\"none\"} 1",
