@@ -75,7 +75,9 @@ pub struct Config {
     pub ingest_jobs: usize,
     /// Writer: flush when this many occurrences are pending.
     pub batch_max_rows: usize,
-    /// Writer: flush when the oldest pending request is this old, in milliseconds.
+    /// Writer: flush when the oldest pending request is this old, in milliseconds (1 s: about one
+    /// insert per second per table, as ClickHouse advises; 200 ms cost ClickHouse three times the
+    /// CPU per event under one-event requests, `bench/RESULTS.md` 2026-12-06).
     pub batch_max_age_ms: u64,
     /// Disk spool under `data_dir/spool`: largest size in bytes; beyond it new data gets 503 /
     /// UNAVAILABLE with Retry-After (default 1 GiB).
@@ -140,7 +142,7 @@ impl Default for Config {
             max_decompressed_bytes: 64 << 20,
             ingest_jobs: 0,
             batch_max_rows: 50_000,
-            batch_max_age_ms: 200,
+            batch_max_age_ms: 1000,
             spool_max_bytes: 1 << 30,
             max_attributes: 128,
             max_message_bytes: 8 << 10,

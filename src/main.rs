@@ -7,6 +7,12 @@ use clap::{Parser, Subcommand};
 use faultline::config::Config;
 use faultline::serve::{self, Roles};
 
+/// mimalloc: small allocations freed on another thread than the one that made them (a request
+/// body read on the runtime, dropped on an ingest thread) cost glibc's malloc most of its time
+/// (`bench/RESULTS.md`, 2026-12-06).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "faultline",

@@ -142,7 +142,7 @@ pub fn sentry_envelope(data: &[u8]) {
     use crate::sentry::envelope::{self, ItemType};
     use crate::sentry::event::{Context, to_event};
     let map = |payload: &[u8], event_id: Option<&str>| {
-        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) {
+        if let Ok(v) = crate::sentry::json::Json::parse(payload) {
             let ctx = Context {
                 source: Source::SentryEnvelope,
                 project: "fuzz",

@@ -111,6 +111,8 @@ struct Shared {
     /// Appends announced ([`Spool::expect`]) and not yet sent: the committer waits a moment for
     /// them rather than fsync without them.
     expected: AtomicU64,
+    /// The committer thread, woken when the last announced append has been sent.
+    committer: std::sync::OnceLock<std::thread::Thread>,
     /// Group commits done (fsyncs) and records they covered.
     commits: AtomicU64,
     records: AtomicU64,
@@ -182,7 +184,13 @@ pub struct Expected(Arc<Shared>);
 
 impl Drop for Expected {
     fn drop(&mut self) {
-        self.0.expected.fetch_sub(1, Ordering::SeqCst);
+        // The last one wakes the committer if it is waiting for siblings; the others do not
+        // (a wake-up per append cost the committer a context switch per request).
+        if self.0.expected.fetch_sub(1, Ordering::SeqCst) == 1
+            && let Some(committer) = self.0.committer.get()
+        {
+            committer.unpark();
+        }
     }
 }
 
@@ -302,6 +310,7 @@ impl Spool {
             }),
             appended: Notify::new(),
             expected: AtomicU64::new(0),
+            committer: std::sync::OnceLock::new(),
             commits: AtomicU64::new(0),
             records: AtomicU64::new(0),
             reader: Mutex::new(Reader {
@@ -579,11 +588,14 @@ fn commit_loop(
 ) {
     let (mut segment, mut len) = active;
     let mut buf = Vec::new();
+    let _ = shared.committer.set(std::thread::current());
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         let mut size = group[0].payload.len();
         // Everything already waiting; then, while more appends are announced, wait for them a
-        // little (group commit with siblings: one fsync for a burst of small requests).
+        // little (group commit with siblings: one fsync for a burst of small requests). The
+        // wait is parked, not on the channel: sends do not wake it, the last announced append
+        // does (`Expected::drop`), or the deadline.
         let deadline = std::time::Instant::now() + SIBLING_WAIT;
         while size < (16 << 20) {
             let a = match rx.try_recv() {
@@ -594,11 +606,8 @@ fn commit_loop(
                     if shared.expected.load(Ordering::SeqCst) == 0 || left.is_zero() {
                         break;
                     }
-                    match rx.recv_timeout(left.min(std::time::Duration::from_micros(200))) {
-                        Ok(a) => a,
-                        Err(mpsc::RecvTimeoutError::Timeout) => continue,
-                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                    }
+                    std::thread::park_timeout(left);
+                    continue;
                 }
             };
             size += a.payload.len();

@@ -24,12 +24,11 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
-
 use crate::event::{ErrorEvent, Source, Text};
 use crate::fingerprint::Segment;
 use crate::fingerprint::structured::{self, Platform, SourceFrame};
 
+use super::json::Json;
 use super::render;
 
 /// What an event is mapped with, besides itself.
@@ -44,39 +43,39 @@ pub struct Context<'a> {
 }
 
 /// `v[key]` as a string.
-fn s<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
-    v.get(key).and_then(Value::as_str)
+fn s<'v>(v: &'v Json<'v>, key: &str) -> Option<&'v str> {
+    v.get(key).and_then(Json::as_str)
 }
 
 /// `v[key]` as a non-empty string.
-fn ne<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+fn ne<'v>(v: &'v Json<'v>, key: &str) -> Option<&'v str> {
     s(v, key).filter(|t| !t.trim().is_empty())
 }
 
 /// A scalar as text (strings as they are, numbers and booleans printed); `None` for null,
 /// objects and arrays.
-fn scalar(v: &Value) -> Option<Text<'_>> {
+fn scalar<'v>(v: &'v Json<'v>) -> Option<Text<'v>> {
     match v {
-        Value::String(t) => Some(Cow::Borrowed(t)),
-        Value::Number(n) => Some(Cow::Owned(n.to_string())),
-        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        Json::String(t) => Some(Cow::Borrowed(t)),
+        Json::Number(n) => Some(Cow::Owned(n.to_string())),
+        Json::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
         _ => None,
     }
 }
 
 /// Any JSON value as an attribute text: scalars as text, the rest as compact JSON.
-fn as_text(v: &Value) -> Text<'_> {
+fn as_text<'v>(v: &'v Json<'v>) -> Text<'v> {
     scalar(v).unwrap_or_else(|| Cow::Owned(v.to_string()))
 }
 
 /// Key/value pairs given as an object or as a list of `[key, value]` pairs (Sentry webhooks send
 /// tags and headers as pairs).
-fn pairs(v: Option<&Value>) -> Vec<(&str, &Value)> {
+fn pairs<'v>(v: Option<&'v Json<'v>>) -> Vec<(&'v str, &'v Json<'v>)> {
     match v {
-        Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.as_str(), v)).collect(),
-        Some(Value::Array(items)) => items
+        Some(Json::Object(m)) => m.iter().map(|(k, v)| (k.as_ref(), v)).collect(),
+        Some(Json::Array(items)) => items
             .iter()
-            .filter_map(|p| match p.as_array().map(Vec::as_slice) {
+            .filter_map(|p| match p.as_array() {
                 Some([k, v, ..]) => Some((k.as_str()?, v)),
                 _ => None,
             })
@@ -87,14 +86,14 @@ fn pairs(v: Option<&Value>) -> Vec<(&str, &Value)> {
 
 /// `exception`: `{"values": [...]}`, a bare list, or one exception object; entries with neither
 /// `type` nor `value` are left out.
-fn exceptions(ev: &Value) -> Vec<&Value> {
+fn exceptions<'v>(ev: &'v Json<'v>) -> Vec<&'v Json<'v>> {
     let list = match ev.get("exception") {
-        Some(Value::Object(o)) => match o.get("values") {
-            Some(Value::Array(a)) => a.iter().collect(),
+        Some(o @ Json::Object(_)) => match o.get("values") {
+            Some(Json::Array(a)) => a.iter().collect(),
             Some(_) => Vec::new(),
-            None => vec![ev.get("exception").unwrap_or(&Value::Null)],
+            None => vec![ev.get("exception").unwrap_or(&Json::Null)],
         },
-        Some(Value::Array(a)) => a.iter().collect(),
+        Some(Json::Array(a)) => a.iter().collect(),
         _ => Vec::new(),
     };
     list.into_iter()
@@ -104,10 +103,10 @@ fn exceptions(ev: &Value) -> Vec<&Value> {
 
 /// The frames of a stack trace object (`{"frames": [...]}`), oldest first as sent; frames with
 /// neither a file nor a function are left out.
-fn frames_of(stacktrace: Option<&Value>) -> Vec<&Value> {
+fn frames_of<'v>(stacktrace: Option<&'v Json<'v>>) -> Vec<&'v Json<'v>> {
     stacktrace
         .and_then(|st| st.get("frames"))
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .map(|fs| {
             fs.iter()
                 .filter(|f| {
@@ -121,19 +120,19 @@ fn frames_of(stacktrace: Option<&Value>) -> Vec<&Value> {
 }
 
 /// A frame as grouping reads it.
-fn source_frame(f: &Value) -> SourceFrame<'_> {
+fn source_frame<'v>(f: &'v Json<'v>) -> SourceFrame<'v> {
     SourceFrame {
         module: ne(f, "module"),
         function: ne(f, "function"),
         file: ne(f, "abs_path").or_else(|| ne(f, "filename")),
-        in_app: f.get("in_app").and_then(Value::as_bool),
+        in_app: f.get("in_app").and_then(Json::as_bool),
     }
 }
 
 /// The exception type as the platform's runtime prints it on its exception line (what the text
 /// parser of an OTLP copy reads): Python prefixes the module unless it is a builtin or
 /// `__main__`; the JVM and .NET print the class with its package.
-fn printed_type<'v>(platform: Platform, exc: &'v Value) -> Option<Text<'v>> {
+fn printed_type<'v>(platform: Platform, exc: &'v Json<'v>) -> Option<Text<'v>> {
     let ty = ne(exc, "type")?;
     let module = ne(exc, "module");
     Some(match (platform, module) {
@@ -150,7 +149,7 @@ fn printed_type<'v>(platform: Platform, exc: &'v Value) -> Option<Text<'v>> {
 /// The exception type as OpenTelemetry records it (`exception.type`), so both copies of a bug
 /// group alike: OpenTelemetry Python records `module.QualName` unless the module is `builtins`
 /// (`__main__` included); elsewhere Sentry's `type` is what the OTel SDK records too.
-fn recorded_type<'v>(platform: Platform, exc: &'v Value) -> Text<'v> {
+fn recorded_type<'v>(platform: Platform, exc: &'v Json<'v>) -> Text<'v> {
     let ty = ne(exc, "type").unwrap_or("");
     match (platform, ne(exc, "module")) {
         (Platform::Python, Some(m))
@@ -163,15 +162,15 @@ fn recorded_type<'v>(platform: Platform, exc: &'v Value) -> Text<'v> {
 }
 
 /// Whether the SDK marked the exception synthetic (its type carries no meaning).
-fn synthetic(exc: &Value) -> bool {
-    exc.pointer("/mechanism/synthetic").and_then(Value::as_bool) == Some(true)
+fn synthetic(exc: &Json<'_>) -> bool {
+    exc.pointer("/mechanism/synthetic").and_then(Json::as_bool) == Some(true)
 }
 
 /// `timestamp`: RFC 3339 text or seconds since the epoch (a float); 0 when absent.
-pub(crate) fn timestamp(ev: &Value) -> Result<u32, String> {
+pub(crate) fn timestamp(ev: &Json<'_>) -> Result<u32, String> {
     match ev.get("timestamp") {
-        None | Some(Value::Null) => Ok(0),
-        Some(Value::Number(n)) => {
+        None | Some(Json::Null) => Ok(0),
+        Some(Json::Number(n)) => {
             let secs = n.as_f64().unwrap_or(-1.0);
             if (0.0..=u32::MAX as f64).contains(&secs) {
                 Ok(secs as u32)
@@ -179,7 +178,7 @@ pub(crate) fn timestamp(ev: &Value) -> Result<u32, String> {
                 Err(format!("field `timestamp`: {n} is out of range"))
             }
         }
-        Some(Value::String(t)) => {
+        Some(Json::String(t)) => {
             let t = t.trim();
             if let Ok(secs) = t.parse::<f64>() {
                 return Ok(secs.clamp(0.0, u32::MAX as f64) as u32);
@@ -209,10 +208,10 @@ pub fn event_id(given: Option<&str>) -> String {
 
 /// `level` as a severity hint: `None` for the default `error` (so HTTP status and escaping
 /// decide), else the level (Python's numeric levels accepted).
-fn severity_hint(ev: &Value) -> Option<Text<'_>> {
+fn severity_hint<'v>(ev: &'v Json<'v>) -> Option<Text<'v>> {
     let level = match ev.get("level")? {
-        Value::String(l) => l.trim().to_ascii_lowercase(),
-        Value::Number(n) => match n.as_u64()? {
+        Json::String(l) => l.trim().to_ascii_lowercase(),
+        Json::Number(n) => match n.as_u64()? {
             50.. => "fatal".into(),
             40..=49 => "error".into(),
             30..=39 => "warning".into(),
@@ -233,7 +232,7 @@ fn severity_hint(ev: &Value) -> Option<Text<'_>> {
 /// The message of an event without an exception, and its template when the SDK sent one:
 /// `logentry` (`formatted`, else `message` with its `params` put in), else `message` (text, or
 /// the same object).
-fn log_message(ev: &Value) -> (Text<'_>, Option<Text<'_>>) {
+fn log_message<'v>(ev: &'v Json<'v>) -> (Text<'v>, Option<Text<'v>>) {
     let entry = ev
         .get("logentry")
         .filter(|e| e.is_object())
@@ -252,10 +251,10 @@ fn log_message(ev: &Value) -> (Text<'_>, Option<Text<'_>>) {
 }
 
 /// `%s`-style (Python logging) or `{}`/`{name}`-style parameters put into a template.
-fn interpolate<'v>(template: &'v str, params: Option<&Value>) -> Text<'v> {
+fn interpolate<'v>(template: &'v str, params: Option<&Json<'_>>) -> Text<'v> {
     let list: Vec<Text<'_>> = match params {
-        Some(Value::Array(a)) => a.iter().map(as_text).collect(),
-        Some(Value::Object(m)) => {
+        Some(Json::Array(a)) => a.iter().map(as_text).collect(),
+        Some(Json::Object(m)) => {
             let mut out = template.to_string();
             for (k, v) in m {
                 out = out.replace(&format!("{{{k}}}"), &as_text(v));
@@ -297,11 +296,11 @@ fn interpolate<'v>(template: &'v str, params: Option<&Value>) -> Text<'v> {
 }
 
 /// `request.url` with its query string (text, object, or pairs) when the URL has none.
-fn url(request: &Value) -> Text<'_> {
+fn url<'v>(request: &'v Json<'v>) -> Text<'v> {
     let base = s(request, "url").unwrap_or("");
     let query: Text<'_> = match request.get("query_string") {
-        Some(Value::String(q)) => Cow::Borrowed(q.trim_start_matches('?')),
-        q @ Some(Value::Object(_) | Value::Array(_)) => Cow::Owned(
+        Some(Json::String(q)) => Cow::Borrowed(q.trim_start_matches('?')),
+        q @ Some(Json::Object(_) | Json::Array(_)) => Cow::Owned(
             pairs(q)
                 .into_iter()
                 .map(|(k, v)| format!("{k}={}", as_text(v)))
@@ -325,7 +324,7 @@ fn hex_id(v: Option<&str>, len: usize) -> &str {
 
 /// The client's fingerprint: its parts joined with ` ⋄ ` (a lone `{{ default }}` is no client
 /// fingerprint at all; `{{ default }}` among other parts stands for Faultline's own).
-fn client_fingerprint(ev: &Value) -> Option<Text<'_>> {
+fn client_fingerprint<'v>(ev: &'v Json<'v>) -> Option<Text<'v>> {
     let parts: Vec<Text<'_>> = ev
         .get("fingerprint")?
         .as_array()?
@@ -360,12 +359,16 @@ fn digest(text: &str) -> String {
 
 /// The service of an event (or transaction): the tag `service` or `service.name`, else
 /// `contexts.app.app_name`, else the project; never `server_name`.
-pub(crate) fn service<'v>(ev: &'v Value, project: &'v str) -> Text<'v> {
+pub(crate) fn service<'v>(ev: &'v Json<'v>, project: &'v str) -> Text<'v> {
     service_of(ev, &pairs(ev.get("tags")), project)
 }
 
 /// [`service`], the event's tags already read.
-fn service_of<'v>(ev: &'v Value, tags: &[(&'v str, &'v Value)], project: &'v str) -> Text<'v> {
+fn service_of<'v>(
+    ev: &'v Json<'v>,
+    tags: &[(&'v str, &'v Json<'v>)],
+    project: &'v str,
+) -> Text<'v> {
     let tag = |name: &str| {
         tags.iter()
             .find(|(k, _)| *k == name)
@@ -379,7 +382,7 @@ fn service_of<'v>(ev: &'v Value, tags: &[(&'v str, &'v Value)], project: &'v str
 }
 
 /// Maps one Sentry event. Fails only on an unusable `timestamp`.
-pub fn to_event<'v>(ev: &'v Value, ctx: Context<'v>) -> Result<ErrorEvent<'v>, String> {
+pub fn to_event<'v>(ev: &'v Json<'v>, ctx: Context<'v>) -> Result<ErrorEvent<'v>, String> {
     if !ev.is_object() {
         return Err("an event must be a JSON object".into());
     }
@@ -393,8 +396,8 @@ pub fn to_event<'v>(ev: &'v Value, ctx: Context<'v>) -> Result<ErrorEvent<'v>, S
             .and_then(|(_, v)| scalar(v))
             .filter(|t| !t.trim().is_empty())
     };
-    let contexts = ev.get("contexts").unwrap_or(&Value::Null);
-    let request = ev.get("request").unwrap_or(&Value::Null);
+    let contexts = ev.get("contexts").unwrap_or(&Json::Null);
+    let request = ev.get("request").unwrap_or(&Json::Null);
     let mut attributes: Vec<(Text<'v>, Text<'v>)> = Vec::new();
     let mut attr = |k: &'v str, v: Option<Text<'v>>| {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
@@ -438,9 +441,9 @@ pub fn to_event<'v>(ev: &'v Value, ctx: Context<'v>) -> Result<ErrorEvent<'v>, S
             .collect::<Vec<Segment<'v>>>();
         escaped = reported
             .pointer("/mechanism/handled")
-            .and_then(Value::as_bool)
+            .and_then(Json::as_bool)
             == Some(false);
-        mechanism = reported.pointer("/mechanism/type").and_then(Value::as_str);
+        mechanism = reported.pointer("/mechanism/type").and_then(Json::as_str);
         attr(
             "exception.module",
             ne(reported, "module").map(Cow::Borrowed),
@@ -454,10 +457,10 @@ pub fn to_event<'v>(ev: &'v Value, ctx: Context<'v>) -> Result<ErrorEvent<'v>, S
         // empty chain of frames tells grouping so.
         let thread = ev
             .pointer("/threads/values")
-            .and_then(Value::as_array)
+            .and_then(Json::as_array)
             .and_then(|ts| {
                 ts.iter()
-                    .find(|t| t.get("current").and_then(Value::as_bool) == Some(true))
+                    .find(|t| t.get("current").and_then(Json::as_bool) == Some(true))
                     .or(ts.first())
             })
             .and_then(|t| t.get("stacktrace"))
@@ -482,7 +485,7 @@ pub fn to_event<'v>(ev: &'v Value, ctx: Context<'v>) -> Result<ErrorEvent<'v>, S
     let transaction = ne(ev, "transaction");
     let source = ev
         .pointer("/transaction_info/source")
-        .and_then(Value::as_str);
+        .and_then(Json::as_str);
     let http_route = match (transaction, source) {
         (Some(t), Some("route")) => Cow::Borrowed(t),
         _ => tag("http.route").unwrap_or_default(),
@@ -492,7 +495,7 @@ pub fn to_event<'v>(ev: &'v Value, ctx: Context<'v>) -> Result<ErrorEvent<'v>, S
         .or_else(|| {
             contexts
                 .pointer("/response/status_code")
-                .and_then(Value::as_u64)
+                .and_then(Json::as_u64)
                 .and_then(|n| u16::try_from(n).ok())
         });
     let has_request = request.is_object();
@@ -513,7 +516,7 @@ pub fn to_event<'v>(ev: &'v Value, ctx: Context<'v>) -> Result<ErrorEvent<'v>, S
     attr("transaction", transaction.map(Cow::Borrowed));
     attr("sdk.name", ne(&ev["sdk"], "name").map(Cow::Borrowed));
     attr("sdk.version", ne(&ev["sdk"], "version").map(Cow::Borrowed));
-    let user = ev.get("user").unwrap_or(&Value::Null);
+    let user = ev.get("user").unwrap_or(&Json::Null);
     attr("user.id", user.get("id").and_then(scalar));
     attr("user.username", ne(user, "username").map(Cow::Borrowed));
     attr(

@@ -27,7 +27,6 @@ use axum::routing::post;
 use hmac::{Hmac, Mac};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
-use serde_json::Value;
 use sha2::Sha256;
 
 use crate::error::IngestError;
@@ -38,6 +37,7 @@ use crate::labelled::{LabelledCounts, label};
 use crate::receiver::Receiver;
 
 use super::event::{Context, to_event};
+use super::json::Json;
 
 const RECEIVER: Receiver = Receiver::SentryWebhook;
 
@@ -127,15 +127,15 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 #[derive(Debug, PartialEq, Eq)]
 enum Shape<'v> {
     /// Carries one event to store.
-    Event(&'v Value),
+    Event(&'v Json<'v>),
     /// Seed 003's flat event, its stack trace as text.
-    Flat(&'v Value),
+    Flat(&'v Json<'v>),
     /// Counted only.
     Other,
 }
 
 /// The shape of a delivery, by its `Sentry-Hook-Resource` header or, without one, by its body.
-fn shape<'v>(resource: &str, body: &'v Value) -> Shape<'v> {
+fn shape<'v>(resource: &str, body: &'v Json<'v>) -> Shape<'v> {
     let data = &body["data"];
     match resource {
         "event_alert" => data.get("event").map_or(Shape::Other, Shape::Event),
@@ -153,8 +153,8 @@ fn shape<'v>(resource: &str, body: &'v Value) -> Shape<'v> {
 }
 
 /// The Sentry project slug a delivery names, where its shape says it.
-fn project_slug<'v>(body: &'v Value, event: Option<&'v Value>) -> Option<&'v str> {
-    let text = |v: Option<&'v Value>| v.and_then(Value::as_str).filter(|s| !s.is_empty());
+fn project_slug<'v>(body: &'v Json<'v>, event: Option<&'v Json<'v>>) -> Option<&'v str> {
+    let text = |v: Option<&'v Json<'v>>| v.and_then(Json::as_str).filter(|s| !s.is_empty());
     text(body.pointer("/data/issue/project/slug"))
         .or_else(|| text(body.get("project_slug")))
         .or_else(|| text(body.pointer("/project/slug")))
@@ -212,7 +212,7 @@ impl Ingest {
     ) -> Result<Vec<u8>, IngestError> {
         self.run(RECEIVER, move |me| {
             let refuse = |e| me.refuse(RECEIVER, e, 1);
-            let value: Value = serde_json::from_slice(&body).map_err(|e| {
+            let value = Json::parse(&body).map_err(|e| {
                 refuse(IngestError::BadRequest(format!(
                     "malformed Sentry webhook: {e}"
                 )))
@@ -238,7 +238,7 @@ impl Ingest {
                     return Err(refuse(e));
                 }
             }
-            let action = value.get("action").and_then(Value::as_str).unwrap_or("");
+            let action = value.get("action").and_then(Json::as_str).unwrap_or("");
             me.hook_deliveries().add(
                 if resource.is_empty() {
                     "legacy"
@@ -263,9 +263,7 @@ impl Ingest {
             let mut mapped: ErrorEvent<'_> =
                 to_event(ev, ctx).map_err(|m| refuse(IngestError::BadRequest(m)))?;
             if let Shape::Flat(flat) = shape
-                && let Some(text) = flat
-                    .pointer("/exception/stacktrace")
-                    .and_then(Value::as_str)
+                && let Some(text) = flat.pointer("/exception/stacktrace").and_then(Json::as_str)
             {
                 // Seed 003's shape: the trace is text, parsed like an OTLP one.
                 mapped.stacktrace = text.into();
@@ -296,22 +294,26 @@ mod tests {
 
     #[test]
     fn shapes_and_slugs() {
-        let alert: Value = serde_json::json!({
+        let alert_value = serde_json::json!({
             "action": "triggered",
             "data": {"event": {"url": "https://sentry.io/api/0/projects/acme/shop/events/abc/", "exception": {"values": []}}}
         });
+        let alert = Json::from(&alert_value);
         let ev = match shape("event_alert", &alert) {
             Shape::Event(ev) => ev,
             other => panic!("{other:?}"),
         };
         assert_eq!(project_slug(&alert, Some(ev)), Some("shop"));
-        let legacy = serde_json::json!({"project_slug": "blog", "event": {"message": "x"}});
+        let legacy_value = serde_json::json!({"project_slug": "blog", "event": {"message": "x"}});
+        let legacy = Json::from(&legacy_value);
         assert!(matches!(shape("", &legacy), Shape::Event(_)));
         assert_eq!(project_slug(&legacy, None), Some("blog"));
-        let flat = serde_json::json!({"project": "api", "exception": {"type": "ValueError", "stacktrace": "..."}});
+        let flat_value = serde_json::json!({"project": "api", "exception": {"type": "ValueError", "stacktrace": "..."}});
+        let flat = Json::from(&flat_value);
         assert!(matches!(shape("", &flat), Shape::Flat(_)));
         assert_eq!(project_slug(&flat, None), Some("api"));
-        let issue = serde_json::json!({"action": "resolved", "data": {"issue": {"project": {"slug": "shop"}}}});
+        let issue_value = serde_json::json!({"action": "resolved", "data": {"issue": {"project": {"slug": "shop"}}}});
+        let issue = Json::from(&issue_value);
         assert_eq!(shape("issue", &issue), Shape::Other);
         assert_eq!(project_slug(&issue, None), Some("shop"));
     }

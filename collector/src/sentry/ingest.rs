@@ -5,7 +5,6 @@
 
 use bytes::Bytes;
 use faultline_store::RequestCountRow;
-use serde_json::Value;
 
 use crate::error::IngestError;
 use crate::event::{ErrorEvent, Source};
@@ -14,6 +13,7 @@ use crate::receiver::Receiver;
 
 use super::envelope::{self, ItemType};
 use super::event::{Context, event_id, service, timestamp, to_event};
+use super::json::Json;
 use super::key::dsn_parts;
 
 /// Largest event item (or `/store/` body) after decompression: Sentry's and Relay's limit.
@@ -99,9 +99,9 @@ fn contents(endpoint: Endpoint, envelope: bool, body: &[u8]) -> Result<Contents<
 /// A transaction as one request of its service in its minute (failed: status 500 and above, or
 /// a span status of `internal_error`); only server transactions (`op` `http.server`) count.
 fn request_of(payload: &[u8], project: &str) -> Option<RequestCountRow> {
-    let t: Value = serde_json::from_slice(payload).ok()?;
+    let t = Json::parse(payload).ok()?;
     let trace = t.pointer("/contexts/trace")?;
-    let op = trace.get("op").and_then(Value::as_str).unwrap_or("");
+    let op = trace.get("op").and_then(Json::as_str).unwrap_or("");
     if !op.starts_with("http.server") {
         return None;
     }
@@ -115,7 +115,7 @@ fn request_of(payload: &[u8], project: &str) -> Option<RequestCountRow> {
         .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
         .unwrap_or(0);
     let failed =
-        status >= 500 || trace.get("status").and_then(Value::as_str) == Some("internal_error");
+        status >= 500 || trace.get("status").and_then(Json::as_str) == Some("internal_error");
     Some(RequestCountRow {
         project: String::new(),
         service: service(&t, project).into_owned(),
@@ -152,13 +152,13 @@ impl Ingest {
             let n = c.events.len() as u64;
             let values = (c.events.iter())
                 .map(|(index, payload)| {
-                    serde_json::from_slice::<Value>(payload).map_err(|e| {
+                    Json::parse(payload).map_err(|e| {
                         IngestError::BadRequest(format!(
                             "item {index} (event): malformed JSON: {e}"
                         ))
                     })
                 })
-                .collect::<Result<Vec<Value>, _>>()
+                .collect::<Result<Vec<Json<'_>>, _>>()
                 .map_err(|e| refuse(e, n))?;
             let ctx = Context {
                 source,

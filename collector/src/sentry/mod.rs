@@ -8,6 +8,7 @@
 //! - [`key`]: where the DSN's key is (headers, query string, envelope `dsn`).
 //! - [`envelope`]: the envelope reader (header line, items by `length` or newline).
 //! - [`ingest`]: the blocking job: inflate, read, authenticate by `dsn`, map, spool.
+//! - [`json`]: a JSON value borrowing from the payload, skipping what is never kept.
 //! - [`event`]: one Sentry event → an `ErrorEvent` (the field rules are there).
 //! - [`render`]: frames → a readable trace in the platform's own format.
 //! - [`reports`]: client reports (what SDKs dropped), counted for `/metrics`.
@@ -18,6 +19,7 @@ pub mod event;
 pub mod hook;
 pub mod http;
 pub mod ingest;
+pub mod json;
 pub mod key;
 pub mod render;
 pub mod reports;

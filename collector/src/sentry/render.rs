@@ -4,8 +4,7 @@
 
 use std::fmt::Write;
 
-use serde_json::Value;
-
+use super::json::Json;
 use crate::event::Text;
 use crate::fingerprint::Platform;
 
@@ -17,17 +16,17 @@ pub struct Exception<'a> {
     /// The exception's value (message).
     pub value: &'a str,
     /// Its frames, oldest first (Sentry's order).
-    pub frames: Vec<&'a Value>,
+    pub frames: Vec<&'a Json<'a>>,
 }
 
-fn field<'v>(f: &'v Value, key: &str) -> Option<&'v str> {
+fn field<'v>(f: &'v Json<'v>, key: &str) -> Option<&'v str> {
     f.get(key)
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .filter(|t| !t.trim().is_empty())
 }
 
-fn number(f: &Value, key: &str) -> Option<u64> {
-    f.get(key).and_then(Value::as_u64)
+fn number(f: &Json<'_>, key: &str) -> Option<u64> {
+    f.get(key).and_then(Json::as_u64)
 }
 
 /// `Type: value`, `Type` or `value`.
@@ -93,7 +92,7 @@ pub fn trace(platform: Platform, chain: &[Exception<'_>]) -> String {
 
 /// One `at …` line: `at pkg.Class.method(File.java:12)` on the JVM and .NET, V8's
 /// `at function (file:line:col)` elsewhere.
-fn at_line(platform: Platform, f: &Value) -> String {
+fn at_line(platform: Platform, f: &Json<'_>) -> String {
     let file = field(f, "abs_path")
         .or_else(|| field(f, "filename"))
         .unwrap_or("");

@@ -14,17 +14,23 @@ fn golden(name: &str) -> Vec<u8> {
 }
 
 /// The event item of an envelope file, parsed.
-fn event_of(name: &str) -> (Option<String>, Value) {
-    let body = golden(name);
-    let (header, items) = envelope::parse(&body).expect("envelope");
+fn event_of(name: &str) -> (Option<String>, &'static Json<'static>) {
+    let body: &'static [u8] = Box::leak(golden(name).into_boxed_slice());
+    let (header, items) = envelope::parse(body).expect("envelope");
     let item = items
         .map(|i| i.expect("item"))
         .find(|i| i.kind == ItemType::Event)
         .expect("an event item");
     (
         header.event_id,
-        serde_json::from_slice(item.payload).expect("event JSON"),
+        Box::leak(Box::new(Json::parse(item.payload).expect("event JSON"))),
     )
+}
+
+/// A hand-made event read as its JSON text would be (`Json::parse`), kept for the test's life.
+fn parsed(v: &Value) -> &'static Json<'static> {
+    let text: &'static [u8] = Box::leak(v.to_string().into_bytes().into_boxed_slice());
+    Box::leak(Box::new(Json::parse(text).expect("JSON")))
 }
 
 fn ctx(event_id: Option<&str>) -> Context<'_> {
@@ -49,7 +55,7 @@ fn fp(ev: &ErrorEvent<'_>) -> String {
 #[test]
 fn a_chained_python_exception_maps_to_its_reported_exception_and_groups_on_its_root_cause() {
     let (id, v) = event_of("python_chained.envelope");
-    let ev = to_event(&v, ctx(id.as_deref())).expect("maps");
+    let ev = to_event(v, ctx(id.as_deref())).expect("maps");
     assert_eq!(Some(&*ev.event_id), id.as_deref(), "the header's id");
     assert_eq!(
         ev.exception_type, "__main__.PaymentError",
@@ -99,7 +105,7 @@ fn a_chained_python_exception_maps_to_its_reported_exception_and_groups_on_its_r
 #[test]
 fn the_sentry_copy_and_the_otlp_copy_of_a_python_error_share_a_fingerprint() {
     let (id, v) = event_of("python_chained.envelope");
-    let sentry = to_event(&v, ctx(id.as_deref())).expect("maps");
+    let sentry = to_event(v, ctx(id.as_deref())).expect("maps");
     let text = String::from_utf8(golden("python_chained.traceback")).expect("utf-8");
     let otlp = ErrorEvent {
         service: "checkout".into(),
@@ -122,7 +128,7 @@ fn the_sentry_copy_and_the_otlp_copy_of_a_python_error_share_a_fingerprint() {
 #[test]
 fn log_messages_group_on_their_template() {
     let (id, v) = event_of("python_logging.envelope");
-    let ev = to_event(&v, ctx(id.as_deref())).expect("maps");
+    let ev = to_event(v, ctx(id.as_deref())).expect("maps");
     assert_eq!(ev.exception_type, "");
     assert_eq!(ev.message, "Invoice INV-42 could not be sent");
     assert_eq!(
@@ -130,34 +136,39 @@ fn log_messages_group_on_their_template() {
         Some("Invoice %s could not be sent")
     );
     assert_eq!(attr(&ev, "logger"), Some("app.billing"));
-    let mut other = v.clone();
+    let mut other = serde_json::to_value(v).expect("JSON");
     other["logentry"]["formatted"] = json!("Invoice INV-43 could not be sent");
     other["logentry"]["params"] = json!(["INV-43"]);
-    let other = to_event(&other, ctx(None)).expect("maps");
+    let other = to_event(parsed(&other), ctx(None)).expect("maps");
     assert_eq!(fp(&ev), fp(&other), "one template, one issue");
-    let mut changed = v.clone();
+    let mut changed = serde_json::to_value(v).expect("JSON");
     changed["logentry"]["message"] = json!("Refund %s could not be sent");
-    assert_ne!(fp(&ev), fp(&to_event(&changed, ctx(None)).expect("maps")));
+    assert_ne!(
+        fp(&ev),
+        fp(&to_event(parsed(&changed), ctx(None)).expect("maps"))
+    );
 }
 
 #[test]
 fn default_in_a_client_fingerprint_stands_for_faultlines() {
     let (id, v) = event_of("python_fingerprint.envelope");
-    let ev = to_event(&v, ctx(id.as_deref())).expect("maps");
+    let ev = to_event(v, ctx(id.as_deref())).expect("maps");
     assert_eq!(
         ev.client_fingerprint.as_deref(),
         Some("{{ default }} ⋄ eu-west")
     );
     let (_, plain) = event_of("python_chained.envelope");
-    let plain = to_event(&plain, ctx(None)).expect("maps");
+    let plain = to_event(plain, ctx(None)).expect("maps");
     let g = fingerprint(&ev.grouping_input("shop", None));
     assert_eq!(g.fingerprint, format!("{} ⋄ eu-west", fp(&plain)));
     assert_eq!(g.version, crate::fingerprint::CLIENT_GROUPING_VERSION);
     // A lone `{{ default }}` is no client fingerprint at all.
-    let mut lone = v.clone();
+    let mut lone = serde_json::to_value(v).expect("JSON");
     lone["fingerprint"] = json!(["{{ default }}"]);
     assert_eq!(
-        to_event(&lone, ctx(None)).expect("maps").client_fingerprint,
+        to_event(parsed(&lone), ctx(None))
+            .expect("maps")
+            .client_fingerprint,
         None
     );
 }
@@ -189,7 +200,7 @@ fn the_protocols_other_shapes() {
                      "runtime": {"name": "node", "version": "v20.20.2"}},
         "server_name": "web-1"
     });
-    let ev = to_event(&v, ctx(None)).expect("maps");
+    let ev = to_event(parsed(&v), ctx(None)).expect("maps");
     assert_eq!(ev.event_id, "5fd5c47e0c0b4b8e9f0e2b6e5e1d9a11");
     assert_eq!(ev.timestamp, 1_796_531_729);
     assert_eq!(ev.exception_type, "TypeError");
@@ -228,7 +239,7 @@ fn the_protocols_other_shapes() {
         "message": "plain message",
         "exception": {"values": [{"value": "plain message", "mechanism": {"type": "generic", "synthetic": true}}]}
     });
-    let ev = to_event(&synthetic, ctx(None)).expect("maps");
+    let ev = to_event(parsed(&synthetic), ctx(None)).expect("maps");
     assert_eq!((&*ev.exception_type, &*ev.message), ("", "plain message"));
     assert_eq!(
         ev.service, "shop",
@@ -243,23 +254,26 @@ fn the_protocols_other_shapes() {
         ("2025-07-31T23:05:37.0926585+00:00", 1_754_003_137),
     ] {
         let v = json!({"timestamp": ts, "message": "m"});
-        let ev = to_event(&v, ctx(None)).expect(ts);
+        let ev = to_event(parsed(&v), ctx(None)).expect(ts);
         assert_eq!(ev.timestamp, want, "{ts}");
     }
-    let e = to_event(&json!({"timestamp": "yesterday"}), ctx(None)).expect_err("bad time");
+    let e = to_event(parsed(&json!({"timestamp": "yesterday"})), ctx(None)).expect_err("bad time");
     assert!(e.contains("timestamp"), "{e}");
-    assert!(to_event(&json!([1, 2]), ctx(None)).is_err());
+    assert!(to_event(parsed(&json!([1, 2])), ctx(None)).is_err());
 }
 
 #[test]
 fn log_templates_are_filled_in_when_not_formatted() {
     assert_eq!(
-        interpolate("a %s b %d %%", Some(&json!(["x", 2]))),
+        interpolate("a %s b %d %%", Some(parsed(&json!(["x", 2])))),
         "a x b 2 %"
     );
-    assert_eq!(interpolate("{} and {}", Some(&json!([1]))), "1 and {}");
     assert_eq!(
-        interpolate("hi {name}", Some(&json!({"name": "ann"}))),
+        interpolate("{} and {}", Some(parsed(&json!([1])))),
+        "1 and {}"
+    );
+    assert_eq!(
+        interpolate("hi {name}", Some(parsed(&json!({"name": "ann"})))),
         "hi ann"
     );
     assert_eq!(interpolate("no params", None), "no params");
