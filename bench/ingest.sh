@@ -12,7 +12,8 @@
 #            sentry_single=X ratio_single_webhook=X ratio_single_sentry=X ratio_grpc=X
 #            collector_per_core=X rss_idle_mb=X rss_peak_mb=X p99_half_ms=X
 # (webhook: JSON arrays of 1000 events, as OTLP batches 1000; webhook_single and sentry_single:
-# one event per request, 64 in flight, as SDKs send each error when it happens; sentry: a
+# one event per request, 64 in flight, as SDKs send each error when it happens (100,000 of
+# each by default: a sustained rate, not a burst of a second); sentry: a
 # gzipped envelope per event, as sentry-python sends it.)
 #
 # The default count, a million events per protocol (about ten seconds each), measures sustained
@@ -22,10 +23,10 @@
 # million 2 KB rows as one block within its memory limit).
 #
 # usage: bench/ingest.sh [events per OTLP protocol and webhook arrays, default 1000000]
-#                        [single webhook events and single Sentry envelopes, default 20000]
+#                        [single webhook events and single Sentry envelopes, default 100000]
 set -euo pipefail
 N=${1:-1000000}
-NW=${2:-20000}
+NW=${2:-100000}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 work=$(mktemp -d)

@@ -189,6 +189,16 @@ fn main() -> anyhow::Result<()> {
 
 async fn start(cli: Cli) -> anyhow::Result<()> {
     if let Command::Loadgen(args) = cli.command {
+        if args.print_sentry_events {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            for line in faultline::loadgen::corpus_events() {
+                if writeln!(out, "{line}").is_err() {
+                    break; // a closed pipe (`| head`) is not an error
+                }
+            }
+            return Ok(());
+        }
         let report = faultline::loadgen::run(args).await?;
         if report.acked == 0 {
             anyhow::bail!("nothing was acknowledged");

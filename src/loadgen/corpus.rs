@@ -4,6 +4,11 @@
 pub(super) const CORPUS: &str = include_str!("../../collector/tests/data/grouping/events.jsonl");
 
 pub(super) struct CorpusEvent {
+    /// The corpus's id of the event and its true group (for scoring a peer's grouping).
+    pub(super) id: String,
+    pub(super) group: String,
+    /// The runtime (`go`, `python`, `node`, …).
+    pub(super) lang: String,
     pub(super) service: String,
     pub(super) exception_type: String,
     pub(super) message: String,
@@ -18,6 +23,9 @@ pub(super) fn corpus() -> Vec<CorpusEvent> {
         .map(|v| {
             let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
             CorpusEvent {
+                id: s("id"),
+                group: s("group"),
+                lang: s("lang"),
                 service: s("service"),
                 exception_type: s("exception_type"),
                 message: s("message"),

@@ -29,6 +29,7 @@ use otlp::otlp_request;
 pub use otlp::sample_export;
 pub use report::Report;
 use report::percentile;
+pub use sentry::corpus_events;
 use sentry::sentry_envelope;
 pub use webhook::sample_webhook_batch;
 use webhook::{webhook_batch_body, webhook_body};
@@ -87,6 +88,10 @@ pub struct Args {
     /// No progress line.
     #[arg(long)]
     pub quiet: bool,
+    /// Send nothing: print every corpus error once as a Sentry event, one JSON line each
+    /// (`{"id", "group", "event"}`), for sending the same events to a peer (`bench/bugsink.sh`).
+    #[arg(long)]
+    pub print_sentry_events: bool,
 }
 
 enum Payload {
