@@ -123,6 +123,11 @@ pub struct Config {
     /// Scrubbing per project (file only): `[scrubbing.<project>]` with `extra_fields` and
     /// `safe_fields`, added to the global lists for that project.
     pub scrubbing: std::collections::HashMap<String, faultline_collector::scrub::ScrubOverrides>,
+    /// Faultline's address as users reach it, for links in alerts (default: the API address).
+    pub public_url: String,
+    /// Alerting (file only): `[[alerts.channels]]` and `[[alerts.rules]]` (see README.md,
+    /// Alerts).
+    pub alerts: faultline_alerts::AlertsConfig,
 }
 
 impl Default for Config {
@@ -161,6 +166,8 @@ impl Default for Config {
             log_format: "text".into(),
             grouping: Default::default(),
             scrubbing: Default::default(),
+            public_url: String::new(),
+            alerts: Default::default(),
         }
     }
 }
@@ -188,6 +195,7 @@ impl std::fmt::Debug for Config {
             .field("http_addr", &self.http_addr)
             .field("api_addr", &self.api_addr)
             .field("grouping", &self.grouping.keys().collect::<Vec<_>>())
+            .field("alerts", &self.alerts)
             .finish_non_exhaustive()
     }
 }
@@ -285,7 +293,28 @@ impl Config {
         if self.max_decompressed_bytes < self.max_body_bytes {
             bail!("max_decompressed_bytes must be at least max_body_bytes");
         }
+        let url = &self.public_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+            bail!(
+                "public_url must start with http:// or https://, got {:?}",
+                self.public_url
+            );
+        }
+        self.alerts.validate().map_err(|e| anyhow::anyhow!(e))?;
         Ok(())
+    }
+
+    /// Faultline's address as users reach it: `public_url`, else the API address (a wildcard
+    /// address read as `localhost`).
+    pub fn public_url(&self) -> String {
+        if !self.public_url.is_empty() {
+            return self.public_url.trim_end_matches('/').to_string();
+        }
+        match self.api_addr.parse::<SocketAddr>() {
+            Ok(a) if a.ip().is_unspecified() => format!("http://localhost:{}", a.port()),
+            Ok(a) => format!("http://{a}"),
+            Err(_) => format!("http://{}", self.api_addr),
+        }
     }
 }
 

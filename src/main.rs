@@ -43,6 +43,10 @@ enum Command {
     /// Send realistic errors (the grouping corpus) to a Faultline and report events/s and
     /// acknowledgement latency; the last line is machine-readable.
     Loadgen(faultline::loadgen::Args),
+    /// For cron and CI: exit non-zero when Faultline is not ready, or a project had too many
+    /// errors lately.
+    #[command(subcommand)]
+    Check(faultline::check::Check),
 }
 
 /// Logs to stderr (JSON or text); with `OTEL_EXPORTER_OTLP_ENDPOINT` set, Faultline's own spans
@@ -205,6 +209,12 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Command::Check(check) = &cli.command {
+        // Needs no configuration: it asks a running Faultline.
+        let verdict = faultline::check::run(check).await;
+        println!("{}", verdict.text);
+        std::process::exit(verdict.code);
+    }
     let env: HashMap<String, String> = std::env::vars().collect();
     let cfg = Config::load(&env).context("configuration")?;
     if let Command::Fingerprint { score } = cli.command {
@@ -265,6 +275,6 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             println!("migrations applied: {applied:?}");
             Ok(())
         }
-        Command::Fingerprint { .. } | Command::Loadgen(_) => Ok(()),
+        Command::Fingerprint { .. } | Command::Loadgen(_) | Command::Check(_) => Ok(()),
     }
 }

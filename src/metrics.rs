@@ -1,7 +1,8 @@
 //! `GET /metrics`: one `prometheus-client` registry, built once at start, holding every crate's
 //! collector — accepted and dropped occurrences by reason and source (collector), writer batches,
 //! insert latency and spool size and age (store), what Sentry SDKs reported they discarded and
-//! Sentry webhook deliveries (collector) under the `faultline_` prefix, and requests by
+//! Sentry webhook deliveries (collector), alerts fired and their deliveries (alerts) under the
+//! `faultline_` prefix, and requests by
 //! route and status (health, whose names carry no product name: `http_requests_total`).
 
 use std::sync::Arc;
@@ -16,7 +17,11 @@ use prometheus_client::registry::Registry;
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The registry of every metric Faultline exposes.
-pub fn registry(ingest: &Ingest, http: &faultline_health::HttpMetrics) -> Arc<Registry> {
+pub fn registry(
+    ingest: &Ingest,
+    http: &faultline_health::HttpMetrics,
+    alerts: &faultline_alerts::AlertMetrics,
+) -> Arc<Registry> {
     let mut registry = Registry::default();
     http.register(&mut registry);
     let faultline = registry.sub_registry_with_prefix("faultline");
@@ -26,6 +31,7 @@ pub fn registry(ingest: &Ingest, http: &faultline_health::HttpMetrics) -> Arc<Re
     )));
     faultline.register_collector(Box::new(HookMetrics(ingest.hook_deliveries().clone())));
     faultline.register_collector(Box::new(WriterMetrics(ingest.writer().clone())));
+    alerts.register(faultline);
     Arc::new(registry)
 }
 

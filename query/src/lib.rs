@@ -108,6 +108,9 @@ fn serde_urlencoded_from_str<T: DeserializeOwned>(q: &str) -> Result<T, QueryErr
 pub struct Api {
     pub(crate) store: Store,
     api_keys: Arc<Vec<Vec<u8>>>,
+    /// Routes of other crates (alerts) served under `/api/v1` behind the same keys, and their
+    /// part of the OpenAPI document.
+    extensions: Arc<Vec<(Router, utoipa::openapi::OpenApi)>>,
 }
 
 /// The OpenAPI document's top level.
@@ -124,7 +127,16 @@ impl Api {
         Api {
             store,
             api_keys: Arc::new(api_keys.into_iter().map(String::into_bytes).collect()),
+            extensions: Arc::default(),
         }
+    }
+
+    /// Also serves `routes` (stateful already) behind the API keys, documented by `doc`.
+    pub fn with_extension(mut self, (routes, doc): (Router, utoipa::openapi::OpenApi)) -> Self {
+        let mut all = (*self.extensions).clone();
+        all.push((routes, doc));
+        self.extensions = Arc::new(all);
+        self
     }
 
     fn documented(&self) -> (Router<Api>, utoipa::openapi::OpenApi) {
@@ -147,6 +159,9 @@ impl Api {
     /// The OpenAPI document of every route.
     pub fn openapi(&self) -> utoipa::openapi::OpenApi {
         let mut doc = self.documented().1;
+        for (_, extra) in self.extensions.iter() {
+            doc.merge(extra.clone());
+        }
         doc.paths.paths.insert(
             "/api/v1/openapi.json".into(),
             utoipa::openapi::path::PathItem::new(
@@ -164,13 +179,16 @@ impl Api {
     pub fn router(&self) -> Router {
         let (routes, _) = self.documented();
         let doc = self.openapi();
+        let mut routes = routes.with_state(self.clone());
+        for (extra, _) in self.extensions.iter() {
+            routes = routes.merge(extra.clone());
+        }
         routes
             .route_layer(middleware::from_fn_with_state(self.clone(), require_key))
             .route(
                 "/api/v1/openapi.json",
                 get(move || async move { Json(doc) }),
             )
-            .with_state(self.clone())
     }
 
     fn key_ok(&self, presented: Option<&str>) -> bool {

@@ -22,9 +22,10 @@ pub(super) fn routes(
     ingest: &Ingest,
     readiness: Readiness,
     http_metrics: &HttpMetrics,
+    alert_metrics: &faultline_alerts::AlertMetrics,
 ) -> Router {
     let health = probes(cfg, store, ingest, readiness);
-    let registry = crate::metrics::registry(ingest, http_metrics);
+    let registry = crate::metrics::registry(ingest, http_metrics, alert_metrics);
     let db_store = store.clone();
     health
         .router()

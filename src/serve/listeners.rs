@@ -63,8 +63,14 @@ impl Listeners {
     }
 
     /// The REST API (8080).
-    pub(super) async fn api(&mut self, cfg: &Config, store: &Store) -> anyhow::Result<()> {
-        let api = faultline_query::Api::new(store.clone(), cfg.api_keys.0.clone());
+    pub(super) async fn api(
+        &mut self,
+        cfg: &Config,
+        store: &Store,
+        alerting: &faultline_alerts::Engine,
+    ) -> anyhow::Result<()> {
+        let api = faultline_query::Api::new(store.clone(), cfg.api_keys.0.clone())
+            .with_extension(faultline_alerts::api::router(alerting.clone()));
         self.api_addr = Some(self.serve("api", &cfg.api_addr, api.router()).await?);
         Ok(())
     }

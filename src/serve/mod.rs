@@ -2,7 +2,8 @@
 //!
 //! [`start`] is a list of named steps, one module each: [`clickhouse`] (the configured server or
 //! the embedded one; migrations in the background, retried until ClickHouse answers, then
-//! ready = 200) → [`ingest`] (spool, writer, pipeline) → [`health`] (probes, `/health/db`,
+//! ready = 200) → [`ingest`] (spool, writer, pipeline) → [`alerts`] (the alerting engine, once
+//! migrated) → [`health`] (probes, `/health/db`,
 //! `/metrics` on every listener) → [`listeners`] (bound: live = 200, ready = 503 until migrated)
 //! → [`shutdown`] (the stop sequence, waiting for the token). A new component is one line in
 //! `start` and, if it needs one, a module here.
@@ -11,6 +12,7 @@
 //! and finish in-flight requests → the writer flushes what was accepted (under a timeout) → the
 //! embedded ClickHouse stops. A second signal exits at once (handled in `main`).
 
+mod alerts;
 mod banner;
 mod clickhouse;
 mod health;
@@ -91,6 +93,13 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
     let clickhouse = clickhouse::connect(&cfg).await?;
     clickhouse::migrate_in_background(&clickhouse.store, &readiness, &shutdown);
     let pipeline = ingest::build(&cfg, &clickhouse.store, roles.ingest)?;
+    let alerting = alerts::start(
+        &cfg,
+        &clickhouse.store,
+        &pipeline.ingest,
+        &readiness,
+        &shutdown,
+    )?;
 
     let http_metrics = HttpMetrics::default();
     let common = health::routes(
@@ -99,6 +108,7 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
         &pipeline.ingest,
         readiness.clone(),
         &http_metrics,
+        alerting.metrics(),
     );
     let layer = RequestLayer::new(Duration::from_millis(cfg.slow_request_ms), http_metrics);
     let mut listeners = listeners::Listeners::new(common, layer);
@@ -106,7 +116,7 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
         listeners.ingest(&cfg, &pipeline.ingest).await?;
     }
     if roles.api {
-        listeners.api(&cfg, &clickhouse.store).await?;
+        listeners.api(&cfg, &clickhouse.store, &alerting).await?;
     }
 
     let (grpc_addr, http_addr, api_addr) =

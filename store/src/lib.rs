@@ -6,6 +6,7 @@
 //! so a test can run each one on both. The `clickhouse` crate runs with validation off (18.16 lacks
 //! `RowBinaryWithNamesAndTypes`), so row structs are checked against `DESCRIBE TABLE` by a test.
 
+pub mod alerts;
 pub mod embedded;
 mod error;
 pub mod queries;
@@ -20,7 +21,9 @@ pub mod writer;
 use std::time::Duration;
 
 pub use error::StoreError;
-pub use rows::{IssueStateRow, OccurrenceRow, RequestCountRow, StackTraceRow};
+pub use rows::{
+    AlertDeliveryRow, AlertLeaseRow, IssueStateRow, OccurrenceRow, RequestCountRow, StackTraceRow,
+};
 
 /// How to reach ClickHouse.
 #[derive(Debug, Clone)]
@@ -214,5 +217,6 @@ pub fn catalog(db: &str) -> Vec<(String, String)> {
         out.push((format!("modern_dedup_window_{t}"), stmt));
     }
     out.extend(queries::catalog(db));
+    out.extend(alerts::catalog(db));
     out
 }

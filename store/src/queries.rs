@@ -21,7 +21,7 @@ use crate::{OccurrenceRow, Store, StoreError};
 /// A bound value of a dynamically built query.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
-enum Arg {
+pub(crate) enum Arg {
     Str(String),
     U32(u32),
     Strs(Vec<String>),
@@ -31,24 +31,24 @@ enum Arg {
 
 /// SQL text with its arguments, in order.
 #[derive(Debug, Clone, Default)]
-struct Sql {
+pub(crate) struct Sql {
     text: String,
     args: Vec<Arg>,
 }
 
 impl Sql {
-    fn push(&mut self, text: &str) -> &mut Self {
+    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self
     }
-    fn arg(&mut self, text: &str, a: Arg) -> &mut Self {
+    pub(crate) fn arg(&mut self, text: &str, a: Arg) -> &mut Self {
         self.text.push_str(text);
         self.args.push(a);
         self
     }
     /// ` AND col IN (?, ?, ...)`, one bound value per item (an `IN` over literals uses the
     /// primary key; `has(array, col)` would not). Nothing for an empty list.
-    fn in_list(&mut self, col: &str, items: Vec<Arg>) -> &mut Self {
+    pub(crate) fn in_list(&mut self, col: &str, items: Vec<Arg>) -> &mut Self {
         if items.is_empty() {
             return self;
         }
@@ -58,14 +58,14 @@ impl Sql {
         self
     }
     /// Runs the query and reads every row.
-    async fn fetch_all<T>(&self, store: &Store) -> Result<Vec<T>, StoreError>
+    pub(crate) async fn fetch_all<T>(&self, store: &Store) -> Result<Vec<T>, StoreError>
     where
         T: clickhouse::RowOwned + clickhouse::RowRead,
     {
         Ok(self.query(store.client()).fetch_all().await?)
     }
 
-    fn query(&self, client: &clickhouse::Client) -> clickhouse::query::Query {
+    pub(crate) fn query(&self, client: &clickhouse::Client) -> clickhouse::query::Query {
         let mut q = client.query(&self.text);
         for a in &self.args {
             q = q.bind(a);
@@ -135,7 +135,7 @@ impl Dims {
 
 /// The coarsest rollup a query may read: a series with 5-minute buckets must not read hour rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Level {
+pub(crate) enum Level {
     Minute,
     Hour,
     Day,
@@ -171,7 +171,14 @@ fn split(w: Window, max: Level) -> Vec<(Level, u32, u32)> {
 }
 
 /// The rollup rows of `[from, to)`, with the columns `cols` plus `bucket` (the row's time).
-fn rollup_source(db: &str, dims: &Dims, w: Window, max: Level, cols: &str, sql: &mut Sql) {
+pub(crate) fn rollup_source(
+    db: &str,
+    dims: &Dims,
+    w: Window,
+    max: Level,
+    cols: &str,
+    sql: &mut Sql,
+) {
     let parts = split(w, max);
     sql.push("(");
     if parts.is_empty() {

@@ -242,3 +242,80 @@ pub struct IssueStateRow {
     /// Monotonic version (milliseconds since the epoch).
     pub version: u64,
 }
+
+/// Columns of `alert_deliveries`, in table order.
+pub const ALERT_DELIVERY_COLUMNS: &[(&str, &str)] = &[
+    ("alert_id", "String"),
+    ("channel", "String"),
+    ("created_at", "DateTime('UTC')"),
+    ("rule", "String"),
+    ("event", "String"),
+    ("project", "String"),
+    ("fingerprint", "String"),
+    ("subject", "String"),
+    ("payload", "String"),
+    ("status", "String"),
+    ("attempts", "UInt32"),
+    ("next_attempt_at", "DateTime('UTC')"),
+    ("last_error", "String"),
+    ("updated_at", "DateTime('UTC')"),
+    ("step", "UInt64"),
+];
+
+/// One change of one delivery (an alert to one channel); the row with the highest `step` is its
+/// current state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct AlertDeliveryRow {
+    /// The alert's deterministic id (rule, issue or service, trigger window or resolution), the
+    /// same for every channel: what receivers dedupe on.
+    pub alert_id: String,
+    /// The channel's name.
+    pub channel: String,
+    /// When the alert fired, seconds since the epoch (the same in every row of a delivery).
+    pub created_at: u32,
+    /// The rule's name.
+    pub rule: String,
+    /// `new_issue`, `regression`, `count`, `rate` or `test`.
+    pub event: String,
+    /// Project.
+    pub project: String,
+    /// The issue (empty for `rate` and `test`).
+    pub fingerprint: String,
+    /// What it is about, for lists: the exception type, or the service of a `rate` alert.
+    pub subject: String,
+    /// The alert's facts as JSON (what every channel renders; never a secret).
+    pub payload: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When to try again (pending ones).
+    pub next_attempt_at: u32,
+    /// The last attempt's error (empty once delivered).
+    pub last_error: String,
+    /// When this row was written.
+    pub updated_at: u32,
+    /// 1 when recorded, +1 per attempt: the highest wins.
+    pub step: u64,
+}
+
+/// Columns of `alert_leases`, in table order.
+pub const ALERT_LEASE_COLUMNS: &[(&str, &str)] = &[
+    ("name", "String"),
+    ("holder", "String"),
+    ("expires_at", "DateTime('UTC')"),
+    ("version", "UInt64"),
+];
+
+/// A claim on a lease; the row with the highest `version` is the current holder.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct AlertLeaseRow {
+    /// The lease (`alerts`).
+    pub name: String,
+    /// Who holds it (`host:pid:random`).
+    pub holder: String,
+    /// Until when, seconds since the epoch.
+    pub expires_at: u32,
+    /// Milliseconds since the epoch × 1000 + a random tie-breaker.
+    pub version: u64,
+}

@@ -9,7 +9,10 @@
 //! migration's name to [`MIGRATIONS`]. Adding a column: append it with [`Table::added`]; the
 //! migration adds it `AFTER` the column before it, so a fresh and an upgraded table are equal.
 
-use crate::rows::{ISSUE_STATE_COLUMNS, OCCURRENCE_COLUMNS, REQUEST_COLUMNS, STACKTRACE_COLUMNS};
+use crate::rows::{
+    ALERT_DELIVERY_COLUMNS, ALERT_LEASE_COLUMNS, ISSUE_STATE_COLUMNS, OCCURRENCE_COLUMNS,
+    REQUEST_COLUMNS, STACKTRACE_COLUMNS,
+};
 
 /// Every migration's number and name, oldest first. Version 0 is the bookkeeping table itself.
 pub const MIGRATIONS: &[(u32, &str)] = &[
@@ -18,6 +21,10 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         "initial schema: occurrences, issue rollups and totals, issue states, request totals, 404s",
     ),
     (2, "stack traces stored once per project, day and hash"),
+    (
+        3,
+        "alerts: issue arrivals by ingest time, alert deliveries (the outbox), the alerting lease",
+    ),
 ];
 
 /// One column.
@@ -77,6 +84,8 @@ pub enum Written {
     Triage,
     /// Migration bookkeeping.
     Bookkeeping,
+    /// Alert bookkeeping (deliveries, the lease): single rows, each distinct by its version.
+    Alert,
 }
 
 /// A materialized view feeding a table.
@@ -285,6 +294,38 @@ GROUP BY project, path, hour"
             .engine(Engine::Replacing(None))
             .daily("day")
             .order_by("project, stack_hash"),
+        // Occurrences by the minute they were *received* (not their own timestamp): what alerting
+        // reads for "just arrived", so events with skewed clocks or replayed after an outage
+        // still count as new.
+        Table::new("issue_arrivals_minute", 3, &[
+            ("minute", "DateTime('UTC')"),
+            ("project", "String"),
+            ("fingerprint", "String"),
+            ("occurrences", "UInt64"),
+        ])
+        .engine(Engine::Summing(&["occurrences"]))
+        .daily("minute")
+        .order_by("minute, project, fingerprint")
+        .view(
+            "occurrences",
+            "SELECT toStartOfMinute(received_at) AS minute, project, fingerprint, count() AS occurrences
+FROM {from}
+GROUP BY minute, project, fingerprint"
+                .to_string(),
+        ),
+        // The alert outbox and delivery log: one row per change of one delivery (an alert to
+        // one channel); the highest `step` wins, so a re-inserted `pending` never overrides a
+        // later `delivered`.
+        Table::new("alert_deliveries", 3, ALERT_DELIVERY_COLUMNS)
+            .engine(Engine::Replacing(Some("step")))
+            .daily("created_at")
+            .written(Written::Alert)
+            .order_by("alert_id, channel"),
+        // Which process evaluates and delivers alerts (one among several replicas).
+        Table::new("alert_leases", 3, ALERT_LEASE_COLUMNS)
+            .engine(Engine::Replacing(Some("version")))
+            .written(Written::Alert)
+            .order_by("name"),
     ]
 }
 
@@ -430,7 +471,9 @@ mod tests {
                 "requests_minute",
                 "requests_hour",
                 "not_found_hour",
-                "stacktraces"
+                "stacktraces",
+                "issue_arrivals_minute",
+                "alert_deliveries"
             ]
         );
         let dedup: Vec<_> = tables()
@@ -439,7 +482,8 @@ mod tests {
             .map(|t| t.name)
             .collect();
         assert!(!dedup.contains(&"issue_states") && !dedup.contains(&"schema_migrations"));
-        assert_eq!(dedup.len(), names().len() - 2);
+        assert!(!dedup.contains(&"alert_deliveries") && !dedup.contains(&"alert_leases"));
+        assert_eq!(dedup.len(), names().len() - 4);
         assert_eq!(
             table("issue_states").map(|t| t.engine),
             Some(Engine::Replacing(Some("version")))

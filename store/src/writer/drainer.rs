@@ -80,7 +80,7 @@ pub(super) async fn drain(
         )
         .await;
         match outcome {
-            Ok(()) => {}
+            Ok(()) => stats.inserted.notify_one(),
             Err(e) if e.is_retryable() => {
                 // Stopping: the range stays in the spool (and in flight) for the next start.
                 return;

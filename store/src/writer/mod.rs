@@ -183,6 +183,11 @@ impl Writer {
         }
     }
 
+    /// Signalled after every insert ClickHouse confirmed.
+    pub fn inserted(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.stats.inserted.clone()
+    }
+
     /// The writer's counters.
     pub fn stats(&self) -> &WriterStats {
         &self.stats

@@ -33,6 +33,8 @@ pub struct WriterStats {
     pub rejected_rows: AtomicU64,
     /// Occurrence rows found already stored when a crashed insert was replayed (not re-inserted).
     pub replay_skipped_rows: AtomicU64,
+    /// Signalled after every insert ClickHouse confirmed (alerting evaluates new arrivals then).
+    pub inserted: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Default for WriterStats {
@@ -44,6 +46,7 @@ impl Default for WriterStats {
             insert_errors: AtomicU64::default(),
             rejected_rows: AtomicU64::default(),
             replay_skipped_rows: AtomicU64::default(),
+            inserted: std::sync::Arc::default(),
         }
     }
 }
