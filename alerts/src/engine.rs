@@ -5,7 +5,7 @@
 //! 1. reads the issues that just arrived (`issue_arrivals_minute`, by ingest time: other
 //!    replicas' ingest and spool replays included), their totals, triage state and where they
 //!    were seen, and evaluates `new_issue` and `regression` rules ([`crate::eval::arrivals`]);
-//!    every 30 s also `count` and `rate` rules over their windows;
+//!    at most every 5 s also `count` and `rate` rules over their windows;
 //! 2. drops alerts whose id is already in the outbox, records the rest (one `pending` row per
 //!    channel) — before anything is sent;
 //! 3. delivers what is due, recording each attempt; retries with backoff and jitter (honouring
@@ -36,8 +36,8 @@ use crate::rule::{Severity, Trigger};
 
 /// How often the engine wakes without a signal.
 pub const TICK: Duration = Duration::from_secs(2);
-/// How often `count` and `rate` rules are evaluated.
-pub const WINDOW_EVERY: Duration = Duration::from_secs(30);
+/// How often, at most, `count` and `rate` rules are evaluated (each is one rollup query).
+pub const WINDOW_EVERY: Duration = Duration::from_secs(5);
 /// Lease length; renewed every [`TICK`] or so.
 pub const LEASE: Duration = Duration::from_secs(15);
 /// How long a claimant waits before reading the winner back.
@@ -153,7 +153,12 @@ impl Engine {
                 }
             }
             tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => {
+                    if now_secs() < leader_until {
+                        self.release_lease().await;
+                    }
+                    return;
+                }
                 () = inserted.notified() => {
                     // Let the rollups of a burst of inserts land, then evaluate once.
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -192,6 +197,21 @@ impl Engine {
             .lease("alerts")
             .await?
             .is_some_and(|l| l.holder == self.inner.holder))
+    }
+
+    /// Gives the lease up (at shutdown), so another replica takes over at once rather than when
+    /// it expires.
+    async fn release_lease(&self) {
+        let now = now_secs();
+        let release = AlertLeaseRow {
+            name: "alerts".into(),
+            holder: String::new(),
+            expires_at: 0,
+            version: u64::from(now) * 1_000_000 + 999_999,
+        };
+        if let Err(e) = self.inner.store.claim_lease(&release).await {
+            tracing::warn!(error = %e, "alerts: cannot release the lease");
+        }
     }
 
     /// Evaluates every rule (windowed ones when `windows`), records what fired.

@@ -6,7 +6,7 @@
 //!    `issue_arrivals_minute` (by ingest time) and signals the engine ([`engine`]);
 //! 2. the process holding the alerting lease reads what arrived, with each issue's totals,
 //!    triage state and where it was seen, and the rules decide ([`eval`], pure): `new_issue`,
-//!    `regression` at once; `count` and `rate` every 30 s over their windows. Ignored issues
+//!    `regression` at once; `count` and `rate` at most every 5 s over their windows. Ignored issues
 //!    never alert; at most one alert per rule and issue (service) per `interval`;
 //! 3. each alert has a deterministic id ([`alert::alert_id`]): ids already in the outbox are
 //!    dropped, the rest recorded as one `pending` delivery per channel (`alert_deliveries`);

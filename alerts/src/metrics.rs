@@ -46,7 +46,7 @@ impl AlertMetrics {
         );
         registry.register(
             "alerts_leader",
-            "1 when this process evaluates and delivers alerts (holds the lease)",
+            "Whether this process evaluates and delivers alerts (1: it holds the alerting lease)",
             self.leader.clone(),
         );
     }

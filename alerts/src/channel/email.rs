@@ -19,7 +19,8 @@ pub fn subject(alert: &Alert) -> String {
         (Some(i), None) => headline(i),
         (None, None) => "test alert".into(),
     };
-    let what: String = what.chars().take(150).collect();
+    // Error texts are the client's: no line breaks or other controls into a header.
+    let what: String = what.chars().filter(|c| !c.is_control()).take(150).collect();
     format!(
         "[Faultline] {}: {what} ({})",
         alert.project,
