@@ -44,15 +44,18 @@ impl Got {
     }
 }
 
+/// An answer: status and `Retry-After`.
+type Answer = (u16, Option<&'static str>);
+
 /// An HTTP receiver on port 0: records every request, answers from `script` (then 200 `ok`).
 #[derive(Clone, Default)]
 struct Receiver {
     got: Arc<Mutex<Vec<Got>>>,
-    script: Arc<Mutex<VecDeque<(u16, Option<&'static str>)>>>,
+    script: Arc<Mutex<VecDeque<Answer>>>,
 }
 
 impl Receiver {
-    async fn start(script: &[(u16, Option<&'static str>)]) -> (Receiver, String) {
+    async fn start(script: &[Answer]) -> (Receiver, String) {
         let r = Receiver::default();
         r.script
             .lock()
