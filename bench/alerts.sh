@@ -15,7 +15,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # BENCH_KEEP=DIR keeps the servers' logs (with BENCH_LOG=faultline_alerts=debug: timings).
+  [ -n "${BENCH_KEEP:-}" ] && mkdir -p "$BENCH_KEEP" && cp "$work"/*.log "$BENCH_KEEP"/ 2>/dev/null
+  rm -rf "$work"
+}
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -30,7 +35,7 @@ start_faultline() { # $1 database, $2 config file ("" for none); sets pid, http,
   FAULTLINE_CONFIG=$2 FAULTLINE_CLICKHOUSE_URL=$url FAULTLINE_CLICKHOUSE_DATABASE=$1 \
     FAULTLINE_DATA_DIR="$work/data-$1" FAULTLINE_PROJECTS="bench:$token" \
     FAULTLINE_HTTP_ADDR=127.0.0.1:$http FAULTLINE_OTLP_GRPC_ADDR=127.0.0.1:$grpc \
-    FAULTLINE_API_ADDR=127.0.0.1:$api RUST_LOG=error "$bin" serve >"$work/$1.log" 2>&1 &
+    FAULTLINE_API_ADDR=127.0.0.1:$api RUST_LOG=${BENCH_LOG:-error} "$bin" serve >"$work/$1.log" 2>&1 &
   pid=$!
   pids+=("$pid")
   for _ in $(seq 1 300); do
@@ -70,6 +75,13 @@ throughput() { # $1 database, $2 config; prints events/s until stored
     sleep 0.1
   done
   t1=$(date +%s.%N)
+  if [ -n "$2" ]; then
+    # Alerting on: let the alerts of the run's new issues go out before stopping.
+    for _ in $(seq 1 100); do
+      [ "$(q "SELECT count() FROM (SELECT argMax(status, step) AS s FROM $1.alert_deliveries GROUP BY alert_id, channel) WHERE s = 'delivered'")" -gt 0 ] && break
+      sleep 0.1
+    done
+  fi
   kill "$pid"; wait "$pid" 2>/dev/null || true
   python3 -c "print(round($stored / ($t1 - $t0)))"
 }
@@ -80,10 +92,17 @@ python3 bench/alert_latency.py "$port" "unused" 0 >/dev/null 2>&1 &
 sink=$!
 pids+=("$sink")
 write_config "$port"
-db_off="bench_alerts_off_$$"; db_on="bench_alerts_on_$$"; db_lat="bench_alerts_lat_$$"
-rate_off=$(throughput "$db_off" "")
-rate_on=$(throughput "$db_on" "$work/alerts.toml")
-alerts_sent=$(q "SELECT count() FROM (SELECT alert_id, argMax(status, step) AS s FROM $db_on.alert_deliveries GROUP BY alert_id, channel) WHERE s = 'delivered'")
+db_lat="bench_alerts_lat_$$"
+# Off and on twice, alternating (one run of each is within run-to-run noise of the other).
+runs_off=(); runs_on=(); dbs=()
+for round in 1 2; do
+  runs_off+=("$(throughput "bench_alerts_off${round}_$$" "")")
+  runs_on+=("$(throughput "bench_alerts_on${round}_$$" "$work/alerts.toml")")
+  dbs+=("bench_alerts_off${round}_$$" "bench_alerts_on${round}_$$")
+done
+rate_off=$(( (runs_off[0] + runs_off[1]) / 2 ))
+rate_on=$(( (runs_on[0] + runs_on[1]) / 2 ))
+alerts_sent=$(q "SELECT count() FROM (SELECT argMax(status, step) AS s FROM bench_alerts_on2_$$.alert_deliveries GROUP BY alert_id, channel) WHERE s = 'delivered'")
 kill "$sink" 2>/dev/null || true
 
 # Latency under load.
@@ -95,9 +114,9 @@ python3 bench/alert_latency.py "$port" "http://127.0.0.1:$http/webhook/error/$to
 lat=$(tail -1 "$work/latency.out")
 field() { grep -Eo " $1=[0-9.]+" <<<"$lat" | cut -d= -f2; }
 
-for db in "$db_off" "$db_on" "$db_lat"; do q "DROP DATABASE IF EXISTS $db" >/dev/null; done
+for db in "${dbs[@]}" "$db_lat"; do q "DROP DATABASE IF EXISTS $db" >/dev/null; done
 echo
 echo "Alerting, $(nproc) cores, $(date -u +%Y-%m-%d), ClickHouse $(q 'SELECT version()'), $N events per throughput run"
-echo "ingest (gRPC, until stored): alerting off $rate_off events/s, on $rate_on events/s ($alerts_sent new-issue alerts delivered)"
+echo "ingest (gRPC, until stored): alerting off ${runs_off[*]} events/s (mean $rate_off), on ${runs_on[*]} (mean $rate_on; $alerts_sent new-issue alerts delivered in the last run)"
 echo "$lat (acknowledgement → webhook received, under loadgen at $((rate_on / 2)) events/s)"
 echo "alerts: rate_off=$rate_off rate_on=$rate_on ratio=$(python3 -c "print(round($rate_on / $rate_off, 3))") latency_p50_ms=$(field p50_ms) latency_p90_ms=$(field p90_ms) latency_max_ms=$(field max_ms)"

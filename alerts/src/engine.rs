@@ -8,7 +8,8 @@
 //!    at most every 5 s also `count` and `rate` rules over their windows;
 //! 2. drops alerts whose id is already in the outbox, records the rest (one `pending` row per
 //!    channel) — before anything is sent;
-//! 3. delivers what is due, recording each attempt; retries with backoff and jitter (honouring
+//! 3. a second loop delivers what is due (each attempt its own task, so a slow receiver delays no
+//!    other alert), recording each attempt; retries with backoff and jitter (honouring
 //!    `Retry-After`) for `retry_for`, then marks the delivery failed.
 //!
 //! The lease (`alert_leases`) makes one process among replicas evaluate and deliver: claims are
@@ -70,6 +71,10 @@ struct Inner {
     metrics: Arc<AlertMetrics>,
     holder: String,
     deliver_now: Notify,
+    /// Whether this process holds the lease (set by the evaluation loop).
+    leader: std::sync::atomic::AtomicBool,
+    /// Deliveries whose attempt is under way: not started twice.
+    in_flight: std::sync::Mutex<HashSet<(String, String)>>,
 }
 
 impl Engine {
@@ -86,6 +91,8 @@ impl Engine {
                 metrics,
                 holder: format!("{host}:{}:{:08x}", std::process::id(), random_u64() as u32),
                 deliver_now: Notify::new(),
+                leader: std::sync::atomic::AtomicBool::new(false),
+                in_flight: std::sync::Mutex::default(),
             }),
         }
     }
@@ -122,8 +129,30 @@ impl Engine {
             if me.inner.alerts.is_empty() {
                 return;
             }
+            let deliveries = tokio::spawn({
+                let (me, shutdown) = (me.clone(), shutdown.clone());
+                async move { me.deliver_loop(shutdown).await }
+            });
             me.run(inserted, shutdown).await;
+            let _ = deliveries.await;
         })
+    }
+
+    /// Starts due deliveries (each attempt its own task: a slow receiver delays no other) when
+    /// told an alert was recorded, and every second.
+    async fn deliver_loop(&self, shutdown: CancellationToken) {
+        loop {
+            if self.inner.leader.load(std::sync::atomic::Ordering::Relaxed)
+                && let Err(e) = self.deliver_due().await
+            {
+                tracing::warn!(error = %e, "alerts: cannot read due deliveries");
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = self.inner.deliver_now.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
     }
 
     async fn run(&self, inserted: Arc<Notify>, shutdown: CancellationToken) {
@@ -139,17 +168,24 @@ impl Engine {
                     Err(e) => tracing::warn!(error = %e, "alerts: cannot read the lease"),
                 }
                 self.inner.metrics.set_leader(now_secs() < leader_until);
+                self.inner.leader.store(
+                    now_secs() < leader_until,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
             }
             if now_secs() < leader_until {
                 let windows = std::time::Instant::now() - last_windows >= WINDOW_EVERY;
                 if windows {
                     last_windows = std::time::Instant::now();
                 }
-                if let Err(e) = self.evaluate(windows).await {
-                    tracing::warn!(error = %e, "alerts: evaluation failed");
-                }
-                if let Err(e) = self.deliver_due().await {
-                    tracing::warn!(error = %e, "alerts: delivery failed");
+                let t0 = std::time::Instant::now();
+                match self.evaluate(windows).await {
+                    Ok(()) => tracing::debug!(
+                        ms = t0.elapsed().as_millis() as u64,
+                        windows,
+                        "alerts: evaluated"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "alerts: evaluation failed"),
                 }
             }
             tokio::select! {
@@ -163,7 +199,6 @@ impl Engine {
                     // Let the rollups of a burst of inserts land, then evaluate once.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                () = self.inner.deliver_now.notified() => {}
                 () = tokio::time::sleep(TICK) => {}
             }
         }
@@ -540,26 +575,43 @@ impl Engine {
         Ok(out.into_values().collect())
     }
 
-    /// Delivers what is due; returns how many attempts were made.
+    /// Starts an attempt of every due delivery not already under way, each recording its
+    /// outcome when done; returns how many were started.
     pub async fn deliver_due(&self) -> Result<usize, StoreError> {
-        let store = &self.inner.store;
         let now = now_secs();
         let since = now.saturating_sub(self.inner.alerts.retry_for.as_secs() as u32 + 86_400);
-        let due = store.due_deliveries(since, now, 100).await?;
-        let mut tasks = tokio::task::JoinSet::new();
+        let due = self.inner.store.due_deliveries(since, now, 100).await?;
+        let mut started = 0;
         for row in due {
-            let me = self.clone();
-            tasks.spawn(async move { me.attempt(row).await });
-        }
-        let mut rows = Vec::new();
-        while let Some(r) = tasks.join_next().await {
-            if let Ok(row) = r {
-                rows.push(row);
+            let key = (row.alert_id.clone(), row.channel.clone());
+            if !self.in_flight().insert(key.clone()) {
+                continue;
             }
+            started += 1;
+            let me = self.clone();
+            tokio::spawn(async move {
+                let next = me.attempt(row).await;
+                if let Err(e) = me
+                    .inner
+                    .store
+                    .insert_deliveries(std::slice::from_ref(&next))
+                    .await
+                {
+                    // Not recorded: the delivery is still due and is tried again (the receiver
+                    // may get it twice, with the same X-Faultline-Delivery).
+                    tracing::warn!(error = %e, "alerts: cannot record a delivery attempt");
+                }
+                me.in_flight().remove(&key);
+            });
         }
-        let n = rows.len();
-        store.insert_deliveries(&rows).await?;
-        Ok(n)
+        Ok(started)
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String)>> {
+        self.inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// One attempt of one delivery: the row to record after it.

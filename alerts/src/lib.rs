@@ -10,7 +10,8 @@
 //!    never alert; at most one alert per rule and issue (service) per `interval`;
 //! 3. each alert has a deterministic id ([`alert::alert_id`]): ids already in the outbox are
 //!    dropped, the rest recorded as one `pending` delivery per channel (`alert_deliveries`);
-//! 4. due deliveries are sent ([`channel`]) and every attempt recorded; network errors, 408,
+//! 4. due deliveries are sent ([`channel`]), each attempt its own task (a slow receiver delays no
+//!    other), and every attempt recorded; network errors, 408,
 //!    425, 429 and 5xx (SMTP 4xx) are retried with backoff and jitter, at least `Retry-After`,
 //!    for `retry_for` (default 1 h), then marked failed; other refusals fail at once.
 //!
