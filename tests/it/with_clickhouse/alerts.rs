@@ -629,3 +629,62 @@ async fn faultline_check_exit_codes() {
     assert_eq!(code, 2);
     s.running.shutdown().await;
 }
+
+#[tokio::test]
+async fn rate_alerts_name_the_service_over_its_error_ratio() {
+    let (rx, url) = Receiver::start(&[]).await;
+    let mut ratio = rule("ratio", "rate", &["hook"]);
+    ratio.threshold = Some(0.2);
+    ratio.window = Some("10m".into());
+    ratio.min_requests = Some(10);
+    let (cfg, sc) = config(vec![webhook_channel("hook", &url)], vec![ratio]);
+    let s = start_with(cfg, &sc).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos() as u64;
+    // 20 SERVER spans per service over OTLP/JSON; `api` has 6 with an exception (0.3 > 0.2),
+    // `web` 1 (0.05): only `api` alerts.
+    for (service, failing) in [("api", 6), ("web", 1)] {
+        let spans: Vec<Json> = (0..20u64)
+            .map(|i| {
+                let mut span = json!({
+                    "traceId": format!("{:032x}", i + 1), "spanId": format!("{:016x}", i + 1),
+                    "name": "GET /orders", "kind": 2,
+                    "startTimeUnixNano": (now - 1_000_000).to_string(),
+                    "endTimeUnixNano": now.to_string(),
+                });
+                if i < failing {
+                    span["status"] = json!({"code": 2});
+                    span["events"] = json!([{"name": "exception", "timeUnixNano": now.to_string(),
+                        "attributes": [
+                            {"key": "exception.type", "value": {"stringValue": "DbTimeout"}},
+                            {"key": "exception.message", "value": {"stringValue": "query took too long"}}]}]);
+                }
+                span
+            })
+            .collect();
+        let otlp = json!({"resourceSpans": [{"resource": {"attributes": [
+            {"key": "service.name", "value": {"stringValue": service}}]},
+            "scopeSpans": [{"spans": spans}]}]});
+        let r = reqwest::Client::new()
+            .post(format!("{}/v1/traces", s.http))
+            .bearer_auth(TOKEN)
+            .json(&otlp)
+            .send()
+            .await
+            .expect("otlp");
+        assert_eq!(r.status(), 200);
+    }
+    wait_count(&s, "shop", 7).await;
+    let got = rx.wait_delivered("rate", 1).await;
+    let body = got[0].json();
+    assert_eq!(body["service"], "api");
+    assert_eq!((body["errors"].as_u64(), body["requests"].as_u64()), (Some(6), Some(20)));
+    assert_eq!(body["value"], 0.3);
+    assert_eq!(body["window"], "10m");
+    assert_eq!(body["issue"]["exception_type"], "DbTimeout");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(rx.delivered("rate").len(), 1, "once per interval, and not for web");
+    s.running.shutdown().await;
+}
