@@ -568,6 +568,30 @@ async fn slack_and_email_channels_and_the_test_endpoint() {
     assert_eq!(rules["rules"][0]["when"], "new_issue");
     let shown = rules.to_string();
     assert!(!shown.contains("xyz") && !shown.contains("p@ss") && !shown.contains(SECRET));
+    // Bad input: 400 naming the parameter or the body; nothing sent.
+    for (query, names) in [
+        ("limit=0", "`limit`"),
+        ("status=lost", "`status`"),
+        ("cursor=nonsense", "`cursor`"),
+    ] {
+        let r = reqwest::get(format!("{}/api/v1/alerts/deliveries?{query}", s.api))
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 400, "{query}");
+        let e: Json = r.json().await.expect("json");
+        let message = e["error"]["message"].as_str().expect("message");
+        assert!(message.contains(names), "{query}: {message}");
+    }
+    let before = rx.got().len();
+    let bad = c
+        .post(format!("{}/api/v1/alerts/test", s.api))
+        .header("content-type", "application/json")
+        .body("{\"channel\": ")
+        .send()
+        .await
+        .expect("test");
+    assert_eq!(bad.status(), 400);
+    assert_eq!(rx.got().len(), before);
     s.running.shutdown().await;
     let _ = smtp.kill().await;
 }
@@ -680,11 +704,18 @@ async fn rate_alerts_name_the_service_over_its_error_ratio() {
     let got = rx.wait_delivered("rate", 1).await;
     let body = got[0].json();
     assert_eq!(body["service"], "api");
-    assert_eq!((body["errors"].as_u64(), body["requests"].as_u64()), (Some(6), Some(20)));
+    assert_eq!(
+        (body["errors"].as_u64(), body["requests"].as_u64()),
+        (Some(6), Some(20))
+    );
     assert_eq!(body["value"], 0.3);
     assert_eq!(body["window"], "10m");
     assert_eq!(body["issue"]["exception_type"], "DbTimeout");
     tokio::time::sleep(Duration::from_secs(6)).await;
-    assert_eq!(rx.delivered("rate").len(), 1, "once per interval, and not for web");
+    assert_eq!(
+        rx.delivered("rate").len(),
+        1,
+        "once per interval, and not for web"
+    );
     s.running.shutdown().await;
 }
