@@ -70,6 +70,15 @@ pub async fn run(check: &Check) -> Verdict {
     }
 }
 
+/// An answer's status and the start of its body.
+async fn answer(r: reqwest::Response) -> (u16, String) {
+    let status = r.status().as_u16();
+    let body: String = (r.text().await.unwrap_or_default().chars())
+        .take(300)
+        .collect();
+    (status, body)
+}
+
 async fn health(url: &str) -> Verdict {
     let target = format!("{}/health/ready", url.trim_end_matches('/'));
     match client().get(&target).send().await {
@@ -78,14 +87,7 @@ async fn health(url: &str) -> Verdict {
             text: format!("ready: {target} answered {}", r.status().as_u16()),
         },
         Ok(r) => {
-            let status = r.status().as_u16();
-            let body: String = r
-                .text()
-                .await
-                .unwrap_or_default()
-                .chars()
-                .take(300)
-                .collect();
+            let (status, body) = answer(r).await;
             Verdict {
                 code: 1,
                 text: format!("not ready: {target} answered {status}: {}", body.trim()),
@@ -143,14 +145,7 @@ async fn errors(a: &ErrorsArgs) -> Verdict {
                 }
             },
             Ok(r) => {
-                let status = r.status().as_u16();
-                let body: String = r
-                    .text()
-                    .await
-                    .unwrap_or_default()
-                    .chars()
-                    .take(300)
-                    .collect();
+                let (status, body) = answer(r).await;
                 return Verdict {
                     code: 2,
                     text: format!("cannot ask {base}: HTTP {status}: {}", body.trim()),

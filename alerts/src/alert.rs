@@ -75,18 +75,34 @@ pub fn alert_id(parts: &[&str]) -> String {
     const_hex::encode(&h.finalize()[..16])
 }
 
-/// Seconds since the epoch as RFC 3339 (`1970-01-01T00:00:00Z` for 0).
-pub fn rfc3339(secs: u32) -> String {
-    time::OffsetDateTime::from_unix_timestamp(i64::from(secs))
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
+pub use faultline_query::params::rfc3339;
 
 impl Alert {
+    /// An alert about `issue` (or none), nothing measured yet.
+    pub fn new(
+        id: String,
+        event: Event,
+        rule: &str,
+        project: &str,
+        issue: Option<IssueFacts>,
+        fired_at: u32,
+    ) -> Alert {
+        Alert {
+            id,
+            event,
+            rule: rule.to_string(),
+            project: project.to_string(),
+            issue,
+            service: None,
+            window_secs: None,
+            threshold: None,
+            value: None,
+            errors: None,
+            requests: None,
+            fired_at,
+        }
+    }
+
     /// A one-line summary: `[shop] New issue: ZeroDivisionError: division by zero`.
     pub fn summary(&self) -> String {
         let what = match (&self.issue, self.event) {

@@ -650,20 +650,8 @@ impl Engine {
             .channel(channel)
             .ok_or_else(|| TestError::UnknownChannel(channel.to_string()))?;
         let now = now_secs();
-        let alert = Alert {
-            id: crate::alert::alert_id(&["test", channel, &random_u64().to_string()]),
-            event: crate::rule::Event::Test,
-            rule: String::new(),
-            project: String::new(),
-            issue: None,
-            service: None,
-            window_secs: None,
-            threshold: None,
-            value: None,
-            errors: None,
-            requests: None,
-            fired_at: now,
-        };
+        let id = crate::alert::alert_id(&["test", channel, &random_u64().to_string()]);
+        let alert = Alert::new(id, crate::rule::Event::Test, "", "", None, now);
         let outcome = self.inner.sender.send(c, &alert).await;
         let (status, error) = match outcome {
             Outcome::Delivered => ("delivered", String::new()),

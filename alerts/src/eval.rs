@@ -96,20 +96,15 @@ fn quiet(rule: &Rule, last: &LastFired, project: &str, key: &str, now: u32) -> b
 }
 
 fn alert(rule: &Rule, event: Event, id: String, issue: &IssueView, at: Now<'_>) -> Alert {
-    Alert {
+    let facts = facts(issue, at.public_url);
+    Alert::new(
         id,
         event,
-        rule: rule.name.clone(),
-        project: issue.totals.project.clone(),
-        issue: Some(facts(issue, at.public_url)),
-        service: None,
-        window_secs: None,
-        threshold: None,
-        value: None,
-        errors: None,
-        requests: None,
-        fired_at: at.now,
-    }
+        &rule.name,
+        &issue.totals.project,
+        Some(facts),
+        at.now,
+    )
 }
 
 /// `new_issue` and `regression` rules over issues that just arrived.
@@ -229,19 +224,15 @@ pub fn rates(
             &s.service,
             &window_end.to_string(),
         ]);
+        let top = s.top.as_ref().map(|i| facts(i, at.public_url));
         out.push(Alert {
-            id,
-            event: Event::Rate,
-            rule: rule.name.clone(),
-            project: s.project.clone(),
-            issue: s.top.as_ref().map(|i| facts(i, at.public_url)),
             service: Some(s.service.clone()),
             window_secs: Some(window.as_secs()),
             threshold: Some(threshold),
             value: Some((ratio * 10_000.0).round() / 10_000.0),
             errors: Some(s.errors),
             requests: Some(s.requests),
-            fired_at: at.now,
+            ..Alert::new(id, Event::Rate, &rule.name, &s.project, top, at.now)
         });
     }
     out

@@ -20,20 +20,8 @@ fn issue() -> IssueFacts {
 }
 
 fn alert(event: Event) -> Alert {
-    let mut a = Alert {
-        id: "0123456789abcdef0123456789abcdef".into(),
-        event,
-        rule: "bursts".into(),
-        project: "shop".into(),
-        issue: Some(issue()),
-        service: None,
-        window_secs: None,
-        threshold: None,
-        value: None,
-        errors: None,
-        requests: None,
-        fired_at: 1_796_554_800,
-    };
+    let id = "0123456789abcdef0123456789abcdef".to_string();
+    let mut a = Alert::new(id, event, "bursts", "shop", Some(issue()), 1_796_554_800);
     match event {
         Event::Count => {
             a.window_secs = Some(3600);
