@@ -22,6 +22,18 @@ pub enum Status {
     Regressed,
 }
 
+impl std::fmt::Display for Status {
+    /// As in the API: `open`, `resolved`, `ignored`, `regressed`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Open => "open",
+            Status::Resolved => "resolved",
+            Status::Ignored => "ignored",
+            Status::Regressed => "regressed",
+        })
+    }
+}
+
 /// Compares release names as versions: runs of digits numerically, other runs as text.
 /// `1.10.0` > `1.9.2`, `2.0.0` > `2.0.0-rc1`... approximately semver, tolerant of anything.
 pub fn compare_releases(a: &str, b: &str) -> Ordering {

@@ -71,7 +71,11 @@ impl Listeners {
     ) -> anyhow::Result<()> {
         let api = faultline_query::Api::new(store.clone(), cfg.api_keys.0.clone())
             .with_extension(faultline_alerts::api::router(alerting.clone()));
-        self.api_addr = Some(self.serve("api", &cfg.api_addr, api.router()).await?);
+        // The triage screen beside the API: its pages call the API in-process.
+        let projects = cfg.projects.0.iter().map(|p| p.name.clone()).collect();
+        let ui = faultline_ui::Ui::new(api.clone(), &cfg.api_keys.0, projects);
+        let app = api.router().merge(ui.router());
+        self.api_addr = Some(self.serve("api", &cfg.api_addr, app).await?);
         Ok(())
     }
 

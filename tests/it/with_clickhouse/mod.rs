@@ -11,3 +11,4 @@ mod health;
 mod python_sdk;
 mod sentry;
 mod sentry_sdks;
+mod ui;

@@ -1,0 +1,159 @@
+//! The triage screen on a real server and ClickHouse, its HTML read with a parser: sign in with an
+//! API key, every configured project on the overview, a filtered list, an issue whose message is
+//! hostile HTML shown as text, resolving it with the page's form.
+
+use scraper::{Html, Selector};
+use serde_json::json;
+
+use crate::common::{start_with, test_config, wait_count};
+
+const KEY: &str = "ui-key-0123456789";
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).expect("selector")
+}
+
+fn texts(doc: &Html, s: &str) -> Vec<String> {
+    doc.select(&sel(s))
+        .map(|e| e.text().collect::<String>().trim().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn sign_in_overview_list_detail_and_resolve() {
+    let (mut cfg, sc) = test_config("shop:shoptoken0123456789,blog:blogtoken0123456789");
+    cfg.api_keys = KEY.into();
+    let s = start_with(cfg, &sc).await;
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let send = |class: &str, message: &str, status: u16| {
+        let body = json!({"message": message, "exception_class": class, "http_status": status,
+            "stack_trace": format!("#0 /app/src/{class}.php(3): run()\n#1 /app/vendor/acme/lib/Y.php(9): go()\n#2 {{main}}")});
+        c.post(format!("{}/webhook/error/shoptoken0123456789", s.http))
+            .json(&body)
+            .send()
+    };
+    let hostile = "<script>document.title='owned'</script><img src=x onerror=alert(1)>";
+    assert_eq!(
+        send("PaymentFailed", hostile, 500)
+            .await
+            .expect("send")
+            .status(),
+        200
+    );
+    assert_eq!(
+        send("PageMissing", "no route", 404)
+            .await
+            .expect("send")
+            .status(),
+        200
+    );
+    wait_count(&s, "shop", 2).await;
+
+    // Sign in.
+    let login = c
+        .post(format!("{}/ui/login", s.api))
+        .header("origin", &s.api)
+        .form(&[("key", KEY)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), 303);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_string();
+    let get = |path: String| {
+        let c = c.clone();
+        let cookie = cookie.clone();
+        async move {
+            let r = c
+                .get(path)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(r.status(), 200);
+            Html::parse_document(&r.text().await.expect("text"))
+        }
+    };
+
+    // The overview: both configured projects, also the one without errors.
+    let overview = get(format!("{}/ui/", s.api)).await;
+    assert_eq!(texts(&overview, "h1"), ["Projects"]);
+    let projects = texts(&overview, "table.list tbody td:first-child a");
+    assert!(projects.contains(&"shop".to_string()) && projects.contains(&"blog".to_string()));
+
+    // The list, filtered by HTTP status 404 and a period, sorted by occurrences.
+    let list = get(format!(
+        "{}/ui/p/shop?since=1d&http_status=404&sort=count",
+        s.api
+    ))
+    .await;
+    let issues = texts(&list, "table.list tbody td a");
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(issues[0].contains("PageMissing"));
+    let selected: Vec<String> = list
+        .select(&sel("select[name=since] option[selected]"))
+        .filter_map(|o| o.value().attr("value").map(String::from))
+        .collect();
+    assert_eq!(selected, ["1d"]);
+
+    // The issue: the hostile message is text, no script element exists, frames are marked.
+    let all = get(format!("{}/ui/p/shop?sort=type&order=desc", s.api)).await;
+    let href = all
+        .select(&sel("table.list tbody td a"))
+        .find(|a| a.text().collect::<String>().contains("PaymentFailed"))
+        .and_then(|a| a.value().attr("href").map(String::from))
+        .expect("a link to the issue");
+    let detail = get(format!("{}{href}", s.api)).await;
+    assert_eq!(texts(&detail, "h1"), ["PaymentFailed"]);
+    assert_eq!(texts(&detail, "p.message"), [hostile]);
+    assert_eq!(detail.select(&sel("script")).count(), 0);
+    assert_eq!(detail.select(&sel("img")).count(), 0);
+    assert_eq!(texts(&detail, "pre.trace .app").len(), 2);
+    assert_eq!(texts(&detail, "pre.trace .lib").len(), 1);
+
+    // Resolve with the page's own form.
+    let form = detail
+        .select(&sel("div.actions form"))
+        .find(|f| f.text().collect::<String>().contains("Resolve"))
+        .expect("a Resolve form");
+    let action = form.value().attr("action").expect("action").to_string();
+    let field = |name: &str| {
+        form.select(&sel(&format!("input[name={name}]")))
+            .next()
+            .and_then(|i| i.value().attr("value"))
+            .expect("field")
+            .to_string()
+    };
+    let (csrf, status) = (field("csrf"), field("status"));
+    let posted = c
+        .post(format!("{}{action}", s.api))
+        .header("cookie", &cookie)
+        .header("origin", &s.api)
+        .form(&[("csrf", csrf.as_str()), ("status", status.as_str())])
+        .send()
+        .await
+        .expect("resolve");
+    assert_eq!(posted.status(), 303);
+    let fp = href.rsplit('/').next().expect("fingerprint");
+    let api: serde_json::Value = c
+        .get(format!("{}/api/v1/errors/{fp}?project=shop", s.api))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .expect("api")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(api["status"], "resolved");
+    let after = get(format!("{}{href}", s.api)).await;
+    assert_eq!(texts(&after, "div.actions button"), ["Reopen"]);
+    s.running.shutdown().await;
+}

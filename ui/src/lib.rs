@@ -1,0 +1,65 @@
+//! The triage screen: server-rendered HTML on the API listener (`/ui`, and `/` redirects there),
+//! every asset inside the binary, no JavaScript needed — filters are GET forms whose fields are
+//! the API's parameter names (every view is a URL), changes are POST forms answered with a
+//! redirect (Post/Redirect/Get).
+//!
+//! Pages read through the query crate's handlers in-process (never new SQL, never a loop over
+//! HTTP): one module per page under [`pages`]; [`auth`] holds sign-in, sessions, CSRF and the
+//! security headers. Templates (askama, checked at compile time, every value HTML-escaped —
+//! error messages are attacker-controlled text) live in `ui/templates/`, the style sheet in
+//! `ui/static/app.css`.
+
+pub mod auth;
+pub mod pages;
+
+use axum::Router;
+use axum::routing::{get, post};
+use faultline_query::Api;
+
+/// What the pages need.
+#[derive(Clone)]
+pub struct Ui {
+    /// The API, called in-process.
+    pub api: Api,
+    /// Sign-in and forms.
+    pub access: auth::Access,
+    /// Every configured project (the overview lists them even without errors).
+    pub projects: Vec<String>,
+}
+
+impl Ui {
+    /// The screen over `api`, signed into with `api_keys` (none: open), listing `projects`.
+    pub fn new(api: Api, api_keys: &[String], projects: Vec<String>) -> Ui {
+        Ui {
+            api,
+            access: auth::Access::new(api_keys),
+            projects,
+        }
+    }
+
+    /// The routes: `/` → `/ui/`, and the pages under `/ui`.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/", get(pages::to_ui))
+            .route("/ui", get(pages::to_ui))
+            .route("/ui/static/app.css", get(pages::css))
+            .route(
+                "/ui/login",
+                get(pages::login::form).post(pages::login::submit),
+            )
+            .route("/ui/logout", post(pages::login::logout))
+            .route("/ui/", get(pages::overview::page))
+            .route("/ui/issues", get(pages::issues::all))
+            .route("/ui/p/{project}", get(pages::issues::project))
+            .route(
+                "/ui/p/{project}/issues/{fingerprint}",
+                get(pages::issue::page),
+            )
+            .route(
+                "/ui/p/{project}/issues/{fingerprint}/status",
+                post(pages::issue::set_status),
+            )
+            .layer(axum::middleware::map_response(pages::harden))
+            .with_state(self.clone())
+    }
+}
