@@ -50,6 +50,7 @@ impl Ui {
             .route("/ui/logout", post(pages::login::logout))
             .route("/ui/", get(pages::overview::page))
             .route("/ui/issues", get(pages::issues::all))
+            .route("/ui/actions", post(pages::issues::bulk))
             .route("/ui/p/{project}", get(pages::issues::project))
             .route(
                 "/ui/p/{project}/issues/{fingerprint}",

@@ -155,5 +155,44 @@ async fn sign_in_overview_list_detail_and_resolve() {
     assert_eq!(api["status"], "resolved");
     let after = get(format!("{}{href}", s.api)).await;
     assert_eq!(texts(&after, "div.actions button"), ["Reopen"]);
+    // Charts (24 hourly and 30 daily bars), breakdowns and the occurrences.
+    assert_eq!(after.select(&sel("svg.chart")).count(), 2);
+    assert_eq!(after.select(&sel("svg.chart rect")).count(), 24 + 30);
+    assert_eq!(after.select(&sel("ol.occurrences li")).count(), 1);
+
+    // Bulk: ignore the two open issues from the list's own form.
+    let list = get(format!("{}/ui/p/shop", s.api)).await;
+    let bulk = list.select(&sel("form#bulk")).next().expect("bulk form");
+    let mut fields: Vec<(String, String)> = ["csrf", "return_to"]
+        .iter()
+        .map(|n| {
+            let v = bulk
+                .select(&sel(&format!("input[name={n}]")))
+                .next()
+                .and_then(|i| i.value().attr("value"))
+                .expect("field");
+            (n.to_string(), v.to_string())
+        })
+        .collect();
+    for b in bulk.select(&sel("input[name=issue]")) {
+        fields.push((
+            "issue".into(),
+            b.value().attr("value").expect("value").into(),
+        ));
+    }
+    assert_eq!(fields.len(), 4, "two issues listed");
+    fields.push(("status".into(), "ignored".into()));
+    let posted = c
+        .post(format!("{}/ui/actions", s.api))
+        .header("cookie", &cookie)
+        .header("origin", &s.api)
+        .form(&fields)
+        .send()
+        .await
+        .expect("bulk");
+    assert_eq!(posted.status(), 303);
+    assert_eq!(posted.headers()["location"], "/ui/p/shop");
+    let ignored = get(format!("{}/ui/p/shop?status=ignored", s.api)).await;
+    assert_eq!(texts(&ignored, "table.list tbody td a").len(), 2);
     s.running.shutdown().await;
 }

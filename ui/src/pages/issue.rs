@@ -2,12 +2,15 @@
 //! occurrence's stack trace — and the triage actions as POST forms.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::{Form, Json};
 use faultline_query::ApiQuery;
-use faultline_query::issues::{IssueItem, ProjectParam, StatusChange, detail};
+use faultline_query::issues::{
+    IssueItem, Occurrence, OccurrenceParams, ProjectParam, StatusChange, detail, occurrences,
+};
+use faultline_query::{LabelCount, TimeCount};
 use serde::Deserialize;
 
 use super::{Layout, enc, error, html, see_other, to_login};
@@ -65,13 +68,75 @@ pub fn trace_lines(trace: &str) -> Vec<TraceLine> {
         .collect()
 }
 
+/// One bar of a chart, in the SVG's units (a 720 × 120 box).
+pub struct Bar {
+    /// Left edge.
+    pub x: String,
+    /// Top edge.
+    pub y: String,
+    /// Width.
+    pub w: String,
+    /// Height.
+    pub h: String,
+    /// `time: count`, the bar's tooltip.
+    pub title: String,
+}
+
+/// The bars of a series, scaled to its highest bucket.
+pub fn bars(points: &[TimeCount]) -> Vec<Bar> {
+    let max = points.iter().map(|p| p.count).max().unwrap_or(0).max(1) as f64;
+    let n = points.len().max(1) as f64;
+    let slot = 720.0 / n;
+    points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let h = if p.count == 0 {
+                0.0
+            } else {
+                (p.count as f64 / max * 116.0).max(2.0)
+            };
+            Bar {
+                x: format!("{:.1}", i as f64 * slot + slot * 0.1),
+                y: format!("{:.1}", 120.0 - h),
+                w: format!("{:.1}", slot * 0.8),
+                h: format!("{h:.1}"),
+                title: format!("{}: {}", p.t, p.count),
+            }
+        })
+        .collect()
+}
+
+/// A triage button: the form's fields and its label.
+pub struct Action {
+    /// resolved, ignored or open.
+    pub status: &'static str,
+    /// An extra field (`in_release`, `ignore_hours`, `ignore_count`) and its value, if any.
+    pub extra: Option<(&'static str, String)>,
+    /// The button.
+    pub label: String,
+}
+
 #[derive(Template)]
 #[template(path = "issue.html")]
 struct IssuePage {
     layout: Layout,
     issue: IssueItem,
-    actions: Vec<(&'static str, &'static str)>,
+    actions: Vec<Action>,
     trace: Vec<TraceLine>,
+    hourly: Vec<Bar>,
+    daily: Vec<Bar>,
+    by_environment: Vec<LabelCount>,
+    by_release: Vec<LabelCount>,
+    occurrences: Vec<Occurrence>,
+    older: Option<String>,
+}
+
+/// The page's own query: which page of occurrences.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    /// The occurrences' cursor.
+    pub occurrences: Option<String>,
 }
 
 /// The issue page.
@@ -79,36 +144,97 @@ pub async fn page(
     State(ui): State<Ui>,
     headers: HeaderMap,
     Path((project, fingerprint)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
 ) -> Response {
     let Some(s) = ui.access.session(&headers) else {
         return to_login();
     };
     let layout = Layout::new(&ui, &s);
-    let d = match detail(
-        State(ui.api.clone()),
-        Path(fingerprint),
-        ApiQuery(ProjectParam {
-            project: Some(project),
-        }),
-    )
-    .await
-    {
-        Ok(Json(d)) => d,
+    let api = ui.api.clone();
+    let found = tokio::try_join!(
+        detail(
+            State(api.clone()),
+            Path(fingerprint.clone()),
+            ApiQuery(ProjectParam {
+                project: Some(project.clone()),
+            }),
+        ),
+        occurrences(
+            State(api),
+            Path(fingerprint.clone()),
+            ApiQuery(OccurrenceParams {
+                project: Some(project.clone()),
+                limit: Some(20),
+                cursor: q.occurrences,
+            }),
+        ),
+    );
+    let (Json(d), Json(page)) = match found {
+        Ok(f) => f,
         Err(e) => return error(layout, e),
     };
-    let actions = match d.issue.status {
-        faultline_query::status::Status::Open | faultline_query::status::Status::Regressed => {
-            vec![("resolved", "Resolve"), ("ignored", "Ignore")]
-        }
-        _ => vec![("open", "Reopen")],
-    };
+    let release = d
+        .latest
+        .as_ref()
+        .map(|o| o.release.clone())
+        .unwrap_or_default();
+    let actions = actions(d.issue.status, &release);
     let trace = trace_lines(d.latest.as_ref().map_or("", |o| o.stacktrace.as_str()));
+    let older = page.next_cursor.map(|c| {
+        format!(
+            "/ui/p/{}/issues/{}?occurrences={}#occurrences",
+            enc(&project),
+            enc(&fingerprint),
+            enc(&c)
+        )
+    });
     html(&IssuePage {
         layout,
         issue: d.issue,
         actions,
         trace,
+        hourly: bars(&d.hourly_24h),
+        daily: bars(&d.daily_30d),
+        by_environment: d.by_environment,
+        by_release: d.by_release,
+        occurrences: page.data,
+        older,
     })
+}
+
+/// The buttons an issue in `status` gets (`release`: its latest occurrence's).
+pub fn actions(status: faultline_query::status::Status, release: &str) -> Vec<Action> {
+    use faultline_query::status::Status;
+    let act = |status, extra: Option<(&'static str, String)>, label: &str| Action {
+        status,
+        extra,
+        label: label.to_string(),
+    };
+    match status {
+        Status::Open | Status::Regressed => {
+            let mut v = vec![act("resolved", None, "Resolve")];
+            if !release.is_empty() {
+                v.push(act(
+                    "resolved",
+                    Some(("in_release", release.to_string())),
+                    "Resolve in next release",
+                ));
+            }
+            v.push(act("ignored", None, "Ignore"));
+            v.push(act(
+                "ignored",
+                Some(("ignore_hours", "24".into())),
+                "Ignore for 24 hours",
+            ));
+            v.push(act(
+                "ignored",
+                Some(("ignore_count", "100".into())),
+                "Ignore until 100 more",
+            ));
+            v
+        }
+        _ => vec![act("open", None, "Reopen")],
+    }
 }
 
 /// A triage form.
@@ -118,6 +244,12 @@ pub struct StatusForm {
     pub csrf: String,
     /// resolved, ignored or open.
     pub status: String,
+    /// resolved: only a release newer than this one regresses it.
+    pub in_release: Option<String>,
+    /// ignored: for this many hours.
+    pub ignore_hours: Option<u32>,
+    /// ignored: until this many more occurrences.
+    pub ignore_count: Option<u64>,
 }
 
 /// Resolves, ignores or reopens, then back to the issue (Post/Redirect/Get).
@@ -140,12 +272,19 @@ pub async fn set_status(
             ),
         );
     }
+    let until = f.ignore_hours.map(|h| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as u32)
+            .unwrap_or(0);
+        faultline_query::params::rfc3339(now.saturating_add(h.saturating_mul(3600)))
+    });
     let change = StatusChange {
         status: f.status,
         by: Some("ui".into()),
-        resolved_in_release: None,
-        ignore_until: None,
-        ignore_until_count: None,
+        resolved_in_release: f.in_release.filter(|r| !r.is_empty()),
+        ignore_until: until,
+        ignore_until_count: f.ignore_count,
     };
     let back = format!("/ui/p/{}/issues/{}", enc(&project), enc(&fingerprint));
     match faultline_query::issues::set_status(
@@ -174,6 +313,25 @@ mod tests {
         );
         let classes: Vec<&str> = lines.iter().map(|l| l.class).collect();
         assert_eq!(classes, ["", "app", "lib", ""]);
+        let bars = bars(&[
+            TimeCount {
+                t: "a".into(),
+                count: 0,
+            },
+            TimeCount {
+                t: "b".into(),
+                count: 5,
+            },
+            TimeCount {
+                t: "c".into(),
+                count: 10,
+            },
+        ]);
+        assert_eq!(
+            bars.iter().map(|b| b.h.as_str()).collect::<Vec<_>>(),
+            ["0.0", "58.0", "116.0"]
+        );
+        assert_eq!(bars[2].title, "c: 10");
         let java = trace_lines(
             "java.lang.IllegalStateException: x\n\tat com.shop.Cart.add(Cart.java:3)\n\tat java.base/java.lang.Thread.run(Thread.java:1)",
         );

@@ -60,7 +60,12 @@ struct Issues {
     orders: Vec<Choice>,
     all_time: bool,
     http_status: String,
+    severity: String,
+    environment: String,
+    release: String,
+    service: String,
     q: String,
+    here: String,
     total: usize,
     issues: Vec<IssueItem>,
     next: Option<String>,
@@ -130,6 +135,10 @@ async fn render(
         Some(p) => format!("/ui/p/{}", enc(p)),
         None => "/ui/issues".to_string(),
     };
+    let query_here = (pairs.iter())
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
     let next = page.next_cursor.as_ref().map(|c| {
         let mut q: Vec<String> = (pairs.iter())
             .filter(|(k, _)| k != "cursor")
@@ -140,11 +149,11 @@ async fn render(
     });
     html(&Issues {
         layout,
+        action: action.clone(),
         heading: match &project {
             Some(p) => format!("Issues of {p}"),
             None => "All issues".into(),
         },
-        action,
         all_projects: project.is_none(),
         periods: choices(
             &[
@@ -187,9 +196,115 @@ async fn render(
         ),
         all_time: get("since").is_empty(),
         http_status: get("http_status"),
+        severity: get("severity"),
+        environment: get("environment"),
+        release: get("release"),
+        service: get("service"),
         q: get("q"),
+        here: if query_here.is_empty() {
+            action.clone()
+        } else {
+            format!("{action}?{query_here}")
+        },
         total: page.total,
         issues: page.data,
         next,
     })
+}
+
+/// The bulk form of a list.
+#[derive(Debug, serde::Deserialize)]
+pub struct BulkForm {
+    /// The CSRF token.
+    pub csrf: String,
+    /// resolved or ignored.
+    pub status: String,
+    /// The list to go back to (a `/ui/` path).
+    pub return_to: String,
+    /// The checked issues, `project/fingerprint` each.
+    #[serde(default)]
+    pub issue: Vec<String>,
+}
+
+/// Resolves or ignores every checked issue, then back to the list.
+pub async fn bulk(
+    axum::extract::State(ui): axum::extract::State<Ui>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(s) = ui.access.session(&headers) else {
+        return to_login();
+    };
+    let layout = Layout::new(&ui, &s);
+    // Repeated `issue` fields: read as pairs.
+    let pairs: Vec<(String, String)> = match Query::<Vec<(String, String)>>::try_from_uri(
+        &format!("/?{}", String::from_utf8_lossy(&body))
+            .parse()
+            .unwrap_or_default(),
+    ) {
+        Ok(Query(p)) => p,
+        Err(e) => return error(layout, QueryError::BadRequest(e.body_text())),
+    };
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let f = BulkForm {
+        csrf: field("csrf"),
+        status: field("status"),
+        return_to: field("return_to"),
+        issue: (pairs.iter())
+            .filter(|(k, _)| k == "issue")
+            .map(|(_, v)| v.clone())
+            .collect(),
+    };
+    if !ui.access.form_ok(&headers, &s, &f.csrf) {
+        return error(
+            layout,
+            QueryError::BadRequest(
+                "this form did not come from this page (expired or forged): reload and try again"
+                    .into(),
+            ),
+        );
+    }
+    if !matches!(f.status.as_str(), "resolved" | "ignored") {
+        return error(
+            layout,
+            QueryError::BadRequest("status: resolved or ignored".into()),
+        );
+    }
+    for item in &f.issue {
+        let Some((project, fingerprint)) = item.split_once('/') else {
+            continue;
+        };
+        let change = faultline_query::issues::StatusChange {
+            status: f.status.clone(),
+            by: Some("ui".into()),
+            resolved_in_release: None,
+            ignore_until: None,
+            ignore_until_count: None,
+        };
+        if let Err(e) = faultline_query::issues::set_status(
+            axum::extract::State(ui.api.clone()),
+            Path(fingerprint.to_string()),
+            ApiQuery(faultline_query::issues::ProjectParam {
+                project: Some(project.to_string()),
+            }),
+            Ok(axum::Json(change)),
+        )
+        .await
+        {
+            return error(layout, e);
+        }
+    }
+    // Only back into the screen: never an open redirect.
+    let back = if f.return_to.starts_with("/ui/") && !f.return_to.starts_with("//") {
+        f.return_to
+    } else {
+        "/ui/".to_string()
+    };
+    super::see_other(&back)
 }
