@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Everything CI runs: formatting, lints, unit and integration tests against a real ClickHouse,
-# end-to-end tests with real OpenTelemetry and Sentry clients (Rust, Python, JavaScript), and the
-# SQL check on a modern ClickHouse engine (chdb-core). Installs what it needs: clickhouse-server
-# (apt), a Python virtualenv with the OpenTelemetry SDK, sentry-sdk, Django and chdb-core (pip),
-# node and the JavaScript SDKs (apt, npm).
+# end-to-end tests with real OpenTelemetry and Sentry clients (Rust, Python, JavaScript), the
+# triage screen in a real Chromium, and the SQL check on a modern ClickHouse engine (chdb-core).
+# Installs what it needs: clickhouse-server and chromium (apt), a Python virtualenv with the
+# OpenTelemetry SDK, sentry-sdk, Django, aiosmtpd, Playwright, axe and chdb-core (pip), node and
+# the JavaScript SDKs (apt, npm).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -45,6 +46,12 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   timeout 900 apt-get install -y -qq nodejs npm >/dev/null
 fi
 (cd tests/node && timeout 900 npm ci --no-audit --no-fund --loglevel=error)
+
+step "Browser (Debian's chromium, driven by Playwright for Python: no browser download)"
+if [ ! -x /usr/bin/chromium ]; then
+  DEBIAN_FRONTEND=noninteractive timeout 900 apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null
+fi
+/usr/bin/chromium --version 2>/dev/null | head -1 || true
 
 step "tests (unit, integration, end-to-end)"
 set +e +o pipefail

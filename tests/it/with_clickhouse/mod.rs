@@ -12,3 +12,4 @@ mod python_sdk;
 mod sentry;
 mod sentry_sdks;
 mod ui;
+mod ui_browser;
