@@ -264,13 +264,7 @@ pub async fn set_status(
     };
     let layout = Layout::new(&ui, &s);
     if !ui.access.form_ok(&headers, &s, &f.csrf) {
-        return error(
-            layout,
-            faultline_query::error::QueryError::BadRequest(
-                "this form did not come from this page (expired or forged): reload and try again"
-                    .into(),
-            ),
-        );
+        return super::forged(layout);
     }
     let until = f.ignore_hours.map(|h| {
         let now = std::time::SystemTime::now()

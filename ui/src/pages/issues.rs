@@ -262,13 +262,7 @@ pub async fn bulk(
             .collect(),
     };
     if !ui.access.form_ok(&headers, &s, &f.csrf) {
-        return error(
-            layout,
-            QueryError::BadRequest(
-                "this form did not come from this page (expired or forged): reload and try again"
-                    .into(),
-            ),
-        );
+        return super::forged(layout);
     }
     if !matches!(f.status.as_str(), "resolved" | "ignored") {
         return error(

@@ -84,6 +84,17 @@ pub fn error(layout: Layout, e: QueryError) -> Response {
     resp
 }
 
+/// The answer to a form without its token or from another origin.
+pub fn forged(layout: Layout) -> Response {
+    error(
+        layout,
+        QueryError::BadRequest(
+            "this form did not come from this page (expired or forged): reload and try again"
+                .into(),
+        ),
+    )
+}
+
 /// `/` and `/ui` → `/ui/`.
 pub async fn to_ui() -> Redirect {
     Redirect::to("/ui/")
