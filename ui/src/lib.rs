@@ -51,6 +51,7 @@ impl Ui {
             .route("/ui/", get(pages::overview::page))
             .route("/ui/issues", get(pages::issues::all))
             .route("/ui/actions", post(pages::issues::bulk))
+            .route("/ui/404s", get(pages::not_found::page))
             .route("/ui/p/{project}", get(pages::issues::project))
             .route(
                 "/ui/p/{project}/issues/{fingerprint}",

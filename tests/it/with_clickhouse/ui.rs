@@ -30,6 +30,7 @@ async fn sign_in_overview_list_detail_and_resolve() {
         .expect("client");
     let send = |class: &str, message: &str, status: u16| {
         let body = json!({"message": message, "exception_class": class, "http_status": status,
+            "request": {"url": format!("https://shop.example/{class}"), "method": "GET"},
             "stack_trace": format!("#0 /app/src/{class}.php(3): run()\n#1 /app/vendor/acme/lib/Y.php(9): go()\n#2 {{main}}")});
         c.post(format!("{}/webhook/error/shoptoken0123456789", s.http))
             .json(&body)
@@ -103,6 +104,12 @@ async fn sign_in_overview_list_detail_and_resolve() {
         .filter_map(|o| o.value().attr("value").map(String::from))
         .collect();
     assert_eq!(selected, ["1d"]);
+
+    // Frequent 404s: the path, linking to its 404 issues.
+    let nf = get(format!("{}/ui/404s?period=7d&project=shop", s.api)).await;
+    assert_eq!(texts(&nf, "h1"), ["Frequent 404s"]);
+    let paths = texts(&nf, "table.list tbody td:first-child");
+    assert_eq!(paths, ["/PageMissing"]);
 
     // The issue: the hostile message is text, no script element exists, frames are marked.
     let all = get(format!("{}/ui/p/shop?sort=type&order=desc", s.api)).await;

@@ -36,7 +36,8 @@ pub struct Choice {
     pub selected: bool,
 }
 
-fn choices(options: &[(&'static str, &'static str)], current: &str) -> Vec<Choice> {
+/// The options of a select, the current one marked.
+pub fn choices(options: &[(&'static str, &'static str)], current: &str) -> Vec<Choice> {
     options
         .iter()
         .map(|&(value, label)| Choice {

@@ -4,6 +4,7 @@
 pub mod issue;
 pub mod issues;
 pub mod login;
+pub mod not_found;
 pub mod overview;
 
 use askama::Template;
