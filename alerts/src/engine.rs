@@ -223,10 +223,12 @@ impl Engine {
             version: u64::from(now) * 1_000_000 + random_u64() % 1_000_000,
         };
         store.claim_lease(&claim).await?;
-        if mine {
+        if mine && !free {
+            // Renewed before it ran out: rivals only claim an expired lease.
             return Ok(true);
         }
-        // A new claim: let a rival's land, then see whose version won.
+        // A new claim (or renewing one that ran out, which a rival may be claiming too): let a
+        // rival's claim land, then see whose version won.
         tokio::time::sleep(SETTLE).await;
         Ok(store
             .lease("alerts")
