@@ -425,16 +425,31 @@ impl Spool {
     pub fn oldest_age_ms(&self) -> Option<u64> {
         let durable = *self.lock_durable();
         let r = self.lock_reader();
-        let at = r.cursor.confirmed;
-        if at >= durable {
-            return None;
+        let mut at = r.cursor.confirmed;
+        while at < durable {
+            let mut f = File::open(segment_path(&self.shared.cfg.dir, at.segment)).ok()?;
+            let len = f.metadata().ok()?.len();
+            match read_record(&mut f, at.offset, len) {
+                Ok(Some((ms, _))) => return Some(now_ms().saturating_sub(ms)),
+                // Confirmed up to the end of a closed segment: the oldest record left is the
+                // first of the next one (not "nothing left").
+                Ok(None) if at.segment < durable.segment => {
+                    at = Pos {
+                        segment: r
+                            .segments
+                            .iter()
+                            .map(|s| s.0)
+                            .find(|&n| n > at.segment)
+                            .unwrap_or(durable.segment),
+                        offset: 0,
+                    };
+                }
+                // A record that cannot be read: unconfirmed rows are left, age unknown.
+                Err(()) => return Some(0),
+                Ok(None) => return None,
+            }
         }
-        let mut f = File::open(segment_path(&self.shared.cfg.dir, at.segment)).ok()?;
-        let len = f.metadata().ok()?.len();
-        match read_record(&mut f, at.offset, len) {
-            Ok(Some((ms, _))) => Some(now_ms().saturating_sub(ms)),
-            _ => None,
-        }
+        None
     }
 
     /// Reads up to `max_records` records (and about `max_bytes` of payload) after the last one

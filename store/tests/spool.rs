@@ -89,6 +89,29 @@ async fn unconfirmed_records_survive_a_restart_and_confirmed_segments_are_delete
 }
 
 #[tokio::test]
+async fn confirmed_to_the_end_of_a_segment_still_reports_the_records_left() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = Spool::open(config(dir.path(), 1 << 30, 4096)).expect("open");
+    for i in 0..20u32 {
+        spool.append(vec![i as u8; 500]).await.expect("append");
+    }
+    let all = spool.read(usize::MAX, usize::MAX).expect("read");
+    // The last record of the first segment: its end is the end of that file.
+    let i = all
+        .windows(2)
+        .position(|w| w[1].pos.segment != w[0].pos.segment)
+        .expect("records span segments");
+    spool.confirm(all[i].next).expect("confirm");
+    assert!(
+        spool.oldest_age_ms().is_some(),
+        "{} records are left in the next segment",
+        all.len() - i - 1
+    );
+    spool.confirm(all.last().expect("some").next).expect("confirm all");
+    assert_eq!(spool.oldest_age_ms(), None);
+}
+
+#[tokio::test]
 async fn a_torn_last_record_is_cut_and_everything_before_it_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
