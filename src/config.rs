@@ -125,6 +125,9 @@ pub struct Config {
     pub scrubbing: std::collections::HashMap<String, faultline_collector::scrub::ScrubOverrides>,
     /// Faultline's address as users reach it, for links in alerts (default: the API address).
     pub public_url: String,
+    /// A trace viewer's URL with `{trace_id}` in it (Grafana Tempo, Jaeger): the triage screen
+    /// links each occurrence's trace id there. Empty: no links.
+    pub trace_url: String,
     /// Alerting (file only): `[[alerts.channels]]` and `[[alerts.rules]]` (see README.md,
     /// Alerts).
     pub alerts: faultline_alerts::AlertsConfig,
@@ -167,6 +170,7 @@ impl Default for Config {
             grouping: Default::default(),
             scrubbing: Default::default(),
             public_url: String::new(),
+            trace_url: String::new(),
             alerts: Default::default(),
         }
     }
@@ -298,6 +302,16 @@ impl Config {
             bail!(
                 "public_url must start with http:// or https://, got {:?}",
                 self.public_url
+            );
+        }
+        let t = &self.trace_url;
+        if !t.is_empty()
+            && !((t.starts_with("http://") || t.starts_with("https://"))
+                && t.contains("{trace_id}"))
+        {
+            bail!(
+                "trace_url must be an http(s) URL containing {{trace_id}}, got {:?}",
+                self.trace_url
             );
         }
         self.alerts.validate().map_err(|e| anyhow::anyhow!(e))?;

@@ -19,7 +19,7 @@ mod probes;
 mod request;
 
 pub use checks::{Check, CheckFuture, DiskSpace, FnCheck, Outcome, ProcessMemory, Status};
-pub use probes::{CheckReport, Health, Overall, Readiness, is_ready, overall};
+pub use probes::{CheckReport, Health, Overall, Readiness, Snapshot, is_ready, overall};
 pub use request::{HttpMetrics, RequestId, RequestLayer, RequestService, request_id};
 
 #[cfg(test)]

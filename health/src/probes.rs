@@ -186,25 +186,49 @@ async fn ready(State(h): State<Health>) -> Response {
         .into_response()
 }
 
+/// A full report: what `/health` answers (and status pages show).
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// The aggregate of the checks.
+    pub status: Overall,
+    /// Whether the process takes traffic.
+    pub ready: bool,
+    /// Version, as described.
+    pub version: String,
+    /// Environment, as described.
+    pub environment: String,
+    /// Seconds since start.
+    pub uptime_seconds: u64,
+    /// Now, RFC 3339.
+    pub timestamp: String,
+    /// Every check, by name.
+    pub checks: BTreeMap<String, CheckReport>,
+}
+
+impl Health {
+    /// Runs every check and reports.
+    pub async fn snapshot(&self) -> Snapshot {
+        let checks = self.run_checks(false).await;
+        Snapshot {
+            status: overall(checks.values()),
+            ready: self.inner.readiness.get(),
+            version: self.inner.version.clone(),
+            environment: self.inner.environment.clone(),
+            uptime_seconds: self.inner.started.elapsed().as_secs(),
+            timestamp: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            checks,
+        }
+    }
+}
+
 async fn report(State(h): State<Health>) -> Response {
-    let checks = h.run_checks(false).await;
-    let status = overall(checks.values());
-    let code = if status == Overall::Unhealthy {
+    let snapshot = h.snapshot().await;
+    let code = if snapshot.status == Overall::Unhealthy {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::OK
     };
-    let timestamp = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let body = serde_json::json!({
-        "status": status,
-        "ready": h.inner.readiness.get(),
-        "version": h.inner.version,
-        "environment": h.inner.environment,
-        "uptime_seconds": h.inner.started.elapsed().as_secs(),
-        "timestamp": timestamp,
-        "checks": checks,
-    });
-    (code, Json(body)).into_response()
+    (code, Json(snapshot)).into_response()
 }

@@ -181,9 +181,9 @@ pub struct ListParams {
     pub http_status: Option<String>,
     /// Recency: `1d`, `7d`, `10d`, `30d`, any `Nd` or `Nh`. Default: all time.
     pub since: Option<String>,
-    /// Window start, RFC 3339 (rounded down to the minute).
+    /// Window start, RFC 3339 or YYYY-MM-DD (UTC midnight), rounded down to the minute.
     pub from: Option<String>,
-    /// Window end (exclusive), RFC 3339.
+    /// Window end (exclusive), RFC 3339 or YYYY-MM-DD (UTC midnight).
     pub to: Option<String>,
     /// Comma list of low, medium, high, critical.
     #[serde(default, deserialize_with = "choice::list")]
@@ -436,6 +436,20 @@ pub struct StateInfo {
     pub ignore_until_count: Option<u64>,
 }
 
+impl From<&IssueStateRow> for StateInfo {
+    fn from(s: &IssueStateRow) -> Self {
+        StateInfo {
+            status: s.status.clone(),
+            by: s.actor.clone(),
+            changed_at: rfc3339(s.changed_at),
+            resolved_in_release: (!s.resolved_in_release.is_empty())
+                .then(|| s.resolved_in_release.clone()),
+            ignore_until: (s.ignore_until > 0).then(|| rfc3339(s.ignore_until)),
+            ignore_until_count: (s.ignore_until_count > 0).then_some(s.ignore_until_count),
+        }
+    }
+}
+
 /// The request an occurrence happened in.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequestInfo {
@@ -538,6 +552,12 @@ pub struct IssueDetail {
     pub by_environment: Vec<LabelCount>,
     /// Occurrences per release (retained data).
     pub by_release: Vec<LabelCount>,
+    /// Occurrences per service (retained data).
+    pub by_service: Vec<LabelCount>,
+    /// Occurrences per HTTP status, `0` for none (retained data).
+    pub by_http_status: Vec<LabelCount>,
+    /// Every triage change, newest first (at most 50).
+    pub history: Vec<StateInfo>,
 }
 
 /// Fills every `step` bucket of `[from, to)`.
@@ -578,7 +598,7 @@ pub async fn detail(
     let day_end = now - now % 86_400 + 86_400;
     let s = &api.store;
     // The last occurrence is known from locating the issue: its row is read beside the rest.
-    let (win, known, latest, hourly, daily, breakdown) = tokio::try_join!(
+    let (win, known, latest, hourly, daily, breakdown, history) = tokio::try_join!(
         async {
             s.issues_in_window(&dims, all)
                 .await
@@ -611,7 +631,21 @@ pub async fn detail(
             .map_err(QueryError::from)
         },
         async {
-            s.breakdown_by(&dims, all, &[Dimension::Environment, Dimension::Release])
+            s.breakdown_by(
+                &dims,
+                all,
+                &[
+                    Dimension::Environment,
+                    Dimension::Release,
+                    Dimension::Service,
+                    Dimension::HttpStatus,
+                ],
+            )
+            .await
+            .map_err(QueryError::from)
+        },
+        async {
+            s.issue_state_history(&project, &fingerprint, 50)
                 .await
                 .map_err(QueryError::from)
         },
@@ -630,15 +664,7 @@ pub async fn detail(
         services: Vec::new(),
         environments: Vec::new(),
     });
-    let state = known.states.get(&key).map(|s| StateInfo {
-        status: s.status.clone(),
-        by: s.actor.clone(),
-        changed_at: rfc3339(s.changed_at),
-        resolved_in_release: (!s.resolved_in_release.is_empty())
-            .then(|| s.resolved_in_release.clone()),
-        ignore_until: (s.ignore_until > 0).then(|| rfc3339(s.ignore_until)),
-        ignore_until_count: (s.ignore_until_count > 0).then_some(s.ignore_until_count),
-    });
+    let state = known.states.get(&key).map(StateInfo::from);
     let labels = |i: usize| {
         let mut by: HashMap<String, u64> = HashMap::new();
         for r in &breakdown {
@@ -660,6 +686,9 @@ pub async fn detail(
         daily_30d: fill(day_end - 30 * 86_400, day_end, 86_400, &daily),
         by_environment: labels(0),
         by_release: labels(1),
+        by_service: labels(2),
+        by_http_status: labels(3),
+        history: history.iter().map(StateInfo::from).collect(),
     }))
 }
 
@@ -720,6 +749,27 @@ pub async fn occurrences(
             .collect(),
         next_cursor,
     }))
+}
+
+/// One occurrence of an issue by its event id, with its stack trace.
+#[utoipa::path(get, path = "/api/v1/errors/{fingerprint}/occurrences/{event_id}", params(("fingerprint" = String, Path, description = "Issue fingerprint"), ("event_id" = String, Path, description = "Event id"), ProjectParam), tag = "issues",
+    responses((status = 200, body = Occurrence), (status = 404, description = "No such issue or occurrence"), (status = 401)))]
+pub async fn occurrence(
+    State(api): State<Api>,
+    Path((fingerprint, event_id)): Path<(String, String)>,
+    ApiQuery(p): ApiQuery<ProjectParam>,
+) -> Result<Json<Occurrence>, QueryError> {
+    let project = locate(&api, &fingerprint, p.project.as_deref()).await?;
+    match api
+        .store
+        .occurrence(&project, &fingerprint, &event_id)
+        .await?
+    {
+        Some(o) => Ok(Json(Occurrence::from(o))),
+        None => Err(QueryError::NotFound(format!(
+            "no occurrence {event_id:?} in issue {fingerprint:?}"
+        ))),
+    }
 }
 
 /// Body of `PUT /api/v1/errors/{fingerprint}/status`.

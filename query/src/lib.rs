@@ -108,6 +108,8 @@ fn serde_urlencoded_from_str<T: DeserializeOwned>(q: &str) -> Result<T, QueryErr
 pub struct Api {
     pub(crate) store: Store,
     api_keys: Arc<Vec<Vec<u8>>>,
+    /// The configured projects (listed by `/projects` even without errors).
+    pub(crate) projects: Arc<Vec<String>>,
     /// Routes of other crates (alerts) served under `/api/v1` behind the same keys, and their
     /// part of the OpenAPI document.
     extensions: Arc<Vec<(Router, utoipa::openapi::OpenApi)>>,
@@ -127,8 +129,15 @@ impl Api {
         Api {
             store,
             api_keys: Arc::new(api_keys.into_iter().map(String::into_bytes).collect()),
+            projects: Arc::default(),
             extensions: Arc::default(),
         }
+    }
+
+    /// Lists `projects` (the configured ones) in `/projects` even when they have no errors.
+    pub fn with_projects(mut self, projects: Vec<String>) -> Self {
+        self.projects = Arc::new(projects);
+        self
     }
 
     /// Also serves `routes` (stateful already) behind the API keys, documented by `doc`.
@@ -144,12 +153,14 @@ impl Api {
             .routes(routes!(issues::list))
             .routes(routes!(issues::detail))
             .routes(routes!(issues::occurrences))
+            .routes(routes!(issues::occurrence))
             .routes(routes!(issues::set_status))
             .routes(routes!(stats::metrics))
             .routes(routes!(stats::error_rate))
             .routes(routes!(stats::top_errors))
             .routes(routes!(stats::frequent_404s))
             .routes(routes!(stats::projects))
+            .routes(routes!(stats::facets))
             .routes(routes!(stats::cleanup))
             .routes(routes!(grafana::list))
             .routes(routes!(grafana::get))
@@ -340,12 +351,14 @@ mod tests {
             "/api/v1/errors",
             "/api/v1/errors/{fingerprint}",
             "/api/v1/errors/{fingerprint}/occurrences",
+            "/api/v1/errors/{fingerprint}/occurrences/{event_id}",
             "/api/v1/errors/{fingerprint}/status",
             "/api/v1/metrics",
             "/api/v1/error-rate",
             "/api/v1/top-errors",
             "/api/v1/frequent-404s",
             "/api/v1/projects",
+            "/api/v1/projects/{project}/facets",
             "/api/v1/cleanup",
             "/api/v1/openapi.json",
             "/api/v1/grafana/dashboards",
@@ -356,6 +369,6 @@ mod tests {
                 "{p} missing from {paths:?}"
             );
         }
-        assert_eq!(paths.len(), 13, "{paths:?}");
+        assert_eq!(paths.len(), 15, "{paths:?}");
     }
 }

@@ -36,8 +36,19 @@ pub fn parse_duration(name: &str, s: &str) -> Result<u32, QueryError> {
 
 /// Seconds since the epoch of an RFC 3339 time.
 pub fn parse_time(name: &str, s: &str) -> Result<u32, QueryError> {
-    let t = time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339)
-        .map_err(|e| QueryError::param(name, format!("{s:?} is not an RFC 3339 time ({e})")))?;
+    let s = s.trim();
+    // A bare date (what a browser's date field sends) is that day's start, UTC.
+    let day = time::macros::format_description!("[year]-[month]-[day]");
+    let t = match time::Date::parse(s, &day) {
+        Ok(d) => d.midnight().assume_utc(),
+        Err(_) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| {
+                QueryError::param(
+                    name,
+                    format!("{s:?} is not an RFC 3339 time or a YYYY-MM-DD date ({e})"),
+                )
+            })?,
+    };
     u32::try_from(t.unix_timestamp())
         .map_err(|_| QueryError::param(name, format!("{s:?} is out of range")))
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use faultline_store::queries::{Dimension, Dims, Window};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,7 +13,7 @@ use crate::error::QueryError;
 use crate::issues::Known;
 use crate::params::{self, rfc3339};
 use crate::status::Status;
-use crate::{Api, ApiQuery, now_secs};
+use crate::{Api, ApiQuery, LabelCount, now_secs};
 
 /// `?period=&project=`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -396,54 +396,93 @@ pub async fn frequent_404s(
 pub struct ProjectSummary {
     /// Project.
     pub project: String,
+    /// Whether it is in the configuration (listed even without any error).
+    pub configured: bool,
     /// Occurrences in the last 24 hours.
     pub errors_24h: u64,
+    /// Occurrences per hour, the last 24 hours, oldest first (every hour present).
+    pub hourly_24h: Vec<u64>,
+    /// Requests (SERVER spans) in the last 24 hours.
+    pub requests_24h: u64,
+    /// Failed requests / requests in the last 24 hours; null without requests.
+    pub error_rate: Option<f64>,
     /// Issues open or regressed.
     pub open_issues: u64,
     /// Issues in all.
     pub issues: u64,
-    /// Latest occurrence, RFC 3339.
+    /// Latest occurrence, RFC 3339; empty when none is retained.
     pub last_seen: String,
 }
 
 /// The overview.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectList {
-    /// Projects with errors in the last 24 hours, most errors first.
+    /// Every configured project and every project with a retained issue: most errors in the
+    /// last 24 hours first, then by name.
     pub data: Vec<ProjectSummary>,
 }
 
-/// Every project with errors in the last 24 hours: counts, open issues, last seen (seed 000's global view).
+/// The overview row of `p`, added empty when missing.
+fn at<'a>(by: &'a mut HashMap<String, ProjectSummary>, p: &str) -> &'a mut ProjectSummary {
+    by.entry(p.to_string()).or_insert_with(|| ProjectSummary {
+        project: p.to_string(),
+        configured: false,
+        errors_24h: 0,
+        hourly_24h: vec![0; 24],
+        requests_24h: 0,
+        error_rate: None,
+        open_issues: 0,
+        issues: 0,
+        last_seen: String::new(),
+    })
+}
+
+/// Every configured project (also those with no errors) and every project with issues: errors and
+/// requests in the last 24 hours, error rate, hourly trend, open issues, last seen (seed 000's
+/// global view).
 #[utoipa::path(get, path = "/api/v1/projects", tag = "stats", responses((status = 200, body = ProjectList), (status = 401)))]
 pub async fn projects(State(api): State<Api>) -> Result<Json<ProjectList>, QueryError> {
     let now = now_secs();
-    let w = params::window(None, None, None, Some(86_400), now)?;
-    let (rows, known) = tokio::try_join!(
+    let hour_end = now - now % 3600 + 3600;
+    let day = Window::new(hour_end - 24 * 3600, hour_end);
+    let (series, requests, known) = tokio::try_join!(
         async {
             api.store
-                .issues_in_window(&Dims::default(), w)
+                .project_series(day, 3600)
+                .await
+                .map_err(QueryError::from)
+        },
+        async {
+            api.store
+                .project_requests(day)
                 .await
                 .map_err(QueryError::from)
         },
         Known::load(&api.store, None, &[], now),
     )?;
     let mut by: HashMap<String, ProjectSummary> = HashMap::new();
-    for r in rows {
-        by.entry(r.project.clone())
-            .or_insert_with(|| ProjectSummary {
-                project: r.project.clone(),
-                errors_24h: 0,
-                open_issues: 0,
-                issues: 0,
-                last_seen: String::new(),
-            })
-            .errors_24h += r.count;
+    for p in api.projects.iter() {
+        at(&mut by, p).configured = true;
+    }
+    for b in series {
+        let s = at(&mut by, &b.project);
+        s.errors_24h += b.count;
+        if let Some(slot) =
+            b.t.checked_sub(day.from)
+                .map(|d| (d / 3600) as usize)
+                .and_then(|i| s.hourly_24h.get_mut(i))
+        {
+            *slot += b.count;
+        }
+    }
+    for r in requests {
+        let s = at(&mut by, &r.project);
+        s.requests_24h = r.requests;
+        s.error_rate = (r.requests > 0).then(|| r.failed as f64 / r.requests as f64);
     }
     let mut last: HashMap<String, u32> = HashMap::new();
     for (key, t) in &known.totals {
-        let Some(s) = by.get_mut(&key.0) else {
-            continue;
-        };
+        let s = at(&mut by, &key.0);
         s.issues += 1;
         if matches!(
             known.status.get(key),
@@ -457,7 +496,9 @@ pub async fn projects(State(api): State<Api>) -> Result<Json<ProjectList>, Query
     let mut data: Vec<ProjectSummary> = by
         .into_values()
         .map(|mut s| {
-            s.last_seen = rfc3339(last.get(&s.project).copied().unwrap_or(0));
+            if let Some(&l) = last.get(&s.project) {
+                s.last_seen = rfc3339(l);
+            }
             s
         })
         .collect();
@@ -467,6 +508,81 @@ pub async fn projects(State(api): State<Api>) -> Result<Json<ProjectList>, Query
             .then_with(|| a.project.cmp(&b.project))
     });
     Ok(Json(ProjectList { data }))
+}
+
+/// Query parameters of the facets route.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FacetParams {
+    /// Look-back in days (1..=90, default 30).
+    pub days: Option<u32>,
+}
+
+/// The values a project's filters offer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Facets {
+    /// Project.
+    pub project: String,
+    /// Environments seen, most occurrences first.
+    pub environments: Vec<LabelCount>,
+    /// Releases seen, most occurrences first.
+    pub releases: Vec<LabelCount>,
+    /// Services seen, most occurrences first.
+    pub services: Vec<LabelCount>,
+    /// HTTP statuses seen (`0`: none), most occurrences first.
+    pub http_statuses: Vec<LabelCount>,
+}
+
+/// The distinct environments, releases, services and HTTP statuses of a project's occurrences in
+/// the last `days` days (the filter menus).
+#[utoipa::path(get, path = "/api/v1/projects/{project}/facets", params(("project" = String, Path, description = "Project"), FacetParams), tag = "stats",
+    responses((status = 200, body = Facets), (status = 400, description = "Invalid parameter"), (status = 401)))]
+pub async fn facets(
+    State(api): State<Api>,
+    Path(project): Path<String>,
+    ApiQuery(p): ApiQuery<FacetParams>,
+) -> Result<Json<Facets>, QueryError> {
+    let days = p.days.unwrap_or(30);
+    if !(1..=90).contains(&days) {
+        return Err(QueryError::BadRequest(format!(
+            "parameter `days`: {days} is not in 1..=90"
+        )));
+    }
+    let now = now_secs();
+    let day_end = now - now % 86_400 + 86_400;
+    let w = Window::new(day_end - days * 86_400, day_end);
+    let mut got = api
+        .store
+        .dimension_values(
+            &project,
+            w,
+            &[
+                Dimension::Environment,
+                Dimension::Release,
+                Dimension::Service,
+                Dimension::HttpStatus,
+            ],
+        )
+        .await?
+        .into_iter()
+        .map(|d| {
+            d.values
+                .into_iter()
+                .map(|v| LabelCount {
+                    label: v.label,
+                    count: v.count,
+                })
+                .collect::<Vec<_>>()
+        });
+    let mut next = || got.next().unwrap_or_default();
+    Ok(Json(Facets {
+        project,
+        environments: next(),
+        releases: next(),
+        services: next(),
+        http_statuses: next(),
+    }))
 }
 
 /// Body of `POST /api/v1/cleanup`.

@@ -15,7 +15,8 @@ use faultline_store::Store;
 
 use crate::config::Config;
 
-/// The routes every listener gets: probes, `/health/db`, `/metrics`.
+/// The routes every listener gets: probes, `/health/db`, `/metrics`; and the probes themselves
+/// (the triage screen's status page runs them too).
 pub(super) fn routes(
     cfg: &Config,
     store: &Store,
@@ -23,11 +24,11 @@ pub(super) fn routes(
     readiness: Readiness,
     http_metrics: &HttpMetrics,
     alert_metrics: &faultline_alerts::AlertMetrics,
-) -> Router {
+) -> (Router, Health) {
     let health = probes(cfg, store, ingest, readiness);
     let registry = crate::metrics::registry(ingest, http_metrics, alert_metrics);
     let db_store = store.clone();
-    health
+    let router = health
         .router()
         .route(
             "/health/db",
@@ -50,7 +51,8 @@ pub(super) fn routes(
                     )
                 }
             }),
-        )
+        );
+    (router, health)
 }
 
 /// The probes: ClickHouse (readiness depends on it only once the spool cannot absorb more), disk

@@ -68,12 +68,16 @@ impl Listeners {
         cfg: &Config,
         store: &Store,
         alerting: &faultline_alerts::Engine,
+        probes: faultline_health::Health,
     ) -> anyhow::Result<()> {
+        let projects = cfg.projects.0.iter().map(|p| p.name.clone()).collect();
         let api = faultline_query::Api::new(store.clone(), cfg.api_keys.0.clone())
+            .with_projects(projects)
             .with_extension(faultline_alerts::api::router(alerting.clone()));
         // The triage screen beside the API: its pages call the API in-process.
-        let projects = cfg.projects.0.iter().map(|p| p.name.clone()).collect();
-        let ui = faultline_ui::Ui::new(api.clone(), &cfg.api_keys.0, projects);
+        let ui = faultline_ui::Ui::new(api.clone(), &cfg.api_keys.0)
+            .with_trace_url(&cfg.trace_url)
+            .with_status(probes);
         let app = api.router().merge(ui.router());
         self.api_addr = Some(self.serve("api", &cfg.api_addr, app).await?);
         Ok(())

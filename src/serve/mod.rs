@@ -102,7 +102,7 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
     )?;
 
     let http_metrics = HttpMetrics::default();
-    let common = health::routes(
+    let (common, probes) = health::routes(
         &cfg,
         &clickhouse.store,
         &pipeline.ingest,
@@ -116,7 +116,9 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
         listeners.ingest(&cfg, &pipeline.ingest).await?;
     }
     if roles.api {
-        listeners.api(&cfg, &clickhouse.store, &alerting).await?;
+        listeners
+            .api(&cfg, &clickhouse.store, &alerting, probes)
+            .await?;
     }
 
     let (grpc_addr, http_addr, api_addr) =

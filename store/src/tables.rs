@@ -25,6 +25,10 @@ pub const MIGRATIONS: &[(u32, &str)] = &[
         3,
         "alerts: issue arrivals by ingest time, alert deliveries (the outbox), the alerting lease",
     ),
+    (
+        4,
+        "triage history: every status change of every issue, kept",
+    ),
 ];
 
 /// One column.
@@ -241,6 +245,11 @@ GROUP BY project, fingerprint"
             .engine(Engine::Replacing(Some("version")))
             .written(Written::Triage)
             .order_by("project, fingerprint"),
+        // Every triage change, kept: `issue_states` keeps only the latest once merged; this is
+        // the issue page's status history. Small (people write it), never dropped by retention.
+        Table::new("issue_state_log", 4, ISSUE_STATE_COLUMNS)
+            .written(Written::Triage)
+            .order_by("project, fingerprint, changed_at"),
         Table::new("requests_minute", 1, REQUEST_COLUMNS)
             .engine(Engine::Summing(&["requests", "failed"]))
             .daily("minute")
@@ -483,7 +492,8 @@ mod tests {
             .collect();
         assert!(!dedup.contains(&"issue_states") && !dedup.contains(&"schema_migrations"));
         assert!(!dedup.contains(&"alert_deliveries") && !dedup.contains(&"alert_leases"));
-        assert_eq!(dedup.len(), names().len() - 4);
+        assert!(!dedup.contains(&"issue_state_log"));
+        assert_eq!(dedup.len(), names().len() - 5);
         assert_eq!(
             table("issue_states").map(|t| t.engine),
             Some(Engine::Replacing(Some("version")))

@@ -349,7 +349,7 @@ async fn an_old_schema_is_upgraded_in_place() {
         "INSERT INTO `{db}`.occurrences (event_id, project, fingerprint, timestamp, stacktrace) VALUES ('old', 'p', 'f', 1760000000, 'inline trace')"
     ))
     .await;
-    assert_eq!(store.migrate().await.expect("upgrade"), vec![2, 3]);
+    assert_eq!(store.migrate().await.expect("upgrade"), vec![2, 3, 4]);
     assert!(store.tables_exist().await.expect("tables"));
     let after = describe(&store, "occurrences").await;
     let want: Vec<(String, String)> = OCCURRENCE_COLUMNS

@@ -107,7 +107,9 @@ async fn confirmed_to_the_end_of_a_segment_still_reports_the_records_left() {
         "{} records are left in the next segment",
         all.len() - i - 1
     );
-    spool.confirm(all.last().expect("some").next).expect("confirm all");
+    spool
+        .confirm(all.last().expect("some").next)
+        .expect("confirm all");
     assert_eq!(spool.oldest_age_ms(), None);
 }
 

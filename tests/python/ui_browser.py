@@ -8,11 +8,16 @@ with it off. A message holding <script> and <img onerror> is shown as text and r
 axe-core (axe-playwright-python) finds no serious or critical violation on any page, light or
 dark.
 
-usage: ui_browser.py BASE_URL API_KEY
-Prints `ui_browser: ok pages=N axe_pages=M` or fails with the reason.
+With JavaScript on, times read in the viewer's zone (UTC on hover) and the keys work: j moves to
+an issue, r resolves it. The status page and the frequent-404s page are checked too.
+
+usage: ui_browser.py BASE_URL API_KEY [SCREENSHOT_DIR]
+Prints `ui_browser: ok axe_pages=M` or fails with the reason. With SCREENSHOT_DIR, saves a
+screenshot of each page there (light and dark; docs/ui/ holds the published ones).
 """
 
 import json
+import os
 import sys
 import urllib.request
 
@@ -20,6 +25,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
 BASE, KEY = sys.argv[1].rstrip("/"), sys.argv[2]
+SHOTS = sys.argv[3] if len(sys.argv) > 3 else None
 CHROMIUM = "/usr/bin/chromium"
 axe = Axe()
 axe_pages = 0
@@ -29,6 +35,12 @@ def api_status(fp):
     req = urllib.request.Request(f"{BASE}/api/v1/errors/{fp}?project=shop",
                                  headers={"Authorization": f"Bearer {KEY}"})
     return json.load(urllib.request.urlopen(req))["status"]
+
+
+def shot(page, name, scheme, js):
+    if SHOTS and js:
+        os.makedirs(SHOTS, exist_ok=True)
+        page.screenshot(path=os.path.join(SHOTS, f"{name}-{scheme}.png"), full_page=True)
 
 
 def check_axe(page, what, js=True):
@@ -59,6 +71,7 @@ def flows(browser, js, scheme):
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Projects")
     check_axe(page, f"overview ({scheme})", js)
+    shot(page, "overview", scheme, js)
     expect(page.get_by_role("link", name="shop", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="blog", exact=True)).to_be_visible()
 
@@ -73,6 +86,8 @@ def flows(browser, js, scheme):
     expect(links).to_have_count(1)
     expect(links.first).to_contain_text("RouteMissing")
     check_axe(page, f"list ({scheme})", js)
+    page.goto(f"{BASE}/ui/p/shop")
+    shot(page, "issues", scheme, js)
 
     # The hostile message: text, nothing run.
     page.goto(f"{BASE}/ui/p/shop?q=Hostile")
@@ -80,10 +95,42 @@ def flows(browser, js, scheme):
     expect(page.locator("p.message")).to_contain_text("<script>")
     assert page.locator("main script, main img").count() == 0
     assert page.title() != "owned" and not dialogs, (page.title(), dialogs)
-    expect(page.locator("pre.trace")).to_be_visible()
+    expect(page.locator(".trace")).to_be_visible()
     expect(page.locator("svg.chart").first).to_be_visible()
     check_axe(page, f"detail ({scheme})", js)
+    shot(page, "issue", scheme, js)
+    first_seen = page.locator("dl.facts time").first
+    if js:
+        # The viewer's time, with the UTC time on hover.
+        iso = first_seen.get_attribute("datetime")
+        expect(first_seen).to_have_attribute("title", iso.replace("T", " ").replace("Z", " UTC"))
+        assert first_seen.inner_text() != iso, first_seen.inner_text()
+    else:
+        assert first_seen.inner_text() == first_seen.get_attribute("datetime")
+
+    # Frequent 404s and the status page.
+    page.get_by_role("link", name="Frequent 404s").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Frequent 404s")
+    check_axe(page, f"404s ({scheme})", js)
+    shot(page, "404s", scheme, js)
+    page.get_by_role("link", name="Status").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Status")
+    expect(page.get_by_role("rowheader", name="clickhouse")).to_be_visible()
+    check_axe(page, f"status ({scheme})", js)
+    shot(page, "status", scheme, js)
     return ctx, page
+
+
+def keyboard(page):
+    """j selects the first issue of the list, r resolves it (JavaScript on only)."""
+    page.goto(f"{BASE}/ui/p/shop?q=KeyboardTarget")
+    expect(page.locator("#issues tbody tr")).to_have_count(1)
+    fp = page.locator("#issues tbody a").first.get_attribute("href").rsplit("/", 1)[-1]
+    page.keyboard.press("j")
+    expect(page.locator("#issues tbody tr.current")).to_have_count(1)
+    with page.expect_navigation():
+        page.keyboard.press("r")
+    assert api_status(fp) == "resolved", api_status(fp)
 
 
 def triage(page, resolve_class, ignore_class, bulk_classes):
@@ -116,6 +163,7 @@ with sync_playwright() as p:
     # in dark mode for axe.
     ctx, page = flows(browser, True, "light")
     triage(page, "ResolveAlpha", "IgnoreAlpha", ["BulkOne", "BulkTwo"])
+    keyboard(page)
     ctx.close()
     ctx, page = flows(browser, False, "light")
     triage(page, "ResolveBeta", "IgnoreBeta", ["BulkThree", "BulkFour"])

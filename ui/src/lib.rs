@@ -23,18 +23,39 @@ pub struct Ui {
     pub api: Api,
     /// Sign-in and forms.
     pub access: auth::Access,
-    /// Every configured project (the overview lists them even without errors).
-    pub projects: Vec<String>,
+    /// A trace viewer's URL with `{trace_id}` in it; empty: trace ids are not links.
+    pub trace_url: std::sync::Arc<str>,
+    /// What the status page shows (health checks, spool, ClickHouse); none: the page says so.
+    pub status: Option<faultline_health::Health>,
 }
 
 impl Ui {
-    /// The screen over `api`, signed into with `api_keys` (none: open), listing `projects`.
-    pub fn new(api: Api, api_keys: &[String], projects: Vec<String>) -> Ui {
+    /// The screen over `api`, signed into with `api_keys` (none: open).
+    pub fn new(api: Api, api_keys: &[String]) -> Ui {
         Ui {
             api,
             access: auth::Access::new(api_keys),
-            projects,
+            trace_url: std::sync::Arc::from(""),
+            status: None,
         }
+    }
+
+    /// Links trace ids to `template` (`{trace_id}` replaced); empty: no links.
+    pub fn with_trace_url(mut self, template: &str) -> Ui {
+        self.trace_url = std::sync::Arc::from(template);
+        self
+    }
+
+    /// Shows `source`'s report on the status page.
+    pub fn with_status(mut self, source: faultline_health::Health) -> Ui {
+        self.status = Some(source);
+        self
+    }
+
+    /// The trace viewer's link for `trace_id`, if one is configured (the id percent-encoded).
+    pub fn trace_link(&self, trace_id: &str) -> Option<String> {
+        (!self.trace_url.is_empty() && !trace_id.is_empty())
+            .then(|| self.trace_url.replace("{trace_id}", &pages::enc(trace_id)))
     }
 
     /// The routes: `/` → `/ui/`, and the pages under `/ui`.
@@ -43,6 +64,7 @@ impl Ui {
             .route("/", get(pages::to_ui))
             .route("/ui", get(pages::to_ui))
             .route("/ui/static/app.css", get(pages::css))
+            .route("/ui/static/app.js", get(pages::js))
             .route(
                 "/ui/login",
                 get(pages::login::form).post(pages::login::submit),
@@ -52,6 +74,7 @@ impl Ui {
             .route("/ui/issues", get(pages::issues::all))
             .route("/ui/actions", post(pages::issues::bulk))
             .route("/ui/404s", get(pages::not_found::page))
+            .route("/ui/status", get(pages::status::page))
             .route("/ui/p/{project}", get(pages::issues::project))
             .route(
                 "/ui/p/{project}/issues/{fingerprint}",

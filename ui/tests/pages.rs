@@ -15,8 +15,8 @@ fn ui(keys: &[&str]) -> Ui {
         password: String::new(),
     });
     let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-    let api = faultline_query::Api::new(store, keys.clone());
-    Ui::new(api, &keys, vec!["shop".into()])
+    let api = faultline_query::Api::new(store, keys.clone()).with_projects(vec!["shop".into()]);
+    Ui::new(api, &keys)
 }
 
 async fn send(ui: &Ui, req: Request<Body>) -> axum::response::Response {

@@ -1,5 +1,5 @@
 //! Read queries. The query crate calls these; nothing here writes (writes are in `writer` and
-//! [`Store::set_issue_state`]).
+//! [`Store::set_issue_state`], in `triage`).
 //!
 //! Aggregates read the rollups, never raw occurrences, so their cost follows the number of issues
 //! and buckets, not of occurrences: a window `[from, to)` (minute-aligned) is read from
@@ -19,9 +19,11 @@ use crate::rows::{ISSUE_STATE_COLUMNS, IssueStateRow, OCCURRENCE_COLUMNS};
 use crate::{OccurrenceRow, Store, StoreError};
 
 mod sql;
+mod triage;
 mod window;
 
 pub(crate) use sql::{Arg, Sql};
+pub use triage::{DimensionValues, ProjectBucket, ProjectRequests};
 pub use window::{Dims, Window};
 pub(crate) use window::{Level, rollup_source};
 
@@ -538,11 +540,6 @@ impl Store {
             .await
     }
 
-    /// Records a triage change.
-    pub async fn set_issue_state(&self, row: &IssueStateRow) -> Result<(), StoreError> {
-        crate::writer::insert_all(self, "issue_states", std::slice::from_ref(row), None).await
-    }
-
     /// For each `(fingerprint, moment)`: occurrences strictly after the moment, and their releases.
     pub async fn activity_since(
         &self,
@@ -911,4 +908,7 @@ pub(crate) fn catalog(db: &str) -> Vec<(String, String)> {
             show(old_partitions_sql(db, 20_250_101)),
         ),
     ]
+    .into_iter()
+    .chain(triage::catalog(db))
+    .collect()
 }

@@ -12,7 +12,9 @@ use faultline_proto::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, span::Ev
 use prost::Message;
 use serde_json::{Value as Json, json};
 
-const PROJECTS: &str = "shop:shop-token-0123456789,blog:blog-token-0123456789";
+/// `quiet` never reports: the overview lists it all the same.
+const PROJECTS: &str =
+    "shop:shop-token-0123456789,blog:blog-token-0123456789,quiet:quiet-token-0123456789";
 const SHOP: &str = "shop-token-0123456789";
 const BLOG: &str = "blog-token-0123456789";
 const DAY: u32 = 86_400;
@@ -680,6 +682,60 @@ async fn issue_detail_has_latest_occurrence_charts_and_breakdowns() {
     );
     assert_eq!(d["by_environment"], json!([{"label": "prod", "count": 12}]));
     assert_eq!(d["by_release"], json!([{"label": "1.0.0", "count": 12}]));
+    // Breakdowns by service and HTTP status agree with what was sent.
+    let mut by: HashMap<(&str, String), u64> = HashMap::new();
+    for e in w.sent.iter().filter(|e| e.issue == "A") {
+        *by.entry(("service", e.service.to_string())).or_default() += 1;
+        *by.entry(("http", e.http_status.to_string())).or_default() += 1;
+    }
+    for (key, field) in [("service", "by_service"), ("http", "by_http_status")] {
+        let got: HashMap<(&str, String), u64> = d[field]
+            .as_array()
+            .expect(field)
+            .iter()
+            .map(|l| {
+                (
+                    (key, l["label"].as_str().expect("label").to_string()),
+                    l["count"].as_u64().expect("count"),
+                )
+            })
+            .collect();
+        let want: HashMap<(&str, String), u64> = by
+            .iter()
+            .filter(|(k, _)| k.0 == key)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        assert_eq!(got, want, "{field}");
+    }
+    assert_eq!(d["history"], json!([]), "never triaged");
+    // One occurrence by its id: the same as in the list, stack trace included; another issue's
+    // id or an unknown one is a 404.
+    let page = w
+        .get(&format!(
+            "/api/v1/errors/{a}/occurrences?project=shop&limit=1"
+        ))
+        .await;
+    let first = &page["data"][0];
+    let id = first["event_id"].as_str().expect("event_id");
+    let one = w
+        .get(&format!("/api/v1/errors/{a}/occurrences/{id}?project=shop"))
+        .await;
+    assert_eq!(&one, first);
+    assert!(one["stacktrace"].as_str().expect("st").contains("cart.js"));
+    let b = &w.fp["B"];
+    for path in [
+        format!("/api/v1/errors/{b}/occurrences/{id}?project=shop"),
+        format!("/api/v1/errors/{a}/occurrences/nope?project=shop"),
+    ] {
+        let r =
+            w.c.get(format!("{}{path}", w.api))
+                .send()
+                .await
+                .expect("get");
+        assert_eq!(r.status(), 404, "{path}");
+        let body: Json = r.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "not_found", "{body}");
+    }
     // Without ?project= it is found all the same; an unknown one is a 404.
     assert_eq!(w.get(&format!("/api/v1/errors/{a}")).await["count"], 12);
     let missing =
@@ -899,6 +955,64 @@ async fn frequent_404s_and_projects() {
         w.count(|e| e.project == "shop" && e.ts >= from24)
     );
     assert_eq!(shop["open_issues"], 6);
+    assert_eq!(shop["configured"], true);
+    let hourly: u64 = shop["hourly_24h"]
+        .as_array()
+        .expect("hourly")
+        .iter()
+        .map(|n| n.as_u64().expect("n"))
+        .sum();
+    let hour_end = now - now % 3600 + 3600;
+    assert_eq!(
+        hourly,
+        w.count(|e| e.project == "shop" && e.ts >= hour_end - DAY)
+    );
+    // A configured project that never reported is listed, empty.
+    let quiet = p["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .find(|x| x["project"] == "quiet")
+        .expect("quiet is listed")
+        .clone();
+    assert_eq!(quiet["errors_24h"], 0);
+    assert_eq!(quiet["issues"], 0);
+    assert_eq!(quiet["last_seen"], "");
+    assert_eq!(quiet["error_rate"], Json::Null);
+
+    // The filter menus: the values a project's occurrences took, most frequent first.
+    let f = w.get("/api/v1/projects/shop/facets?days=30").await;
+    let day_end = now - now % DAY + DAY;
+    let in_30d = |e: &Sent| e.project == "shop" && e.ts >= day_end - 30 * DAY;
+    let mut envs: HashMap<String, u64> = HashMap::new();
+    for e in w.sent.iter().filter(|e| in_30d(e)) {
+        *envs.entry(e.environment.to_string()).or_default() += 1;
+    }
+    let got: HashMap<String, u64> = f["environments"]
+        .as_array()
+        .expect("environments")
+        .iter()
+        .map(|l| {
+            (
+                l["label"].as_str().expect("label").to_string(),
+                l["count"].as_u64().expect("count"),
+            )
+        })
+        .collect();
+    assert_eq!(got, envs);
+    let counts: Vec<u64> = f["releases"]
+        .as_array()
+        .expect("releases")
+        .iter()
+        .map(|l| l["count"].as_u64().expect("count"))
+        .collect();
+    assert!(counts.windows(2).all(|c| c[0] >= c[1]), "{f}");
+    let bad =
+        w.c.get(format!("{}/api/v1/projects/shop/facets?days=0", w.api))
+            .send()
+            .await
+            .expect("get");
+    assert_eq!(bad.status(), 400);
 }
 
 /// Triage on a dataset of its own: resolution, regression, release-aware resolution, ignores by time and count; the state survives a restart.
@@ -1007,6 +1121,39 @@ async fn triage_resolves_regresses_ignores_and_survives_a_restart() {
         .expect("put");
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.expect("t").contains("status"));
+    // Every change is kept, newest first.
+    let history = |d: &Json| -> Vec<(String, String)> {
+        d["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .map(|h| {
+                (
+                    h["status"].as_str().expect("status").to_string(),
+                    h["by"].as_str().expect("by").to_string(),
+                )
+            })
+            .collect()
+    };
+    w.put_status("G", json!({"status": "open", "by": "bob"}))
+        .await;
+    w.put_status(
+        "G",
+        json!({"status": "ignored", "by": "cy", "ignore_until": rfc3339(now + 3600)}),
+    )
+    .await;
+    let g = w
+        .get(&format!("/api/v1/errors/{}?project=shop", w.fp["G"]))
+        .await;
+    assert_eq!(
+        history(&g),
+        [
+            ("ignored".to_string(), "cy".to_string()),
+            ("open".to_string(), "bob".to_string()),
+            ("ignored".to_string(), String::new()),
+        ],
+        "{g}"
+    );
 
     // State survives a restart: a new server on the same database sees it.
     let store_cfg = faultline_store::StoreConfig {
@@ -1156,11 +1303,13 @@ async fn api_keys_and_openapi() {
         .expect("json");
     assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
     let paths = doc["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 16, "13 query routes and 3 alerts routes");
+    assert_eq!(paths.len(), 18, "15 query routes and 3 alerts routes");
     // Every documented route exists: with the key it answers something other than 404/405.
     for (path, item) in paths {
         let concrete = path
             .replace("{fingerprint}", "none")
+            .replace("{event_id}", "none")
+            .replace("{project}", "shop")
             .replace("{uid}", "none");
         for method in item.as_object().expect("item").keys() {
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");

@@ -21,15 +21,17 @@ fn texts(doc: &Html, s: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn sign_in_overview_list_detail_and_resolve() {
-    let (mut cfg, sc) = test_config("shop:shoptoken0123456789,blog:blogtoken0123456789");
+    let (mut cfg, sc) =
+        test_config("shop:shoptoken0123456789,blog:blogtoken0123456789,quiet:quiettoken0123456789");
     cfg.api_keys = KEY.into();
+    cfg.trace_url = "https://tempo.example/explore?trace={trace_id}".into();
     let s = start_with(cfg, &sc).await;
     let c = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
     let send = |class: &str, message: &str, status: u16| {
-        let body = json!({"message": message, "exception_class": class, "http_status": status,
+        let body = json!({"message": message, "exception_class": class, "http_status": status, "service": "checkout", "environment": "prod",
             "request": {"url": format!("https://shop.example/{class}"), "method": "GET"},
             "stack_trace": format!("#0 /app/src/{class}.php(3): run()\n#1 /app/vendor/acme/lib/Y.php(9): go()\n#2 {{main}}")});
         c.post(format!("{}/webhook/error/shoptoken0123456789", s.http))
@@ -52,6 +54,27 @@ async fn sign_in_overview_list_detail_and_resolve() {
         200
     );
     wait_count(&s, "shop", 2).await;
+    // A Sentry event with a trace id, into blog (Sentry id 2).
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let sentry = c
+        .post(format!("{}/api/2/store/", s.http))
+        .header(
+            "x-sentry-auth",
+            "Sentry sentry_key=blogtoken0123456789, sentry_version=7",
+        )
+        .json(&json!({
+            "event_id": "0123456789abcdef0123456789abcdef",
+            "platform": "python",
+            "environment": "prod",
+            "exception": {"values": [{"type": "KeyError", "value": "'card'",
+                "stacktrace": {"frames": [{"filename": "shop/views.py", "function": "pay", "lineno": 3, "in_app": true}]}}]},
+            "contexts": {"trace": {"trace_id": trace_id, "span_id": "00f067aa0ba902b7"}},
+        }))
+        .send()
+        .await
+        .expect("sentry");
+    assert_eq!(sentry.status(), 200, "{:?}", sentry.text().await);
+    wait_count(&s, "blog", 1).await;
 
     // Sign in.
     let login = c
@@ -88,7 +111,52 @@ async fn sign_in_overview_list_detail_and_resolve() {
     let overview = get(format!("{}/ui/", s.api)).await;
     assert_eq!(texts(&overview, "h1"), ["Projects"]);
     let projects = texts(&overview, "table.list tbody td:first-child a");
-    assert!(projects.contains(&"shop".to_string()) && projects.contains(&"blog".to_string()));
+    assert_eq!(projects, ["shop", "blog", "quiet"], "most errors first");
+    assert_eq!(overview.select(&sel("svg.spark polyline")).count(), 3);
+    let quiet_row = overview
+        .select(&sel("table.list tbody tr"))
+        .find(|r| r.text().collect::<String>().contains("quiet"))
+        .expect("quiet row");
+    assert!(
+        quiet_row
+            .text()
+            .collect::<String>()
+            .contains("no errors yet")
+    );
+
+    // The status page: every health check, ClickHouse's version among them.
+    let status = get(format!("{}/ui/status", s.api)).await;
+    assert_eq!(texts(&status, "h1"), ["Status"]);
+    let checks = texts(&status, "table.list tbody th");
+    for c in ["clickhouse", "disk", "memory", "spool"] {
+        assert!(checks.iter().any(|n| n == c), "{c} in {checks:?}");
+    }
+    let ch_row = status
+        .select(&sel("table.list tbody tr"))
+        .map(|r| r.text().collect::<String>())
+        .find(|t| t.contains("clickhouse"))
+        .expect("clickhouse row");
+    assert!(
+        ch_row.contains("ClickHouse 1") || ch_row.contains("ClickHouse 2"),
+        "{ch_row}"
+    );
+
+    // The blog issue: its occurrence links the trace to the configured viewer.
+    let blog = get(format!("{}/ui/p/blog", s.api)).await;
+    let href = blog
+        .select(&sel("#issues tbody td a"))
+        .next()
+        .and_then(|a| a.value().attr("href").map(String::from))
+        .expect("the blog issue");
+    let issue = get(format!("{}{href}", s.api)).await;
+    let links: Vec<String> = issue
+        .select(&sel("ol.occurrences a"))
+        .filter_map(|a| a.value().attr("href").map(String::from))
+        .collect();
+    assert_eq!(
+        links,
+        [format!("https://tempo.example/explore?trace={trace_id}")]
+    );
 
     // The list, filtered by HTTP status 404 and a period, sorted by occurrences.
     let list = get(format!(
@@ -104,6 +172,21 @@ async fn sign_in_overview_list_detail_and_resolve() {
         .filter_map(|o| o.value().attr("value").map(String::from))
         .collect();
     assert_eq!(selected, ["1d"]);
+    // A custom period (dates, UTC): today onwards holds both issues, tomorrow onwards none.
+    let day = |offset: i64| {
+        let t = time::OffsetDateTime::now_utc() + time::Duration::days(offset);
+        format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+    };
+    let custom = get(format!("{}/ui/p/shop?from={}&to={}", s.api, day(0), day(1))).await;
+    assert_eq!(texts(&custom, "#issues tbody td a").len(), 2);
+    let future = get(format!("{}/ui/p/shop?from={}&to={}", s.api, day(1), day(2))).await;
+    assert_eq!(texts(&future, "#issues tbody td a").len(), 0);
+    // The filter menus offer the project's values.
+    let offered: Vec<String> = list
+        .select(&sel("datalist#services option"))
+        .filter_map(|o| o.value().attr("value").map(String::from))
+        .collect();
+    assert!(!offered.is_empty(), "services offered");
 
     // Frequent 404s: the path, linking to its 404 issues.
     let nf = get(format!("{}/ui/404s?period=7d&project=shop", s.api)).await;
@@ -121,10 +204,23 @@ async fn sign_in_overview_list_detail_and_resolve() {
     let detail = get(format!("{}{href}", s.api)).await;
     assert_eq!(texts(&detail, "h1"), ["PaymentFailed"]);
     assert_eq!(texts(&detail, "p.message"), [hostile]);
-    assert_eq!(detail.select(&sel("script")).count(), 0);
+    // The only script is the screen's own file: nothing inline, nothing from the message.
+    let scripts: Vec<_> = detail.select(&sel("script")).collect();
+    assert_eq!(scripts.len(), 1);
+    assert!(
+        scripts[0]
+            .value()
+            .attr("src")
+            .is_some_and(|s| s.starts_with("/ui/static/app.js"))
+    );
+    assert_eq!(scripts[0].text().collect::<String>(), "");
     assert_eq!(detail.select(&sel("img")).count(), 0);
-    assert_eq!(texts(&detail, "pre.trace .app").len(), 2);
-    assert_eq!(texts(&detail, "pre.trace .lib").len(), 1);
+    // Application frames emphasised, the library frame collapsed.
+    assert_eq!(texts(&detail, ".trace span.app").len(), 2);
+    assert_eq!(
+        texts(&detail, ".trace details.lib summary"),
+        ["1 library frame"]
+    );
 
     // Resolve with the page's own form.
     let form = detail
@@ -166,6 +262,18 @@ async fn sign_in_overview_list_detail_and_resolve() {
     assert_eq!(after.select(&sel("svg.chart")).count(), 2);
     assert_eq!(after.select(&sel("svg.chart rect")).count(), 24 + 30);
     assert_eq!(after.select(&sel("ol.occurrences li")).count(), 1);
+    assert_eq!(
+        texts(&after, ".breakdowns caption"),
+        [
+            "By environment",
+            "By release",
+            "By service",
+            "By HTTP status"
+        ]
+    );
+    let history = texts(&after, "ol.history li");
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert!(history[0].contains("resolved") && history[0].contains("ui"));
 
     // Bulk: ignore the two open issues from the list's own form.
     let list = get(format!("{}/ui/p/shop", s.api)).await;

@@ -29,6 +29,7 @@ async fn the_screen_in_a_real_browser() {
         ("IgnoreBeta", "second to ignore", 500),
         ("BulkThree", "bulk three", 500),
         ("BulkFour", "bulk four", 500),
+        ("KeyboardTarget", "resolved from the keyboard", 500),
     ];
     for (class, message, status) in errors {
         let body = json!({"message": message, "exception_class": class, "http_status": status,
@@ -49,6 +50,7 @@ async fn the_screen_in_a_real_browser() {
             "/tests/python/ui_browser.py"
         ))
         .args([s.api.as_str(), KEY])
+        .args(std::env::var("FAULTLINE_TEST_UI_SCREENSHOTS").ok())
         .output()
         .await
         .expect(

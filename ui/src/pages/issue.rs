@@ -8,7 +8,8 @@ use axum::response::Response;
 use axum::{Form, Json};
 use faultline_query::ApiQuery;
 use faultline_query::issues::{
-    IssueItem, Occurrence, OccurrenceParams, ProjectParam, StatusChange, detail, occurrences,
+    IssueItem, Occurrence, OccurrenceParams, ProjectParam, StateInfo, StatusChange, detail,
+    occurrences,
 };
 use faultline_query::{LabelCount, TimeCount};
 use serde::Deserialize;
@@ -68,6 +69,30 @@ pub fn trace_lines(trace: &str) -> Vec<TraceLine> {
         .collect()
 }
 
+/// A run of trace lines: library frames in a row are one collapsed group.
+pub struct TraceGroup {
+    /// Whether these are library frames (shown collapsed).
+    pub lib: bool,
+    /// The lines.
+    pub lines: Vec<TraceLine>,
+}
+
+/// The lines of a trace grouped: each run of library frames apart (collapsed on the page).
+pub fn trace_groups(trace: &str) -> Vec<TraceGroup> {
+    let mut out: Vec<TraceGroup> = Vec::new();
+    for line in trace_lines(trace) {
+        let lib = line.class == "lib";
+        match out.last_mut() {
+            Some(g) if g.lib == lib => g.lines.push(line),
+            _ => out.push(TraceGroup {
+                lib,
+                lines: vec![line],
+            }),
+        }
+    }
+    out
+}
+
 /// One bar of a chart, in the SVG's units (a 720 × 120 box).
 pub struct Bar {
     /// Left edge.
@@ -123,12 +148,13 @@ struct IssuePage {
     layout: Layout,
     issue: IssueItem,
     actions: Vec<Action>,
-    trace: Vec<TraceLine>,
+    trace: Vec<TraceGroup>,
     hourly: Vec<Bar>,
     daily: Vec<Bar>,
-    by_environment: Vec<LabelCount>,
-    by_release: Vec<LabelCount>,
-    occurrences: Vec<Occurrence>,
+    /// (column heading, caption, rows).
+    breakdowns: Vec<(&'static str, &'static str, Vec<LabelCount>)>,
+    history: Vec<StateInfo>,
+    occurrences: Vec<(Occurrence, Option<String>)>,
     older: Option<String>,
 }
 
@@ -179,7 +205,7 @@ pub async fn page(
         .map(|o| o.release.clone())
         .unwrap_or_default();
     let actions = actions(d.issue.status, &release);
-    let trace = trace_lines(d.latest.as_ref().map_or("", |o| o.stacktrace.as_str()));
+    let trace = trace_groups(d.latest.as_ref().map_or("", |o| o.stacktrace.as_str()));
     let older = page.next_cursor.map(|c| {
         format!(
             "/ui/p/{}/issues/{}?occurrences={}#occurrences",
@@ -195,9 +221,35 @@ pub async fn page(
         trace,
         hourly: bars(&d.hourly_24h),
         daily: bars(&d.daily_30d),
-        by_environment: d.by_environment,
-        by_release: d.by_release,
-        occurrences: page.data,
+        breakdowns: vec![
+            ("Environment", "By environment", d.by_environment),
+            ("Release", "By release", d.by_release),
+            ("Service", "By service", d.by_service),
+            (
+                "HTTP status",
+                "By HTTP status",
+                d.by_http_status
+                    .into_iter()
+                    .map(|l| LabelCount {
+                        label: if l.label == "0" {
+                            "none".into()
+                        } else {
+                            l.label
+                        },
+                        count: l.count,
+                    })
+                    .collect(),
+            ),
+        ],
+        history: d.history,
+        occurrences: page
+            .data
+            .into_iter()
+            .map(|o| {
+                let link = ui.trace_link(&o.trace_id);
+                (o, link)
+            })
+            .collect(),
         older,
     })
 }

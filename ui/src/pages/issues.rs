@@ -8,13 +8,16 @@ use axum::response::Response;
 use faultline_query::ApiQuery;
 use faultline_query::error::QueryError;
 use faultline_query::issues::{IssueItem, ListParams, list};
+use faultline_query::stats::{FacetParams, Facets, facets};
 
 use super::{Layout, enc, error, html, to_login};
 use crate::Ui;
 
 /// The filters the form shows (the same names as the API's parameters).
-const FIELDS: [&str; 10] = [
+const FIELDS: [&str; 12] = [
     "since",
+    "from",
+    "to",
     "http_status",
     "status",
     "sort",
@@ -65,6 +68,10 @@ struct Issues {
     environment: String,
     release: String,
     service: String,
+    from: String,
+    to: String,
+    /// The values the project's occurrences took (last 30 days), offered by the text fields.
+    facets: Option<Facets>,
     q: String,
     here: String,
     total: usize,
@@ -128,10 +135,23 @@ async fn render(
         Ok(Query(p)) => p,
         Err(e) => return error(layout, QueryError::BadRequest(e.body_text())),
     };
-    let page = match list(State(ui.api.clone()), ApiQuery(params)).await {
-        Ok(axum::Json(p)) => p,
-        Err(e) => return error(layout, e),
+    let menus = async {
+        match &project {
+            Some(p) => facets(
+                State(ui.api.clone()),
+                Path(p.clone()),
+                ApiQuery(FacetParams::default()),
+            )
+            .await
+            .map(|axum::Json(f)| Some(f)),
+            None => Ok(None),
+        }
     };
+    let (page, facets) =
+        match tokio::try_join!(list(State(ui.api.clone()), ApiQuery(params)), menus) {
+            Ok((axum::Json(p), f)) => (p, f),
+            Err(e) => return error(layout, e),
+        };
     let action = match &project {
         Some(p) => format!("/ui/p/{}", enc(p)),
         None => "/ui/issues".to_string(),
@@ -158,7 +178,7 @@ async fn render(
         all_projects: project.is_none(),
         periods: choices(
             &[
-                ("", "all time"),
+                ("", "all time or custom"),
                 ("1d", "1 day"),
                 ("7d", "7 days"),
                 ("10d", "10 days"),
@@ -195,12 +215,15 @@ async fn render(
                 .as_deref()
                 .unwrap_or("desc"),
         ),
-        all_time: get("since").is_empty(),
+        all_time: get("since").is_empty() && get("from").is_empty() && get("to").is_empty(),
         http_status: get("http_status"),
         severity: get("severity"),
         environment: get("environment"),
         release: get("release"),
         service: get("service"),
+        from: get("from"),
+        to: get("to"),
+        facets,
         q: get("q"),
         here: if query_here.is_empty() {
             action.clone()

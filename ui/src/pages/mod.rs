@@ -6,6 +6,7 @@ pub mod issues;
 pub mod login;
 pub mod not_found;
 pub mod overview;
+pub mod status;
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -16,6 +17,9 @@ use crate::Ui;
 
 /// The style sheet, inside the binary.
 pub const CSS: &str = include_str!("../../static/app.css");
+
+/// The script (enhancements only: local times, keyboard shortcuts), inside the binary.
+pub const JS: &str = include_str!("../../static/app.js");
 
 /// What the layout shows on every page.
 #[derive(Debug, Clone)]
@@ -109,6 +113,18 @@ pub async fn css() -> Response {
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
         CSS,
+    )
+        .into_response()
+}
+
+/// The script.
+pub async fn js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        JS,
     )
         .into_response()
 }
