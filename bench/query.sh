@@ -3,7 +3,8 @@
 # INSERT ... SELECT, materialized views fill the rollups as they would on ingest), starts
 # `faultline query` on that database, and times each endpoint (p50, p95 over repeated calls) next to
 # the raw-scan query a naive implementation would run on `occurrences`. Runs at 10 million, then at
-# 1 million, to show the cost stays flat. Prints a table and one machine-readable line per size.
+# 1 million, to show the cost stays flat. Then the triage screen's pages: server time and page
+# weight. Prints tables and machine-readable lines per size.
 #
 #   bench/query.sh [SIZES]        default SIZES="10000000 1000000"
 #
@@ -108,6 +109,23 @@ top_errors_7d GET /top-errors?period=7d|/api/v1/top-errors?period=7d&project=p0|
 frequent_404s GET /frequent-404s?period=30d|/api/v1/frequent-404s?period=30d&project=p0|SELECT http_route, count(), max(timestamp) FROM $db.occurrences WHERE project = 'p0' AND http_status = 404 AND timestamp >= now() - 2592000 GROUP BY http_route ORDER BY count() DESC LIMIT 20
 projects GET /projects|/api/v1/projects|SELECT project, count(), max(timestamp) FROM $db.occurrences WHERE timestamp >= now() - 86400 GROUP BY project
 EOF2
+  echo "$line"
+  # The triage screen's pages (no API keys here, so no sign-in): server time, and page weight
+  # (the HTML plus the style sheet and script every page loads; both are cached after the first).
+  assets=$(( $(curl -fsS "$api/ui/static/app.css" | wc -c) + $(curl -fsS "$api/ui/static/app.js" | wc -c) ))
+  printf '\n%-44s %10s %10s   %s\n' "page ($n occurrences)" "p50 ms" "p95 ms" "HTML + CSS + JS bytes"
+  line="ui_bench: occurrences=$n assets_bytes=$assets"
+  while IFS='|' read -r name path; do
+    read -r p50 p95 < <(time_url "$api$path")
+    bytes=$(curl -fsS "$api$path" | wc -c)
+    printf '%-44s %10s %10s   %s + %s = %s\n' "$name" "$p50" "$p95" "$bytes" "$assets" "$((bytes + assets))"
+    line="$line ${name%% *}_p50_ms=$p50 ${name%% *}_bytes=$((bytes + assets))"
+  done <<EOF3
+overview GET /ui/|/ui/
+list GET /ui/p/p0?since=30d|/ui/p/p0?since=30d
+list_all GET /ui/issues?sort=count|/ui/issues?sort=count
+detail GET /ui/p/p0/issues/{fp}|/ui/p/p0/issues/$fp
+EOF3
   echo "$line"
   kill $pid 2>/dev/null || true
   wait $pid 2>/dev/null || true

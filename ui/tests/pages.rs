@@ -117,3 +117,43 @@ async fn forms_without_their_token_change_nothing() {
     );
     assert!(text(css).await.contains("prefers-color-scheme: dark"));
 }
+
+#[tokio::test]
+async fn assets_and_the_status_page_without_probes() {
+    let ui = ui(&[]);
+    for (path, kind) in [
+        ("/ui/static/app.css", "text/css"),
+        ("/ui/static/app.js", "text/javascript"),
+    ] {
+        let resp = send(&ui, Request::get(path).body(Body::empty()).expect("req")).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        let ct = resp.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .expect("type")
+            .to_string();
+        assert!(ct.starts_with(kind), "{path}: {ct}");
+        assert!(!text(resp).await.is_empty());
+    }
+    // No probes wired in (this process only serves pages): the page says so, it does not fail.
+    let resp = send(
+        &ui,
+        Request::get("/ui/status").body(Body::empty()).expect("req"),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = scraper::Html::parse_document(&text(resp).await);
+    let p = scraper::Selector::parse("main p").expect("selector");
+    let said: Vec<String> = html
+        .select(&p)
+        .map(|e| e.text().collect::<String>())
+        .collect();
+    assert!(said.iter().any(|t| t.contains("not available")), "{said:?}");
+    // Trace links: only with a template, the id encoded.
+    assert_eq!(ui.trace_link("abc"), None);
+    let linked = ui.with_trace_url("http://jaeger:16686/trace/{trace_id}");
+    assert_eq!(
+        linked.trace_link("4bf9 x").as_deref(),
+        Some("http://jaeger:16686/trace/4bf9%20x")
+    );
+    assert_eq!(linked.trace_link(""), None);
+}
