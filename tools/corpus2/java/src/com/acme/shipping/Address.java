@@ -1,0 +1,3 @@
+package com.acme.shipping;
+
+public record Address(String street, String zip) {}

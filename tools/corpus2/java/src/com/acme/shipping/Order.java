@@ -1,0 +1,3 @@
+package com.acme.shipping;
+
+public record Order(String id, Address address, int weight) {}

@@ -1,0 +1,6 @@
+'use strict';
+function parsePayload(body) {
+  return JSON.parse(body);
+}
+
+module.exports = { parsePayload };

@@ -1,0 +1,2 @@
+class RenderError(Exception):
+    """What the page layer raises when a page cannot be rendered."""

@@ -1,0 +1,2 @@
+def read_caption(raw):
+    return raw.decode("utf-8").strip()
