@@ -9,7 +9,50 @@ use std::io::{BufRead, Write};
 
 use std::collections::HashMap;
 
-use faultline_collector::fingerprint::{GroupingConfig, GroupingInput, Stack, fingerprint};
+use faultline_collector::fingerprint::{
+    Explanation, GroupingConfig, GroupingInput, Stack, explain,
+};
+
+/// What [`run`] writes per event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// `{"id", "fingerprint"}` lines.
+    Json,
+    /// Which exception and frames counted and why, as text ([`render_explanation`]).
+    Explain,
+}
+
+/// An explanation as text: the fingerprint and its basis, the exception chosen and why, then
+/// every frame of it, innermost first, `+` when counted.
+pub fn render_explanation(id: &str, fingerprint: &str, e: &Explanation) -> String {
+    let mut out = format!(
+        "{id}  {fingerprint}  (grouping v{}, by {})\n",
+        e.version, e.basis
+    );
+    if let Some((i, n, why)) = e.exception {
+        out.push_str(&format!(
+            "  exception {}: {} of {n} in the chain, {why}\n",
+            e.exception_type,
+            i + 1
+        ));
+    } else if !e.exception_type.is_empty() {
+        out.push_str(&format!("  exception {}: no stack trace\n", e.exception_type));
+    }
+    for f in &e.frames {
+        out.push_str(&format!(
+            "  {} {} in {}  [{}{}]\n",
+            if f.note.counted() { '+' } else { '-' },
+            f.module,
+            f.function,
+            if f.in_app { "app, " } else { "" },
+            f.note.as_str()
+        ));
+    }
+    if let Some(m) = &e.message {
+        out.push_str(&format!("  message (masked): {m}\n"));
+    }
+    out
+}
 
 /// Reads events from `input`, writes predictions to `output`, with the projects' grouping
 /// configuration (as ingest does). Returns how many lines were read, and the labelled lines
@@ -18,6 +61,7 @@ pub fn run(
     input: impl BufRead,
     mut output: impl Write,
     grouping: &HashMap<String, GroupingConfig>,
+    mode: Output,
 ) -> anyhow::Result<(usize, Vec<Labelled>)> {
     let mut n = 0;
     let mut labelled = Vec::new();
@@ -34,7 +78,7 @@ pub fn run(
         } else {
             s("project")
         };
-        let g = fingerprint(&GroupingInput {
+        let (g, why) = explain(&GroupingInput {
             project,
             service: s("service"),
             exception_type: s("exception_type"),
@@ -43,11 +87,18 @@ pub fn run(
             client_fingerprint: v.get("fingerprint").and_then(|x| x.as_str()),
             config: grouping.get(project),
         });
-        writeln!(
-            output,
-            "{}",
-            serde_json::json!({"id": v.get("id").cloned().unwrap_or_default(), "fingerprint": g.fingerprint})
-        )?;
+        match mode {
+            Output::Json => writeln!(
+                output,
+                "{}",
+                serde_json::json!({"id": v.get("id").cloned().unwrap_or_default(), "fingerprint": g.fingerprint})
+            )?,
+            Output::Explain => writeln!(
+                output,
+                "{}",
+                render_explanation(s("id"), &g.fingerprint, &why)
+            )?,
+        }
         if let Some(group) = v.get("group").and_then(|x| x.as_str()) {
             labelled.push(Labelled {
                 group: group.to_string(),

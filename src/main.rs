@@ -39,6 +39,10 @@ enum Command {
         /// Score lines carrying their true `group` (B-cubed, per `lang` and overall) on stderr.
         #[arg(long)]
         score: bool,
+        /// Instead of JSON lines, show for each event which exception and frames counted and
+        /// why (in-app or not, composition, recursion repeats), as text.
+        #[arg(long)]
+        explain: bool,
     },
     /// Send realistic errors (the grouping corpus) to a Faultline and report events/s and
     /// acknowledgement latency; the last line is machine-readable.
@@ -217,10 +221,15 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
     }
     let env: HashMap<String, String> = std::env::vars().collect();
     let cfg = Config::load(&env).context("configuration")?;
-    if let Command::Fingerprint { score } = cli.command {
+    if let Command::Fingerprint { score, explain } = cli.command {
         let stdin = std::io::stdin().lock();
         let stdout = std::io::BufWriter::new(std::io::stdout().lock());
-        let (_, labelled) = faultline::fingerprint_cmd::run(stdin, stdout, &cfg.grouping)?;
+        let mode = if explain {
+            faultline::fingerprint_cmd::Output::Explain
+        } else {
+            faultline::fingerprint_cmd::Output::Json
+        };
+        let (_, labelled) = faultline::fingerprint_cmd::run(stdin, stdout, &cfg.grouping, mode)?;
         if score {
             faultline::fingerprint_cmd::score(&labelled, std::io::stderr().lock())?;
         }

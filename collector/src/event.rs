@@ -204,6 +204,7 @@ impl<'a> ErrorEvent<'a> {
                             module: own(f.module),
                             function: own(f.function),
                             in_app: f.in_app,
+                            anonymous: f.anonymous,
                         })
                         .collect(),
                 })

@@ -5,8 +5,11 @@ exception as that language's OpenTelemetry SDK records it (see each program's ma
 
 Every event is genuine output of its runtime: variants of one bug come from running the same
 program deployed at other paths, built with other flags, composed with other middleware, at
-other recursion depths, or failing with other causes. The label of an event is the bug the
-driver triggered (`<service>/<bug>`), never derived from the trace.
+other recursion depths, or reached through other wrappers. The label of an event is the bug the
+driver triggered, never derived from the trace: `<service>/<bug>`, and for a failure wrapped by
+the application whose cause varies, `<service>/<bug>/<cause>` — the labelling rule of the first
+corpus (service + the root cause's raise site and type), which Faultline's grouping follows
+(collector/src/fingerprint/select.rs).
 
 usage: tools/corpus2/build.py [OUT]     (default collector/tests/data/grouping2/events.jsonl)
 Needs: go (golang-go), php (php-cli), java/javac (default-jdk-headless), node. Writes under
@@ -50,11 +53,24 @@ def shift_lines(tree, suffixes, n, comment):
                 open(p, "w").write("\n".join(lines))
 
 
+# Bugs whose root cause is the argument (the application wraps several failures at one site).
+BY_CAUSE = {"p-render-wrap", "j-reserve", "php-save"}
+
+
 def run(cmd, env=None, cwd=None):
+    """Runs a program whose trailing arguments are `bug=arg`, one event each, in order."""
     e = dict(os.environ)
     e.update(env or {})
     out = subprocess.run(cmd, env=e, cwd=cwd, capture_output=True, text=True, check=True)
-    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    args = [a for a in cmd if "=" in a and not a.startswith("-")]
+    assert len(events) == len(args), (cmd, len(events), len(args))
+    for ev, a in zip(events, args):
+        bug, _, arg = a.partition("=")
+        assert ev["bug"] == bug, (ev["bug"], bug)
+        if bug in BY_CAUSE:
+            ev["bug"] = f"{bug}/{arg}"
+    return events
 
 
 def go_events():
@@ -69,8 +85,9 @@ def go_events():
         "g-quote": ["/quote?tier=3", "/quote?tier=4", "/quote?tier=7"],
         "g-greet": ["/greet?id=bob", "/greet?id=eve", "/greet?id=x"],
         "g-categories": ["/categories?depth=1", "/categories?depth=4", "/categories?depth=9"],
-        "g-order": ["/order?order=7&cause=path", "/order?order=9&cause=readonly",
-                    "/order?order=12&cause=x1"],
+        # Go prints no cause: one cause, other orders.
+        "g-order": ["/order?order=7&cause=path", "/order?order=9&cause=path",
+                    "/order?order=12&cause=path"],
         "g-checkout": ["/checkout", "/checkout", "/checkout"],
     }
     plan = [(0, "named"), (0, "anon"), (1, "router"), (1, "inline"), (2, "named"), (2, "anon")]
@@ -189,9 +206,11 @@ def java_events():
 
 def php_events():
     deployments = [
-        ("/srv/releases/20261102/forum", "trace", 0),
-        ("/opt/forum/releases/2.3.1", "string", 2),
-        ("/var/www/forum", "trace", 4),
+        # (root, service, how it logs the trace, lines added by this version)
+        ("/srv/releases/20261102/forum", "forum-app", "string", 0),
+        ("/opt/forum/releases/2.3.1", "forum-app", "string", 2),
+        # The cron logs getTraceAsString(), which prints no cause: one cause there.
+        ("/var/www/forum-cron", "forum-cron", "trace", 4),
     ]
     bugs = {
         "php-titles": ["x", "y"],
@@ -201,13 +220,14 @@ def php_events():
         "php-digest": ["0", "0"],
     }
     events = []
-    for di, (root, fmt, shift) in enumerate(deployments):
+    for di, (root, service, fmt, shift) in enumerate(deployments):
         deploy(os.path.join(HERE, "php"), root)
         shift_lines(os.path.join(root, "src"), (".php",), shift, "//")
         for k in range(2):
-            args = [f"{bug}={vals[(di * 2 + k) % len(vals)]}" for bug, vals in bugs.items()]
-            events += [("forum-app", e) for e in run(["php", os.path.join(root, "main.php"), *args],
-                                                     env={"FORMAT": fmt})]
+            args = [f"{bug}={vals[(di * 2 + k) % len(vals)] if fmt == 'string' or bug != 'php-save' else 'pdo'}"
+                    for bug, vals in bugs.items()]
+            events += [(service, e) for e in run(["php", os.path.join(root, "main.php"), *args],
+                                                 env={"FORMAT": fmt})]
     return "php", events
 
 

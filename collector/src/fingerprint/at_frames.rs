@@ -57,6 +57,7 @@ pub(super) fn parse(text: &str) -> Vec<Segment<'_>> {
                     module,
                     function,
                     in_app,
+                    anonymous: false,
                 }
             } else {
                 continue;

@@ -30,6 +30,13 @@ pub(super) fn normalize_func(func: &str) -> (&str, Cow<'_, str>) {
     (pkg, Cow::Owned(rest))
 }
 
+/// Whether a Go function is an anonymous closure (`pkg.Outer.func1`, `main.main.func3.1`).
+pub(super) fn is_closure(func: &str) -> bool {
+    let func = strip_all(func, "created by ");
+    let slash = func.rfind('/').map(|i| i + 1).unwrap_or(0);
+    has(&func[slash..], needle!(".func"))
+}
+
 pub(super) fn parse(text: &str) -> Vec<Segment<'_>> {
     let mut seg = Segment::default();
     let mut lines = lines(text).peekable();
@@ -52,6 +59,7 @@ pub(super) fn parse(text: &str) -> Vec<Segment<'_>> {
                 module: Cow::Borrowed(module),
                 function,
                 in_app,
+                anonymous: is_closure(func),
             });
             lines.next();
         }

@@ -7,11 +7,14 @@ use super::Segment;
 use super::rules::GroupingConfig;
 use super::text::{has, starts_with_any};
 
-/// Python: not the interpreter's library (`/lib/pythonX.Y/`), not installed packages, not
-/// `<frozen …>` or `<string>`.
+/// Python: not the interpreter's library (`/lib/pythonX.Y/`), not installed packages (whatever
+/// the virtualenv's prefix), not vendored ones (`vendor/`, `__pypackages__/`), not `<frozen …>`
+/// or `<string>`.
 pub(super) fn python(path: &str) -> bool {
     !(has(path, needle!("site-packages"))
         || has(path, needle!("dist-packages"))
+        || has(path, needle!("/vendor/"))
+        || has(path, needle!("/__pypackages__/"))
         || path.starts_with('<')
         || (has(path, needle!("/lib/python")) && re!(r"/lib/python\d(\.\d+)?/").is_match(path)))
 }
@@ -24,6 +27,7 @@ pub(super) fn go(func: &str, path: &str) -> bool {
         || func.starts_with("testing.")
         || has(path, needle!("/src/runtime/"))
         || has(path, needle!("/pkg/mod/"))
+        || has(path, needle!("/vendor/"))
         || (has(path, needle!("/go")) && re!(r"/(usr/lib|usr/local)/go[^/]*/src/").is_match(path))
         || path.starts_with("/usr/local/go/"))
 }

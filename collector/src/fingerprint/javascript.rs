@@ -17,6 +17,7 @@ pub(super) fn frame<'a>(func: &'a str, loc: &'a str) -> Frame<'a> {
         module: Cow::Borrowed(basename_module(strip_line_col(loc))),
         function: Cow::Borrowed(if func.is_empty() { "?" } else { func }),
         in_app,
+        anonymous: false,
     }
 }
 

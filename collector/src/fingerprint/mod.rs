@@ -43,7 +43,9 @@ mod python;
 mod ruby;
 mod rules;
 mod rust;
+pub mod select;
 pub mod structured;
+mod v1;
 
 #[cfg(test)]
 mod tests;
@@ -55,10 +57,12 @@ use sha2::{Digest, Sha256};
 pub use message::mask_message;
 pub use parse::parse_stacktrace;
 pub use rules::{FingerprintRule, GroupingConfig, glob_match};
+pub use select::{Explanation, FrameNote};
+pub use v1::fingerprint_v1;
 pub use structured::{Platform, SourceFrame};
 
 /// Version of the grouping algorithm, stored with every occurrence.
-pub const GROUPING_VERSION: u8 = 1;
+pub const GROUPING_VERSION: u8 = 2;
 
 /// Grouping version recorded when the client sent its own fingerprint.
 pub const CLIENT_GROUPING_VERSION: u8 = 0;
@@ -73,6 +77,9 @@ pub struct Frame<'a> {
     pub function: Cow<'a, str>,
     /// Whether the frame is the application's own code (not the runtime or a dependency).
     pub in_app: bool,
+    /// Whether the function is an anonymous closure whose normalized name no longer says so
+    /// (Go's `.funcN`); grouping v2 treats such frames around named code as composition.
+    pub anonymous: bool,
 }
 
 /// One exception of a chain, as found in a stack trace.
@@ -180,8 +187,8 @@ pub fn fingerprint(input: &GroupingInput<'_>) -> Grouping {
     fingerprint_and_usage(input).0
 }
 
-/// The client's fingerprint as stored (trimmed; hashed when longer than 128 bytes or holding
-/// control characters), or `None` when there is none to honour.
+/// A client's fingerprint as stored: trimmed, hashed when longer than 128 bytes or holding
+/// control characters; `None` when empty.
 pub fn client_fingerprint(fp: Option<&str>) -> Option<String> {
     let fp = fp.map(str::trim).filter(|f| !f.is_empty())?;
     Some(if fp.len() <= 128 && fp.chars().all(|c| !c.is_control()) {
@@ -191,18 +198,39 @@ pub fn client_fingerprint(fp: Option<&str>) -> Option<String> {
     })
 }
 
-/// [`fingerprint`], and whether its answer depended on the message: true when it fell back to
+/// The fingerprint, and whether it depends on the message: true when the fingerprint hashes
 /// the masked message (no frames) or the project has a rule on messages. When false, the result
 /// is a function of project, service, exception type and stack trace alone (and the client's
 /// fingerprint, when one is given), which lets ingest reuse it for every occurrence of the
 /// same trace.
 pub fn fingerprint_and_usage(input: &GroupingInput<'_>) -> (Grouping, bool) {
+    let (g, uses, _) = group(input, false);
+    (g, uses)
+}
+
+/// The fingerprint and what grouping looked at to compute it ([`select`]'s rules, frame by
+/// frame): `faultline fingerprint --explain` and the API's issue detail show it.
+pub fn explain(input: &GroupingInput<'_>) -> (Grouping, Explanation) {
+    let (g, _, e) = group(input, true);
+    let e = e.unwrap_or(Explanation {
+        version: g.version,
+        basis: "client",
+        exception_type: String::new(),
+        exception: None,
+        frames: Vec::new(),
+        message: None,
+    });
+    (g, e)
+}
+
+fn group(input: &GroupingInput<'_>, explain: bool) -> (Grouping, bool, Option<Explanation>) {
     let mut segments = input.stack.segments();
     if let Some(cfg) = input.config {
         in_app::apply_overrides(cfg, &mut segments);
     }
-    let root = segments.last();
-    let culprit = root
+    let chosen = select::choose(&segments);
+    let seg = chosen.map(|(i, _)| &segments[i]);
+    let culprit = seg
         .and_then(|s| s.frames.iter().find(|f| f.in_app).or(s.frames.first()))
         .map(|f| format!("{} in {}", f.module, f.function))
         .unwrap_or_default();
@@ -217,43 +245,68 @@ pub fn fingerprint_and_usage(input: &GroupingInput<'_>) -> (Grouping, bool) {
             culprit,
             version: CLIENT_GROUPING_VERSION,
         };
-        return (grouping, false);
+        return (grouping, false, None);
     }
 
-    let mut h = PartHasher::new();
-    h.part("v1")
-        .part(input.project)
-        .part(input.service)
-        .part(input.exception_type.trim());
-    let frames: Vec<&Frame<'_>> = match root {
-        Some(seg) => {
-            if let Some(t) = &seg.exception_type {
-                h.part(t);
-            }
-            let in_app: Vec<&Frame<'_>> = seg.frames.iter().filter(|f| f.in_app).collect();
-            if in_app.is_empty() {
-                seg.frames.iter().collect()
-            } else {
-                in_app
-            }
-        }
+    // The root cause's type when the trace prints a chain; otherwise the event's own.
+    let root_type = segments.last().and_then(|s| s.exception_type.as_deref());
+    let exception_type: &str = match root_type {
+        Some(t) if segments.len() > 1 || input.exception_type.trim().is_empty() => t.trim(),
+        _ => input.exception_type.trim(),
+    };
+    let caught_at = chosen
+        .and_then(|(i, _)| i.checked_sub(1))
+        .and_then(|w| segments[w].frames.first());
+    let notes = seg
+        .map(|s| select::notes(&s.frames, caught_at))
+        .unwrap_or_default();
+    let frames: Vec<&Frame<'_>> = match seg {
+        Some(s) => select::counted(&s.frames, &notes),
         None => Vec::new(),
     };
-    let frames = collapse_recursion(frames);
     let rule = input.config.and_then(|c| c.rule_for(input, &frames));
     let uses_message = frames.is_empty()
         || input
             .config
             .is_some_and(|c| c.rules.iter().any(|r| r.message.is_some()));
-    if frames.is_empty() {
-        h.part("message").part(&mask_message(input.message));
-    } else {
-        h.part("frames");
-        for f in frames {
-            h.pair(&f.module, &f.function);
+    let mut h = PartHasher::new();
+    h.part("v2")
+        .part(input.project)
+        .part(input.service)
+        .part(exception_type);
+    let masked = frames.is_empty().then(|| mask_message(input.message));
+    match &masked {
+        Some(m) => {
+            h.part("message").part(m);
+        }
+        None => {
+            h.part("frames");
+            for f in &frames {
+                h.pair(&f.module, &f.function);
+            }
         }
     }
     let default = h.finish();
+    let explanation = explain.then(|| Explanation {
+        version: GROUPING_VERSION,
+        basis: match (&rule, &masked) {
+            (Some(_), _) => "rule",
+            (None, Some(_)) => "message",
+            (None, None) => "frames",
+        },
+        exception_type: exception_type.to_string(),
+        exception: chosen.map(|(i, r)| (i, segments.len(), r.as_str())),
+        frames: seg
+            .map(|s| {
+                s.frames
+                    .iter()
+                    .zip(&notes)
+                    .map(|(f, n)| select::ExplainedFrame::new(f, *n))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        message: masked.clone(),
+    });
     let fingerprint = match rule {
         None => default,
         Some(r) => {
@@ -274,14 +327,14 @@ pub fn fingerprint_and_usage(input: &GroupingInput<'_>) -> (Grouping, bool) {
             culprit,
             version: CLIENT_GROUPING_VERSION,
         };
-        return (grouping, uses_message);
+        return (grouping, uses_message, explanation);
     }
     let grouping = Grouping {
         fingerprint,
         culprit,
         version: GROUPING_VERSION,
     };
-    (grouping, uses_message)
+    (grouping, uses_message, explanation)
 }
 
 /// Whether a client's fingerprint holds `{{ default }}` (Sentry's placeholder for the server's
@@ -297,21 +350,4 @@ pub fn with_default_put_in(fp: &str, default: &str) -> Option<String> {
         &fp.replace("{{ default }}", default)
             .replace("{{default}}", default),
     ))
-}
-
-/// Removes consecutive repeats of the same frame or frame cycle (recursion depth must not split).
-fn collapse_recursion<'f, 'a>(frames: Vec<&'f Frame<'a>>) -> Vec<&'f Frame<'a>> {
-    let mut out: Vec<&Frame<'a>> = Vec::with_capacity(frames.len());
-    for f in frames {
-        out.push(f);
-        // Drop a just-completed repeat of the preceding cycle of length 1..=4.
-        for len in 1..=4 {
-            let n = out.len();
-            if n >= 2 * len && (0..len).all(|i| out[n - len + i] == out[n - 2 * len + i]) {
-                out.truncate(n - len);
-                break;
-            }
-        }
-    }
-    out
 }

@@ -42,16 +42,40 @@ fn php_call(call: &str) -> Option<&str> {
     Some(call)
 }
 
+/// `getTraceAsString()` (frames only), or an exception as a string (`(string) $e`: `Type: message
+/// in path:line`, `Stack trace:`, frames, then each wrapper as `Next Type: …` with its own frames —
+/// the previous exception first). Segments come out outermost first, as every parser's.
 pub(super) fn parse(text: &str) -> Vec<Segment<'_>> {
-    let mut seg = Segment::default();
+    let mut segs = vec![Segment::default()];
     for line in lines(text) {
         if let Some((path, function)) = php_frame(line) {
-            seg.frames.push(Frame {
-                module: Cow::Borrowed(basename_module(path)),
-                function: Cow::Borrowed(function),
-                in_app: in_app::php(path),
-            });
+            if let Some(seg) = segs.last_mut() {
+                seg.frames.push(Frame {
+                    module: Cow::Borrowed(basename_module(path)),
+                    function: Cow::Borrowed(function),
+                    in_app: in_app::php(path),
+                    anonymous: false,
+                });
+            }
+            continue;
+        }
+        let header = match line.strip_prefix("Next ") {
+            Some(h) => {
+                segs.push(Segment::default());
+                h
+            }
+            None if segs.len() == 1 && segs[0].frames.is_empty() && segs[0].exception_type.is_none() => line,
+            None => continue,
+        };
+        // `Type: message in path:line` (a type has no spaces).
+        if let Some((ty, _)) = header.split_once(": ")
+            && !ty.is_empty()
+            && !ty.contains(' ')
+            && let Some(seg) = segs.last_mut()
+        {
+            seg.exception_type = Some(Cow::Borrowed(ty));
         }
     }
-    vec![seg]
+    segs.reverse();
+    segs
 }

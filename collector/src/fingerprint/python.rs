@@ -33,6 +33,7 @@ pub(super) fn parse(text: &str) -> Vec<Segment<'_>> {
                 module: Cow::Borrowed(basename_module(path)),
                 function: Cow::Borrowed(func),
                 in_app,
+                anonymous: false,
             });
         } else if trimmed.len() == line.len()
             && !line.starts_with("Traceback")

@@ -80,6 +80,7 @@ pub(super) fn parse(text: &str) -> Vec<Segment<'_>> {
                 module: Cow::Borrowed(basename_module(path)),
                 function: normalize_function(raw),
                 in_app: in_app::ruby(path),
+                anonymous: false,
             });
         }
     }

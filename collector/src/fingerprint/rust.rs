@@ -39,6 +39,7 @@ pub(super) fn parse(text: &str) -> Vec<Segment<'_>> {
             module: Cow::Borrowed(module),
             function: Cow::Borrowed(function),
             in_app,
+            anonymous: false,
         });
     }
     vec![seg]

@@ -109,6 +109,7 @@ pub fn frame<'a>(platform: Platform, f: &SourceFrame<'a>) -> Frame<'a> {
             module: Cow::Borrowed(file_module()),
             function: Cow::Borrowed(function),
             in_app: in_app::python(file),
+            anonymous: false,
         },
         Platform::JavaScript => {
             // Sentry's stack parser writes V8's `<anonymous>` as `?` (`Object.<anonymous>` →
@@ -123,6 +124,7 @@ pub fn frame<'a>(platform: Platform, f: &SourceFrame<'a>) -> Frame<'a> {
                         module: owned(f.module),
                         function: owned(f.function),
                         in_app: f.in_app,
+                        anonymous: f.anonymous,
                     }
                 }
                 None => javascript::frame(function, file),
@@ -136,11 +138,13 @@ pub fn frame<'a>(platform: Platform, f: &SourceFrame<'a>) -> Frame<'a> {
             module: Cow::Borrowed(file_module()),
             function: Cow::Borrowed(function),
             in_app: in_app::php(file),
+            anonymous: false,
         },
         Platform::Ruby => Frame {
             module: Cow::Borrowed(file_module()),
             function: ruby::normalize_function(function),
             in_app: in_app::ruby(file),
+            anonymous: false,
         },
         Platform::Jvm | Platform::DotNet => {
             let sym = joined(module, function);
@@ -149,6 +153,7 @@ pub fn frame<'a>(platform: Platform, f: &SourceFrame<'a>) -> Frame<'a> {
                 in_app: in_app::jvm_or_dotnet(&sym, file),
                 module: owned(m),
                 function: owned(func),
+                anonymous: false,
             }
         }
         Platform::Go => {
@@ -156,6 +161,7 @@ pub fn frame<'a>(platform: Platform, f: &SourceFrame<'a>) -> Frame<'a> {
             let (m, func) = go::normalize_func(&sym);
             Frame {
                 in_app: in_app::go(&sym, file),
+                anonymous: go::is_closure(&sym),
                 module: Cow::Owned(m.to_string()),
                 function: owned(func),
             }
@@ -174,6 +180,7 @@ pub fn frame<'a>(platform: Platform, f: &SourceFrame<'a>) -> Frame<'a> {
                 in_app: in_app::rust(&sym, file),
                 module: Cow::Owned(m),
                 function: Cow::Owned(func),
+                anonymous: false,
             }
         }
         Platform::Other => Frame {
@@ -184,6 +191,7 @@ pub fn frame<'a>(platform: Platform, f: &SourceFrame<'a>) -> Frame<'a> {
             }),
             function: Cow::Borrowed(function),
             in_app: true,
+            anonymous: false,
         },
     };
     if out.function.is_empty() {
