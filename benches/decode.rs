@@ -95,6 +95,7 @@ fn bench(c: &mut Criterion) {
         config: None,
         fields: &fields,
         scrubber: &scrubber,
+        transition: None,
     };
     let to_record = |events: Vec<ErrorEvent<'_>>, requests: Vec<RequestCountRow>| {
         with_rows(events, "default", 1, policy, &cache, |occurrences| {

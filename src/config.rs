@@ -125,6 +125,9 @@ pub struct Config {
     pub scrubbing: std::collections::HashMap<String, faultline_collector::scrub::ScrubOverrides>,
     /// Faultline's address as users reach it, for links in alerts (default: the API address).
     pub public_url: String,
+    /// Grouping's upgrade transition: issues seen within this many days keep their occurrences
+    /// under their older-version fingerprint (0: off).
+    pub grouping_transition_days: u64,
     /// A trace viewer's URL with `{trace_id}` in it (Grafana Tempo, Jaeger): the triage screen
     /// links each occurrence's trace id there. Empty: no links.
     pub trace_url: String,
@@ -171,6 +174,7 @@ impl Default for Config {
             scrubbing: Default::default(),
             public_url: String::new(),
             trace_url: String::new(),
+            grouping_transition_days: 90,
             alerts: Default::default(),
         }
     }

@@ -36,7 +36,10 @@ pub fn render_explanation(id: &str, fingerprint: &str, e: &Explanation) -> Strin
             i + 1
         ));
     } else if !e.exception_type.is_empty() {
-        out.push_str(&format!("  exception {}: no stack trace\n", e.exception_type));
+        out.push_str(&format!(
+            "  exception {}: no stack trace\n",
+            e.exception_type
+        ));
     }
     for f in &e.frames {
         out.push_str(&format!(

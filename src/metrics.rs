@@ -31,6 +31,11 @@ pub fn registry(
     )));
     faultline.register_collector(Box::new(HookMetrics(ingest.hook_deliveries().clone())));
     faultline.register_collector(Box::new(WriterMetrics(ingest.writer().clone())));
+    faultline.register_collector(Box::new(
+        faultline_collector::fingerprint::transition::TransitionMetrics(
+            ingest.transition().clone(),
+        ),
+    ));
     alerts.register(faultline);
     Arc::new(registry)
 }

@@ -76,6 +76,7 @@ fn bench(c: &mut Criterion) {
         config: None,
         fields: &limits,
         scrubber: &scrubber,
+        transition: None,
     };
     g.bench_function("rows", |b| {
         b.iter(|| {

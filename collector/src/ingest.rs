@@ -13,7 +13,7 @@ use crate::auth::Auth;
 use crate::drops::{DropCounter, DropReason};
 use crate::error::IngestError;
 use crate::event::{ErrorEvent, Row, now_secs};
-use crate::fingerprint::GroupingConfig;
+use crate::fingerprint::{GroupingConfig, Transition};
 use crate::jobs::JobQueue;
 use crate::limits::{FieldLimits, RateLimits};
 use crate::occurrence::{RowPolicy, TraceCache, with_rows};
@@ -111,6 +111,8 @@ struct Inner {
     grouping: HashMap<String, GroupingConfig>,
     policy: Policy,
     traces: TraceCache,
+    /// Issues of an older grouping version that keep their occurrences.
+    transition: Arc<Transition>,
     /// The ingest jobs, at most [`Limits::jobs`] at once.
     jobs: Arc<JobQueue>,
 }
@@ -180,8 +182,15 @@ impl Ingest {
                 grouping,
                 policy,
                 traces: TraceCache::default(),
+                transition: Arc::default(),
             }),
         }
+    }
+
+    /// The issues of an older grouping version that keep their occurrences (filled and
+    /// refreshed by the binary from the store; empty: no transition).
+    pub fn transition(&self) -> &Arc<Transition> {
+        &self.inner.transition
     }
 
     /// How `project`'s occurrences are grouped, cut and scrubbed.
@@ -194,6 +203,7 @@ impl Ingest {
                 .scrub_by_project
                 .get(project)
                 .unwrap_or(&policy.scrub),
+            transition: Some(&self.inner.transition),
         }
     }
 

@@ -18,7 +18,7 @@ use twox_hash::XxHash3_128;
 
 use crate::event::{ErrorEvent, Row};
 use crate::fingerprint::{
-    CLIENT_GROUPING_VERSION, GROUPING_VERSION, GroupingConfig, client_fingerprint,
+    CLIENT_GROUPING_VERSION, GroupingConfig, Transition, client_fingerprint, fingerprint,
     fingerprint_and_usage, names_default, with_default_put_in,
 };
 use crate::limits::{FieldLimits, truncate};
@@ -27,9 +27,11 @@ use crate::scrub::Scrubber;
 /// What one distinct trace yields, whatever the occurrence.
 #[derive(Debug)]
 pub struct TraceWork {
-    /// The fingerprint (by [`GROUPING_VERSION`]), when it does not depend on the message (nor on a
-    /// client fingerprint).
+    /// The fingerprint and its grouping version, when it does not depend on the message (nor on
+    /// a client fingerprint).
     fingerprint: Option<String>,
+    /// The grouping version of `fingerprint`.
+    version: u8,
     /// `module in function` of the innermost in-app frame.
     culprit: String,
     /// The stack trace cut to its limit and scrubbed.
@@ -204,6 +206,8 @@ pub struct RowPolicy<'p> {
     pub fields: &'p FieldLimits,
     /// The project's scrubber.
     pub scrubber: &'p Scrubber,
+    /// The issues that exist from an older grouping version (kept during the transition).
+    pub transition: Option<&'p Transition>,
 }
 
 /// The per-trace work of `ev` in `project` (grouping when the message does not matter, culprit,
@@ -218,12 +222,17 @@ pub fn trace_work(
         let mut input = ev.grouping_input(project, policy.config);
         input.client_fingerprint = None;
         let (g, uses_message) = fingerprint_and_usage(&input);
+        let g = match policy.transition {
+            Some(t) => t.keep(&input, g),
+            None => g,
+        };
         let mut stacktrace = ev.stacktrace.to_string();
         truncate(&mut stacktrace, policy.fields.max_stacktrace_bytes);
         policy.scrubber.text(&mut stacktrace);
         TraceWork {
             stack_hash: stack_hash(&stacktrace),
             fingerprint: (!uses_message).then_some(g.fingerprint),
+            version: g.version,
             culprit: g.culprit,
             stacktrace,
         }
@@ -257,9 +266,25 @@ pub fn build_row<'a>(
             CLIENT_GROUPING_VERSION,
         ),
         (None, Some(fp)) => {
-            ev.into_row_grouped(project, received_at, fp.into(), culprit, GROUPING_VERSION)
+            ev.into_row_grouped(project, received_at, fp.into(), culprit, work.version)
         }
-        (None, None) => ev.into_row(project, received_at, policy.config),
+        (None, None) => {
+            let g = {
+                let input = ev.grouping_input(project, policy.config);
+                let g = fingerprint(&input);
+                match policy.transition {
+                    Some(t) => t.keep(&input, g),
+                    None => g,
+                }
+            };
+            ev.into_row_grouped(
+                project,
+                received_at,
+                g.fingerprint.into(),
+                g.culprit.into(),
+                g.version,
+            )
+        }
     };
     row.stacktrace = Cow::Borrowed(&work.stacktrace);
     row.stack_hash = work.stack_hash;
@@ -397,6 +422,7 @@ mod tests {
                             config,
                             fields: &fields,
                             scrubber: &scrubber,
+                            transition: None,
                         };
                         let work = trace_work(&ev, "p", policy, &cache);
                         let mut got = build_row(ev, &work, "p", 1_700_000_000, policy);
@@ -425,6 +451,7 @@ mod tests {
                 config: None,
                 fields: &fields,
                 scrubber: &scrubber,
+                transition: None,
             };
             let work = trace_work(&ev, "p", policy, &cache);
             build_row(ev, &work, "p", 0, policy);

@@ -558,6 +558,89 @@ pub struct IssueDetail {
     pub by_http_status: Vec<LabelCount>,
     /// Every triage change, newest first (at most 50).
     pub history: Vec<StateInfo>,
+    /// Why the latest occurrence was grouped as it was (null without one).
+    pub grouping: Option<GroupingExplanation>,
+}
+
+/// What grouping looked at for an occurrence (`faultline fingerprint --explain`, as data).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupingExplanation {
+    /// The grouping version that stored the occurrence (0: the client's fingerprint).
+    pub stored_version: u8,
+    /// The grouping version explained here (the current one).
+    pub version: u8,
+    /// What the current version computes for the occurrence as stored (it differs from the
+    /// issue's when the client chose the fingerprint, during a version transition, or when the
+    /// stored trace was cut to its size limit).
+    pub fingerprint: String,
+    /// `frames`, `message`, `rule` or `client`.
+    pub basis: String,
+    /// The exception type hashed.
+    pub exception_type: String,
+    /// Which exception of the chain was used (0: the outermost), of how many, and why.
+    pub exception_index: Option<usize>,
+    /// How many exceptions the chain holds.
+    pub exception_count: Option<usize>,
+    /// Why that exception.
+    pub exception_rule: Option<String>,
+    /// The frames of that exception, innermost first.
+    pub frames: Vec<ExplainedFrame>,
+    /// The masked message, when the message was hashed.
+    pub message: Option<String>,
+}
+
+/// One frame as grouping saw it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExplainedFrame {
+    /// Module, package, class or file (normalized).
+    pub module: String,
+    /// Function (normalized).
+    pub function: String,
+    /// Whether it is the application's code.
+    pub in_app: bool,
+    /// Whether it is part of the fingerprint.
+    pub counted: bool,
+    /// Why: counted, library, composition, repeat, reporting, where it was caught, …
+    pub note: String,
+}
+
+/// The explanation of `o`'s grouping under `config`.
+fn explain_row(
+    o: &OccurrenceRow,
+    config: Option<&faultline_collector::fingerprint::GroupingConfig>,
+) -> GroupingExplanation {
+    use faultline_collector::fingerprint::{GroupingInput, Stack, explain};
+    let (g, e) = explain(&GroupingInput {
+        project: &o.project,
+        service: &o.service,
+        exception_type: &o.exception_type,
+        message: &o.message,
+        stack: Stack::Text(&o.stacktrace),
+        client_fingerprint: None,
+        config,
+    });
+    GroupingExplanation {
+        stored_version: o.grouping_version,
+        version: e.version,
+        fingerprint: g.fingerprint,
+        basis: e.basis.to_string(),
+        exception_type: e.exception_type,
+        exception_index: e.exception.map(|(i, _, _)| i),
+        exception_count: e.exception.map(|(_, n, _)| n),
+        exception_rule: e.exception.map(|(_, _, r)| r.to_string()),
+        frames: e
+            .frames
+            .into_iter()
+            .map(|f| ExplainedFrame {
+                module: f.module,
+                function: f.function,
+                in_app: f.in_app,
+                counted: f.note.counted(),
+                note: f.note.as_str().to_string(),
+            })
+            .collect(),
+        message: e.message,
+    }
 }
 
 /// Fills every `step` bucket of `[from, to)`.
@@ -681,7 +764,6 @@ pub async fn detail(
     Ok(Json(IssueDetail {
         issue: item(w, totals, status),
         state,
-        latest: latest.map(Occurrence::from),
         hourly_24h: fill(hour_end - 24 * 3600, hour_end, 3600, &hourly),
         daily_30d: fill(day_end - 30 * 86_400, day_end, 86_400, &daily),
         by_environment: labels(0),
@@ -689,6 +771,10 @@ pub async fn detail(
         by_service: labels(2),
         by_http_status: labels(3),
         history: history.iter().map(StateInfo::from).collect(),
+        grouping: latest
+            .as_ref()
+            .map(|o| explain_row(o, api.grouping.get(&project))),
+        latest: latest.map(Occurrence::from),
     }))
 }
 

@@ -29,6 +29,7 @@ pub mod params;
 pub mod stats;
 pub mod status;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Request, State};
@@ -110,6 +111,8 @@ pub struct Api {
     api_keys: Arc<Vec<Vec<u8>>>,
     /// The configured projects (listed by `/projects` even without errors).
     pub(crate) projects: Arc<Vec<String>>,
+    /// The projects' grouping configurations (the issue detail explains grouping with them).
+    pub(crate) grouping: Arc<HashMap<String, faultline_collector::fingerprint::GroupingConfig>>,
     /// Routes of other crates (alerts) served under `/api/v1` behind the same keys, and their
     /// part of the OpenAPI document.
     extensions: Arc<Vec<(Router, utoipa::openapi::OpenApi)>>,
@@ -130,8 +133,18 @@ impl Api {
             store,
             api_keys: Arc::new(api_keys.into_iter().map(String::into_bytes).collect()),
             projects: Arc::default(),
+            grouping: Arc::default(),
             extensions: Arc::default(),
         }
+    }
+
+    /// Explains grouping with the projects' configurations (in-app overrides, rules).
+    pub fn with_grouping(
+        mut self,
+        grouping: HashMap<String, faultline_collector::fingerprint::GroupingConfig>,
+    ) -> Self {
+        self.grouping = Arc::new(grouping);
+        self
     }
 
     /// Lists `projects` (the configured ones) in `/projects` even when they have no errors.

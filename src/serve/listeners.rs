@@ -73,6 +73,7 @@ impl Listeners {
         let projects = cfg.projects.0.iter().map(|p| p.name.clone()).collect();
         let api = faultline_query::Api::new(store.clone(), cfg.api_keys.0.clone())
             .with_projects(projects)
+            .with_grouping(cfg.grouping.clone())
             .with_extension(faultline_alerts::api::router(alerting.clone()));
         // The triage screen beside the API: its pages call the API in-process.
         let ui = faultline_ui::Ui::new(api.clone(), &cfg.api_keys.0)

@@ -19,6 +19,7 @@ mod health;
 mod ingest;
 mod listeners;
 mod shutdown;
+mod transition;
 
 pub use banner::banner;
 
@@ -101,6 +102,11 @@ pub async fn start(cfg: Config, roles: Roles) -> anyhow::Result<Running> {
         &shutdown,
     )?;
 
+    // Old issues keep their occurrences across a grouping upgrade (the refresher stops with
+    // the shutdown token; nothing waits for it).
+    if roles.ingest {
+        let _refresher = transition::start(&cfg, &clickhouse.store, &pipeline.ingest, &shutdown);
+    }
     let http_metrics = HttpMetrics::default();
     let (common, probes) = health::routes(
         &cfg,

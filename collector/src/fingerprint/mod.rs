@@ -45,6 +45,7 @@ mod rules;
 mod rust;
 pub mod select;
 pub mod structured;
+pub mod transition;
 mod v1;
 
 #[cfg(test)]
@@ -58,8 +59,9 @@ pub use message::mask_message;
 pub use parse::parse_stacktrace;
 pub use rules::{FingerprintRule, GroupingConfig, glob_match};
 pub use select::{Explanation, FrameNote};
-pub use v1::fingerprint_v1;
 pub use structured::{Platform, SourceFrame};
+pub use transition::Transition;
+pub use v1::fingerprint_v1;
 
 /// Version of the grouping algorithm, stored with every occurrence.
 pub const GROUPING_VERSION: u8 = 2;

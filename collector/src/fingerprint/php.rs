@@ -64,7 +64,12 @@ pub(super) fn parse(text: &str) -> Vec<Segment<'_>> {
                 segs.push(Segment::default());
                 h
             }
-            None if segs.len() == 1 && segs[0].frames.is_empty() && segs[0].exception_type.is_none() => line,
+            None if segs.len() == 1
+                && segs[0].frames.is_empty()
+                && segs[0].exception_type.is_none() =>
+            {
+                line
+            }
             None => continue,
         };
         // `Type: message in path:line` (a type has no spaces).

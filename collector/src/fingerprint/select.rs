@@ -136,7 +136,10 @@ pub fn notes(frames: &[Frame<'_>], caught_at: Option<&Frame<'_>>) -> Vec<FrameNo
     for n in &mut notes[..skip] {
         *n = FrameNote::Reporting;
     }
-    let start = frames[skip..].iter().position(|f| f.in_app).map(|i| i + skip);
+    let start = frames[skip..]
+        .iter()
+        .position(|f| f.in_app)
+        .map(|i| i + skip);
     let run = match start {
         Some(a) => {
             let b = frames[a..]
@@ -179,7 +182,8 @@ pub fn notes(frames: &[Frame<'_>], caught_at: Option<&Frame<'_>>) -> Vec<FrameNo
         for len in 1..=4 {
             let n = kept.len();
             if n >= 2 * len
-                && (0..len).all(|k| same(&frames[kept[n - len + k]], &frames[kept[n - 2 * len + k]]))
+                && (0..len)
+                    .all(|k| same(&frames[kept[n - len + k]], &frames[kept[n - 2 * len + k]]))
             {
                 for &j in &kept[n - len..] {
                     notes[j] = FrameNote::Repeat;

@@ -18,10 +18,12 @@ use serde::{Deserialize, Serialize};
 use crate::rows::{ISSUE_STATE_COLUMNS, IssueStateRow, OCCURRENCE_COLUMNS};
 use crate::{OccurrenceRow, Store, StoreError};
 
+mod grouping;
 mod sql;
 mod triage;
 mod window;
 
+pub use grouping::KnownIssue;
 pub(crate) use sql::{Arg, Sql};
 pub use triage::{DimensionValues, ProjectBucket, ProjectRequests};
 pub use window::{Dims, Window};
@@ -910,5 +912,6 @@ pub(crate) fn catalog(db: &str) -> Vec<(String, String)> {
     ]
     .into_iter()
     .chain(triage::catalog(db))
+    .chain(grouping::catalog(db))
     .collect()
 }

@@ -708,6 +708,20 @@ async fn issue_detail_has_latest_occurrence_charts_and_breakdowns() {
         assert_eq!(got, want, "{field}");
     }
     assert_eq!(d["history"], json!([]), "never triaged");
+    // Why it was grouped so: the current version, recomputed on the stored latest occurrence,
+    // gives the issue's own fingerprint, from counted frames.
+    let g = &d["grouping"];
+    assert_eq!(g["basis"], "frames", "{g}");
+    assert_eq!(g["fingerprint"], a.as_str(), "{g}");
+    assert_eq!(g["stored_version"], 2);
+    let counted: Vec<&str> = g["frames"]
+        .as_array()
+        .expect("frames")
+        .iter()
+        .filter(|f| f["counted"] == true)
+        .map(|f| f["function"].as_str().expect("function"))
+        .collect();
+    assert!(!counted.is_empty(), "{g}");
     // One occurrence by its id: the same as in the list, stack trace included; another issue's
     // id or an unknown one is a 404.
     let page = w

@@ -7,6 +7,7 @@ mod e2e;
 mod faults;
 mod fingerprint_cli;
 mod grafana_queries;
+mod grouping_upgrade;
 mod health;
 mod python_sdk;
 mod sentry;

@@ -221,6 +221,8 @@ async fn sign_in_overview_list_detail_and_resolve() {
         texts(&detail, ".trace details.lib summary"),
         ["1 library frame"]
     );
+    // Why grouped: the application's frame counted, the vendored one not.
+    assert_eq!(texts(&detail, "ol.grouping li"), ["PaymentFailed in run"]);
 
     // Resolve with the page's own form.
     let form = detail

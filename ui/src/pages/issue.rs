@@ -8,8 +8,8 @@ use axum::response::Response;
 use axum::{Form, Json};
 use faultline_query::ApiQuery;
 use faultline_query::issues::{
-    IssueItem, Occurrence, OccurrenceParams, ProjectParam, StateInfo, StatusChange, detail,
-    occurrences,
+    GroupingExplanation, IssueItem, Occurrence, OccurrenceParams, ProjectParam, StateInfo,
+    StatusChange, detail, occurrences,
 };
 use faultline_query::{LabelCount, TimeCount};
 use serde::Deserialize;
@@ -154,6 +154,7 @@ struct IssuePage {
     /// (column heading, caption, rows).
     breakdowns: Vec<(&'static str, &'static str, Vec<LabelCount>)>,
     history: Vec<StateInfo>,
+    grouping: Option<GroupingExplanation>,
     occurrences: Vec<(Occurrence, Option<String>)>,
     older: Option<String>,
 }
@@ -242,6 +243,7 @@ pub async fn page(
             ),
         ],
         history: d.history,
+        grouping: d.grouping,
         occurrences: page
             .data
             .into_iter()
