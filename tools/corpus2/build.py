@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Builds the second grouping corpus (collector/tests/data/grouping2/events.jsonl) by running real
-programs — Go, Python, Node, Java, PHP — in several builds and deployments, and recording each
+programs — Go, Python, Node, Java, PHP, Ruby — in several builds and deployments, and recording each
 exception as that language's OpenTelemetry SDK records it (see each program's main file).
 
 Every event is genuine output of its runtime: variants of one bug come from running the same
@@ -12,7 +12,7 @@ corpus (service + the root cause's raise site and type), which Faultline's group
 (collector/src/fingerprint/select.rs).
 
 usage: tools/corpus2/build.py [OUT]     (default collector/tests/data/grouping2/events.jsonl)
-Needs: go (golang-go), php (php-cli), java/javac (default-jdk-headless), node. Writes under
+Needs: go (golang-go), php (php-cli), java/javac (default-jdk-headless), ruby, node. Writes under
 /build, /srv, /opt, /home, /var/www, /go (the deploy roots the traces show) and removes it after.
 """
 
@@ -231,10 +231,41 @@ def php_events():
     return "php", events
 
 
+def ruby_events():
+    deployments = [
+        # (root, where the gems are, middleware chain, lines added by this version)
+        ("/srv/releases/20261102/events-api", "vendor/bundle/ruby/3.1.0/gems", "none", 0),
+        ("/opt/events-api/releases/3.2.0", "vendor/bundle/ruby/3.1.0/gems", "auth", 2),
+        ("/home/deploy/events-api/current", "/usr/local/bundle/ruby/3.1.0/gems", "logging", 5),
+    ]
+    bugs = {
+        "r-owner": ["Hall A", "Roof"],
+        "r-invoice": ["0", "0"],
+        "r-agenda": ["1", "3", "6"],
+        "r-setting": ["tz", "currency"],
+    }
+    events = []
+    for di, (root, gems, chain, shift) in enumerate(deployments):
+        deploy(os.path.join(HERE, "ruby/app"), root)
+        gem_dir = gems if gems.startswith("/") else os.path.join(root, gems)
+        if os.path.exists(gem_dir):
+            shutil.rmtree(gem_dir)
+        shutil.copytree(os.path.join(HERE, "ruby/vendor/bundle/ruby/3.1.0/gems"), gem_dir)
+        if gems.startswith("/"):
+            made.append(gems.split("/ruby/")[0])
+        shift_lines(root, (".rb",), shift, "#")
+        lib = os.path.join(gem_dir, "tinyroute-1.4.0/lib")
+        for k in range(2):
+            args = [f"{bug}={vals[(di * 2 + k) % len(vals)]}" for bug, vals in bugs.items()]
+            events += [("events-api", e) for e in run(["ruby", os.path.join(root, "main.rb"), *args],
+                                                      env={"GEM_LIB": lib, "CHAIN": chain})]
+    return "ruby", events
+
+
 def main():
     out = []
     try:
-        for make in (go_events, python_events, node_events, java_events, php_events):
+        for make in (go_events, python_events, node_events, java_events, php_events, ruby_events):
             lang, events = make()
             for service, e in events:
                 out.append((lang, service, e))
