@@ -2,7 +2,7 @@
 //! B-cubed F1 by the evaluation tool of `faultline fingerprint --score`: the public corpus (copied
 //! from shared/corpus/grouping into collector/tests/data/grouping: 300 events, seven runtimes) and
 //! the second corpus built from real programs by `tools/corpus2/build.py`
-//! (collector/tests/data/grouping2: Go, Python, Node, Java, PHP and Ruby in several builds and
+//! (collector/tests/data/grouping2: Go, Python, Node, Java, PHP, Ruby and Rust in several builds and
 //! deployments). And, per class of variation, the frames grouping counted (insta snapshots).
 
 use faultline::fingerprint_cmd::{Labelled, score};
@@ -78,7 +78,7 @@ fn public_corpus_groups_well() {
 #[test]
 fn second_corpus_groups_well() {
     let events = corpus(SECOND);
-    assert_eq!(events.len(), 204);
+    assert_eq!(events.len(), 228);
     // For comparison, the previous version on the same events (printed, not asserted).
     let v1: Vec<Event> = SECOND
         .lines()
@@ -153,6 +153,8 @@ fn what_counts_per_class() {
         ("ruby_vendored_gem_and_blocks", "ruby", "/usr/local/bundle/"),
         ("ruby_cause", "ruby", "(ZeroDivisionError)"),
         ("ruby_recursion", "ruby", "block in titles"),
+        ("rust_panic_hook_and_closure", "rust", "page_param"),
+        ("rust_recursion", "rust", "depth_of::{{closure}}"),
     ];
     let mut out = String::new();
     for (class, lang, needle) in classes {

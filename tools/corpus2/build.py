@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Builds the second grouping corpus (collector/tests/data/grouping2/events.jsonl) by running real
-programs — Go, Python, Node, Java, PHP, Ruby — in several builds and deployments, and recording each
+programs — Go, Python, Node, Java, PHP, Ruby, Rust — in several builds and deployments, and recording each
 exception as that language's OpenTelemetry SDK records it (see each program's main file).
 
 Every event is genuine output of its runtime: variants of one bug come from running the same
@@ -12,7 +12,7 @@ corpus (service + the root cause's raise site and type), which Faultline's group
 (collector/src/fingerprint/select.rs).
 
 usage: tools/corpus2/build.py [OUT]     (default collector/tests/data/grouping2/events.jsonl)
-Needs: go (golang-go), php (php-cli), java/javac (default-jdk-headless), ruby, node. Writes under
+Needs: go (golang-go), php (php-cli), java/javac (default-jdk-headless), ruby, node, rustc. Writes under
 /build, /srv, /opt, /home, /var/www, /go (the deploy roots the traces show) and removes it after.
 """
 
@@ -262,10 +262,43 @@ def ruby_events():
     return "ruby", events
 
 
+def rust_events():
+    # Release builds (as services ship), at other roots, worker names and versions.
+    deployments = [
+        ("/build/search-api", "search-worker", 0),
+        ("/home/runner/work/search-api/search-api", "query-pool", 3),
+        ("/usr/src/search-api", "tokio-runtime-worker", 6),
+    ]
+    bugs = {
+        # Cut at byte 40 inside a two-byte character.
+        "rs-snippet": ["x" * 39 + "\u00fcber alles", "y" * 39 + "\u00e9t\u00e9 ici", "z" * 39 + "\u00f1and\u00fa"],
+        "rs-page": ["x", "2a", "-1"],
+        "rs-shards": ["0", "0"],
+        "rs-tree": ["1", "3", "6"],
+    }
+    events = []
+    for di, (root, worker, shift) in enumerate(deployments):
+        deploy(os.path.join(HERE, "rust"), root)
+        shift_lines(os.path.join(root, "src"), (".rs",), shift, "//")
+        binary = os.path.join(root, "search-api")
+        subprocess.run(["rustc", "--edition", "2021", "-O", "-C", "debuginfo=1", "-o", binary,
+                        os.path.join(root, "src/main.rs")], check=True, cwd=root)
+        for k in range(2):
+            args = [f"{bug}={vals[(di * 2 + k) % len(vals)]}" for bug, vals in bugs.items()]
+            events += [("search-api", e) for e in run([binary, *args], env={"WORKER": worker})]
+    return "rust", events
+
+
+# Event id prefixes, one per language.
+PREFIX = {"go": "go", "python": "py", "node": "no", "java": "ja", "php": "ph", "ruby": "rb",
+          "rust": "rs"}
+
+
 def main():
     out = []
     try:
-        for make in (go_events, python_events, node_events, java_events, php_events, ruby_events):
+        for make in (go_events, python_events, node_events, java_events, php_events, ruby_events,
+                     rust_events):
             lang, events = make()
             for service, e in events:
                 out.append((lang, service, e))
@@ -279,7 +312,7 @@ def main():
         label = f"{service}/{e['bug']}"
         counters[lang] = counters.get(lang, 0) + 1
         lines.append(json.dumps({
-            "id": f"{lang[:2]}2-{counters[lang]:04d}",
+            "id": f"{PREFIX[lang]}2-{counters[lang]:04d}",
             "group": "g" + hashlib.sha256(label.encode()).hexdigest()[:8],
             "lang": lang,
             "service": service,
