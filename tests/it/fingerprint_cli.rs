@@ -62,3 +62,45 @@ fn cli_scores_the_corpus() {
     );
     assert!(f1 >= 0.97, "B-cubed F1 {f1:.4} below 0.97");
 }
+
+/// `--explain`: per event, the fingerprint (the same as without it), the exception chosen and
+/// every frame with `+` when it counted.
+#[test]
+fn cli_explains_what_counted() {
+    let ev = events();
+    let pick: Vec<&serde_json::Value> = ev
+        .iter()
+        .filter(|e| {
+            e["lang"] == "java" && e["stacktrace"].as_str().unwrap_or("").contains("Caused by")
+        })
+        .take(1)
+        .collect();
+    let input = serde_json::to_string(pick[0]).expect("json") + "\n";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["fingerprint", "--explain"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run faultline fingerprint --explain");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("output");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    let id = pick[0]["id"].as_str().expect("id");
+    let fp = &cli_fingerprints()[id];
+    assert!(
+        text.starts_with(&format!("{id}  {fp}  (grouping v2, by frames)")),
+        "{text}"
+    );
+    assert!(
+        text.contains("the root cause (innermost of the chain)"),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l.starts_with("  + ")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("  - ")), "{text}");
+}
