@@ -52,6 +52,12 @@ pub struct Config {
     pub clickhouse_user: String,
     /// ClickHouse password (never logged).
     pub clickhouse_password: String,
+    /// A cluster of the servers' `remote_servers` to keep the tables on (replicated local tables,
+    /// Distributed tables under the plain names); empty: one server.
+    pub clickhouse_cluster: String,
+    /// A cluster listing every node as its own shard, for DDL on Distributed tables and views
+    /// (ClickHouse 18.16 refuses it over a replicated cluster); empty: `clickhouse_cluster`.
+    pub clickhouse_ddl_cluster: String,
     /// Where local state lives (the embedded ClickHouse's data).
     pub data_dir: PathBuf,
     /// Projects and their ingest tokens, `name:token,name:token`. Empty: development mode, every
@@ -143,6 +149,8 @@ impl Default for Config {
             clickhouse_database: "faultline".into(),
             clickhouse_user: String::new(),
             clickhouse_password: String::new(),
+            clickhouse_cluster: String::new(),
+            clickhouse_ddl_cluster: String::new(),
             data_dir: PathBuf::from("./data"),
             projects: Projects::default(),
             api_keys: List::default(),
@@ -194,6 +202,8 @@ impl std::fmt::Debug for Config {
             .field("clickhouse_database", &self.clickhouse_database)
             .field("clickhouse_user", &self.clickhouse_user)
             .field("clickhouse_password", &redacted(&self.clickhouse_password))
+            .field("clickhouse_cluster", &self.clickhouse_cluster)
+            .field("clickhouse_ddl_cluster", &self.clickhouse_ddl_cluster)
             .field("data_dir", &self.data_dir)
             .field("projects", &self.projects)
             .field("api_keys", &keys)
@@ -308,6 +318,22 @@ impl Config {
                 self.public_url
             );
         }
+        for (key, name) in [
+            ("clickhouse_cluster", &self.clickhouse_cluster),
+            ("clickhouse_ddl_cluster", &self.clickhouse_ddl_cluster),
+        ] {
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                bail!("{key} must be a cluster name of letters, digits and _, got {name:?}");
+            }
+        }
+        if !self.clickhouse_ddl_cluster.is_empty() && self.clickhouse_cluster.is_empty() {
+            bail!("clickhouse_ddl_cluster needs clickhouse_cluster");
+        }
+        if !self.clickhouse_cluster.is_empty() && self.clickhouse_url.is_empty() {
+            bail!(
+                "clickhouse_cluster needs clickhouse_url (a node of the cluster): the embedded ClickHouse is a single server"
+            );
+        }
         let t = &self.trace_url;
         if !t.is_empty()
             && !((t.starts_with("http://") || t.starts_with("https://"))
@@ -320,6 +346,24 @@ impl Config {
         }
         self.alerts.validate().map_err(|e| anyhow::anyhow!(e))?;
         Ok(())
+    }
+
+    /// How to reach ClickHouse (the cluster, when one is configured).
+    pub fn store_config(&self, url: &str) -> faultline_store::StoreConfig {
+        faultline_store::StoreConfig {
+            url: url.to_string(),
+            database: self.clickhouse_database.clone(),
+            user: self.clickhouse_user.clone(),
+            password: self.clickhouse_password.clone(),
+            cluster: (!self.clickhouse_cluster.is_empty()).then(|| faultline_store::Cluster {
+                name: self.clickhouse_cluster.clone(),
+                ddl: if self.clickhouse_ddl_cluster.is_empty() {
+                    self.clickhouse_cluster.clone()
+                } else {
+                    self.clickhouse_ddl_cluster.clone()
+                },
+            }),
+        }
     }
 
     /// Faultline's address as users reach it: `public_url`, else the API address (a wildcard

@@ -271,12 +271,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
                 !cfg.clickhouse_url.is_empty(),
                 "migrate needs FAULTLINE_CLICKHOUSE_URL (serve migrates the embedded server itself)"
             );
-            let store = faultline_store::Store::new(&faultline_store::StoreConfig {
-                url: cfg.clickhouse_url.clone(),
-                database: cfg.clickhouse_database.clone(),
-                user: cfg.clickhouse_user.clone(),
-                password: cfg.clickhouse_password.clone(),
-            });
+            let store = faultline_store::Store::new(&cfg.store_config(&cfg.clickhouse_url));
             store
                 .wait_until_up(std::time::Duration::from_secs(30))
                 .await?;

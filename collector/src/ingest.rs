@@ -445,6 +445,7 @@ mod tests {
             database: "none".into(),
             user: String::new(),
             password: String::new(),
+            cluster: None,
         });
         let (writer, _) =
             Writer::spawn(store, WriterConfig::new(&dir), shutdown.clone()).expect("spool");

@@ -256,6 +256,7 @@ mod tests {
             database: "x".into(),
             user: String::new(),
             password: String::new(),
+            cluster: None,
         });
         Api::new(store, keys.iter().map(|s| s.to_string()).collect())
     }

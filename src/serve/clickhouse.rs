@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use faultline_health::Readiness;
+use faultline_store::Store;
 use faultline_store::embedded::EmbeddedClickHouse;
-use faultline_store::{Store, StoreConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -35,12 +35,7 @@ pub(super) async fn connect(cfg: &Config) -> anyhow::Result<ClickHouse> {
         .as_ref()
         .map(|e| e.url().to_string())
         .unwrap_or_else(|| cfg.clickhouse_url.clone());
-    let store = Store::new(&StoreConfig {
-        url: url.clone(),
-        database: cfg.clickhouse_database.clone(),
-        user: cfg.clickhouse_user.clone(),
-        password: cfg.clickhouse_password.clone(),
-    });
+    let store = Store::new(&cfg.store_config(&url));
     Ok(ClickHouse {
         store,
         url,

@@ -123,6 +123,7 @@ impl EmbeddedClickHouse {
             database: "default".into(),
             user: String::new(),
             password: String::new(),
+            cluster: None,
         });
         let deadline = tokio::time::Instant::now() + total;
         loop {

@@ -25,8 +25,20 @@ pub use rows::{
     AlertDeliveryRow, AlertLeaseRow, IssueStateRow, OccurrenceRow, RequestCountRow, StackTraceRow,
 };
 
+/// A ClickHouse cluster Faultline's tables live on (see [`schema`]: replicated local tables,
+/// Distributed tables under the plain names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cluster {
+    /// The cluster of the servers' `remote_servers` holding the replicated tables (shards of
+    /// replicas, `internal_replication` true).
+    pub name: String,
+    /// A cluster listing every node as its own shard, for the DDL ClickHouse 18.16 refuses
+    /// `ON CLUSTER` over a replicated cluster (Distributed tables, views); the main one otherwise.
+    pub ddl: String,
+}
+
 /// How to reach ClickHouse.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StoreConfig {
     /// HTTP URL of the server, e.g. `http://127.0.0.1:8123`.
     pub url: String,
@@ -36,6 +48,8 @@ pub struct StoreConfig {
     pub user: String,
     /// Password (never logged).
     pub password: String,
+    /// The cluster, when the tables live on one; `None`: one server.
+    pub cluster: Option<Cluster>,
 }
 
 /// A handle on Faultline's ClickHouse database. Cheap to clone.
@@ -43,6 +57,7 @@ pub struct StoreConfig {
 pub struct Store {
     client: clickhouse::Client,
     database: String,
+    cluster: Option<std::sync::Arc<Cluster>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -77,12 +92,18 @@ impl Store {
         Store {
             client,
             database: cfg.database.clone(),
+            cluster: cfg.cluster.clone().map(std::sync::Arc::new),
         }
     }
 
     /// Name of the database.
     pub fn database(&self) -> &str {
         &self.database
+    }
+
+    /// The cluster the tables live on, if any.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.as_deref()
     }
 
     pub(crate) fn client(&self) -> &clickhouse::Client {
@@ -120,8 +141,10 @@ impl Store {
     /// Creates the database and applies every migration not yet recorded. Idempotent.
     pub async fn migrate(&self) -> Result<Vec<u32>, StoreError> {
         let db = &self.database;
-        self.exec(&schema::create_database(db)).await?;
-        self.exec(&schema::create_migrations_table(db)).await?;
+        let cluster = self.cluster();
+        self.exec(&schema::create_database(db, cluster)).await?;
+        self.exec(&schema::create_migrations_table(db, cluster))
+            .await?;
         let done: Vec<u32> = self
             .client
             .query(&format!(
@@ -130,12 +153,12 @@ impl Store {
             .fetch_all::<u32>()
             .await?;
         let mut applied = Vec::new();
-        for m in schema::migrations(db) {
+        for m in schema::migrations(db, cluster) {
             if done.contains(&m.version) {
                 continue;
             }
             for stmt in &m.statements {
-                if let Some((table, column)) = stmt.adds_column
+                if let Some((table, column)) = &stmt.adds_column
                     && self.column_exists(table, column).await?
                 {
                     continue;
@@ -154,7 +177,9 @@ impl Store {
             applied.push(m.version);
         }
         let info = self.ping(Duration::from_secs(10)).await?;
-        if writer::supports_dedup_token(&info.version) {
+        // Replicated tables deduplicate replayed blocks by themselves (their window is set at
+        // creation); single servers need the setting, where it exists.
+        if cluster.is_none() && writer::supports_dedup_token(&info.version) {
             for (_, stmt) in schema::dedup_window(db) {
                 self.exec(&stmt).await?;
             }
@@ -201,13 +226,16 @@ impl Store {
 /// the portability tests that run them on 18.16 and on a modern engine.
 pub fn catalog(db: &str) -> Vec<(String, String)> {
     let mut out = vec![
-        ("create_database".to_string(), schema::create_database(db)),
+        (
+            "create_database".to_string(),
+            schema::create_database(db, None),
+        ),
         (
             "create_migrations_table".to_string(),
-            schema::create_migrations_table(db),
+            schema::create_migrations_table(db, None),
         ),
     ];
-    for m in schema::migrations(db) {
+    for m in schema::migrations(db, None) {
         for (i, s) in m.statements.into_iter().enumerate() {
             out.push((format!("migration_{}_{}", m.version, i), s.sql));
         }

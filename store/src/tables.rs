@@ -125,6 +125,9 @@ pub struct Table {
     pub written: Written,
     /// The materialized views that feed it.
     pub views: Vec<View>,
+    /// On a cluster, which shard a row goes to (an expression of the leading ORDER BY columns,
+    /// so rows that merge together share a shard).
+    pub shard_key: &'static str,
 }
 
 impl Table {
@@ -142,7 +145,13 @@ impl Table {
             since,
             written: Written::Insert,
             views: Vec::new(),
+            shard_key: "cityHash64(project, fingerprint)",
         }
+    }
+
+    fn sharded_by(mut self, key: &'static str) -> Self {
+        self.shard_key = key;
+        self
     }
 
     fn engine(mut self, engine: Engine) -> Self {
@@ -251,6 +260,7 @@ GROUP BY project, fingerprint"
             .written(Written::Triage)
             .order_by("project, fingerprint, changed_at"),
         Table::new("requests_minute", 1, REQUEST_COLUMNS)
+            .sharded_by("cityHash64(project, service)")
             .engine(Engine::Summing(&["requests", "failed"]))
             .daily("minute")
             .order_by("project, service, environment, minute"),
@@ -263,6 +273,7 @@ GROUP BY project, fingerprint"
             ("failed", "UInt64"),
         ])
         .engine(Engine::Summing(&["requests", "failed"]))
+        .sharded_by("cityHash64(project, service)")
         .daily("hour")
         .order_by("project, service, environment, hour")
         .view(
@@ -281,6 +292,7 @@ GROUP BY project, service, environment, hour"
             ("last_seen", "AggregateFunction(max, DateTime('UTC'))"),
         ])
         .engine(Engine::Aggregating)
+        .sharded_by("cityHash64(project, path)")
         .daily("hour")
         .order_by("project, path, hour")
         .view(
@@ -300,6 +312,7 @@ GROUP BY project, path, hour"
         // retention drops both together. Duplicates (a restart forgets what was sent) are
         // harmless and merged away.
         Table::new("stacktraces", 2, STACKTRACE_COLUMNS)
+            .sharded_by("cityHash64(project, stack_hash)")
             .engine(Engine::Replacing(None))
             .daily("day")
             .order_by("project, stack_hash"),
@@ -326,12 +339,14 @@ GROUP BY minute, project, fingerprint"
         // one channel); the highest `step` wins, so a re-inserted `pending` never overrides a
         // later `delivered`.
         Table::new("alert_deliveries", 3, ALERT_DELIVERY_COLUMNS)
+            .sharded_by("cityHash64(alert_id)")
             .engine(Engine::Replacing(Some("step")))
             .daily("created_at")
             .written(Written::Alert)
             .order_by("alert_id, channel"),
         // Which process evaluates and delivers alerts (one among several replicas).
         Table::new("alert_leases", 3, ALERT_LEASE_COLUMNS)
+            .sharded_by("cityHash64(name)")
             .engine(Engine::Replacing(Some("version")))
             .written(Written::Alert)
             .order_by("name"),
@@ -358,6 +373,7 @@ pub fn schema_migrations() -> Table {
     )
     .engine(Engine::Replacing(None))
     .written(Written::Bookkeeping)
+    .sharded_by("")
     .order_by("version")
 }
 

@@ -56,6 +56,7 @@ pub fn config(prefix: &str) -> StoreConfig {
         database: unique_database(prefix),
         user: String::new(),
         password: String::new(),
+        cluster: None,
     }
 }
 

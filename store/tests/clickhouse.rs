@@ -263,6 +263,7 @@ async fn writer_acknowledges_into_the_spool_while_clickhouse_is_down() {
         database: "nowhere".into(),
         user: String::new(),
         password: String::new(),
+        cluster: None,
     });
     let (writer, task, token, _spool) = spawn_writer(&store);
     writer
@@ -333,9 +334,9 @@ async fn an_old_schema_is_upgraded_in_place() {
     // A database as migration 1 left it, with a row in it; then today's migrate.
     let cfg = testing::config("t_upgrade");
     let db = cfg.database.clone();
-    exec(&faultline_store::schema::create_database(&db)).await;
-    exec(&faultline_store::schema::create_migrations_table(&db)).await;
-    for stmt in &faultline_store::schema::migrations(&db)[0].statements {
+    exec(&faultline_store::schema::create_database(&db, None)).await;
+    exec(&faultline_store::schema::create_migrations_table(&db, None)).await;
+    for stmt in &faultline_store::schema::migrations(&db, None)[0].statements {
         exec(&stmt.sql).await;
     }
     exec(&format!(

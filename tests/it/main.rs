@@ -6,3 +6,4 @@ mod fingerprint_cli;
 mod grafana;
 mod grouping_corpus;
 mod with_clickhouse;
+mod with_cluster;

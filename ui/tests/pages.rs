@@ -13,6 +13,7 @@ fn ui(keys: &[&str]) -> Ui {
         database: "x".into(),
         user: String::new(),
         password: String::new(),
+        cluster: None,
     });
     let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
     let api = faultline_query::Api::new(store, keys.clone()).with_projects(vec!["shop".into()]);

@@ -488,12 +488,34 @@ pub struct PartitionInfo {
     pub rows: u64,
 }
 
-fn old_partitions_sql(db: &str, before_day: u32) -> Sql {
+/// Day partitions before `before_day` of the daily tables; on a cluster, of their local tables on
+/// every shard (`cluster()` reads one replica per shard), named without `_local`.
+fn old_partitions_sql(db: &str, before_day: u32, cluster: Option<&str>) -> Sql {
+    let daily: Vec<String> = crate::tables::daily()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let mut sql = Sql::default();
-    sql.arg("SELECT table, partition, toUInt64(sum(rows)) AS r FROM system.parts WHERE active AND database = ?", Arg::Str(db.to_string()))
-        .arg(" AND has(?, table)", Arg::Strs(crate::tables::daily().iter().map(|s| s.to_string()).collect()))
-        .arg(" AND toUInt32OrZero(partition) < ?", Arg::U32(before_day))
-        .push(" GROUP BY table, partition ORDER BY table, partition");
+    match cluster {
+        None => {
+            sql.arg("SELECT table, partition, toUInt64(sum(rows)) AS r FROM system.parts WHERE active AND database = ?", Arg::Str(db.to_string()))
+                .arg(" AND has(?, table)", Arg::Strs(daily));
+        }
+        Some(c) => {
+            // `cluster()` takes the cluster's name as an identifier; names are checked at start.
+            sql.push(&format!("SELECT replaceRegexpOne(table, '_local$', '') AS base_table, partition, toUInt64(sum(rows)) AS r FROM cluster({c}, system.parts) WHERE active"))
+                .arg(" AND database = ?", Arg::Str(db.to_string()))
+                .arg(
+                    " AND has(?, table)",
+                    Arg::Strs(daily.iter().map(|t| crate::schema::local(t)).collect()),
+                );
+        }
+    }
+    let name = if cluster.is_some() { "base_table" } else { "table" };
+    sql.arg(" AND toUInt32OrZero(partition) < ?", Arg::U32(before_day))
+        .push(&format!(
+            " GROUP BY {name}, partition ORDER BY {name}, partition"
+        ));
     sql
 }
 
@@ -763,20 +785,31 @@ impl Store {
         &self,
         before_day: u32,
     ) -> Result<Vec<PartitionInfo>, StoreError> {
-        let parts: Vec<PartitionInfo> = old_partitions_sql(self.database(), before_day)
-            .fetch_all(self)
-            .await?;
+        let cluster = self.cluster().map(|c| c.name.clone());
+        let parts: Vec<PartitionInfo> =
+            old_partitions_sql(self.database(), before_day, cluster.as_deref())
+                .fetch_all(self)
+                .await?;
         for p in &parts {
             // Partition ids are digits only (checked), so they are safe to splice.
             if !p.partition.chars().all(|c| c.is_ascii_digit()) {
                 continue;
             }
-            let sql = format!(
-                "ALTER TABLE `{}`.`{}` DROP PARTITION {}",
-                self.database(),
-                p.table,
-                p.partition
-            );
+            // On a cluster: the local table, on every node (a replica drops for its shard).
+            let sql = match &cluster {
+                None => format!(
+                    "ALTER TABLE `{}`.`{}` DROP PARTITION {}",
+                    self.database(),
+                    p.table,
+                    p.partition
+                ),
+                Some(c) => format!(
+                    "ALTER TABLE `{}`.`{}` ON CLUSTER {c} DROP PARTITION {}",
+                    self.database(),
+                    crate::schema::local(&p.table),
+                    p.partition
+                ),
+            };
             self.client().query(&sql).execute().await?;
         }
         Ok(parts)
@@ -907,7 +940,7 @@ pub(crate) fn catalog(db: &str) -> Vec<(String, String)> {
         ("request_totals".into(), show(requests_sql(db, "shop"))),
         (
             "old_partitions".into(),
-            show(old_partitions_sql(db, 20_250_101)),
+            show(old_partitions_sql(db, 20_250_101, None)),
         ),
     ]
     .into_iter()

@@ -239,7 +239,7 @@ where
         return Ok(());
     }
     let target = format!("`{}`.`{}`", store.database(), table);
-    let mut insert = insert_client(store, token)
+    let mut insert = insert_client(store, table, token)
         .insert_unescaped::<T>(&target)
         .await?
         .with_timeouts(Some(Duration::from_secs(30)), Some(Duration::from_secs(60)));
@@ -250,17 +250,28 @@ where
     Ok(())
 }
 
-/// The client for an insert: with `token`, the insert carries it as `insert_deduplication_token`
-/// (and dedups the rollups fed by materialized views too).
-fn insert_client(store: &Store, token: Option<String>) -> clickhouse::Client {
-    match token {
+/// The client for an insert into `table`: with `token`, the insert carries it as
+/// `insert_deduplication_token` (and dedups the rollups fed by materialized views too). On a
+/// cluster the insert goes through the Distributed table synchronously (ClickHouse answers once
+/// every shard has its rows, so the spool frees a range only then), and request counts are not
+/// deduplicated: two drains may legitimately send identical count rows, which a replicated table
+/// would otherwise drop as a replayed block.
+fn insert_client(store: &Store, table: &str, token: Option<String>) -> clickhouse::Client {
+    let mut client = match token {
         Some(t) => store
             .client()
             .clone()
             .with_setting("insert_deduplication_token", t)
             .with_setting("deduplicate_blocks_in_dependent_materialized_views", "1"),
         None => store.client().clone(),
+    };
+    if store.cluster().is_some() {
+        client = client.with_setting("insert_distributed_sync", "1");
+        if table == "requests_minute" {
+            client = client.with_setting("insert_deduplicate", "0");
+        }
     }
+    client
 }
 
 /// Sends rows already in `RowBinary` (columns in the order of `columns`) in one `INSERT`.
@@ -283,7 +294,7 @@ pub(crate) async fn insert_row_binary(
         "INSERT INTO `{}`.`{table}` ({names}) FORMAT RowBinary",
         store.database()
     );
-    let mut insert = insert_client(store, token)
+    let mut insert = insert_client(store, table, token)
         .insert_formatted_with(sql)
         .with_timeouts(Some(Duration::from_secs(30)), Some(Duration::from_secs(60)));
     insert.send(data).await?;
@@ -295,5 +306,13 @@ impl Store {
     /// Inserts occurrence rows directly, bypassing the batching writer (tests, benchmarks, import).
     pub async fn insert_occurrences(&self, rows: &[OccurrenceRow]) -> Result<(), StoreError> {
         insert_all(self, "occurrences", rows, None).await
+    }
+
+    /// Inserts request-count rows directly, as the writer does (tests, benchmarks, import).
+    pub async fn insert_request_counts(
+        &self,
+        rows: &[crate::RequestCountRow],
+    ) -> Result<(), StoreError> {
+        insert_all(self, "requests_minute", rows, None).await
     }
 }

@@ -1175,6 +1175,7 @@ async fn triage_resolves_regresses_ignores_and_survives_a_restart() {
         database: w.server().store.database().to_string(),
         user: String::new(),
         password: String::new(),
+        cluster: None,
     };
     let crate::common::Server { running, .. } = w.s.take().expect("server");
     running.shutdown().await;

@@ -1,0 +1,262 @@
+//! Cluster mode on a real ClickHouse cluster: `scripts/cluster.sh` (a ZooKeeper and four
+//! ClickHouse 18.16 nodes, 2 shards × 2 replicas; `scripts/test.sh` starts it and passes the nodes'
+//! URLs in `FAULTLINE_TEST_CLUSTER_URLS`: n1, n2 = shard 1, n3, n4 = shard 2).
+//!
+//! One test drives a whole scenario (each step needs the previous one's data): two `faultline
+//! serve` on one database through different nodes, migrating at once; events sent to both; either
+//! API sees every occurrence with exact counts; every issue on exactly one shard and on both of its
+//! replicas; identical request-count batches all counted; retention drops a day on every node.
+
+use std::time::Duration;
+
+use faultline_store::{Cluster, Store};
+use serde_json::json;
+
+use crate::common::{Server, start_with, test_config};
+
+fn urls() -> Vec<String> {
+    let v = std::env::var("FAULTLINE_TEST_CLUSTER_URLS").expect(
+        "FAULTLINE_TEST_CLUSTER_URLS: the nodes' URLs (bash scripts/cluster.sh start prints them)",
+    );
+    v.split(',').map(|s| s.trim().to_string()).collect()
+}
+
+fn cluster() -> Cluster {
+    Cluster {
+        name: "fl".into(),
+        ddl: "fl_nodes".into(),
+    }
+}
+
+async fn sql(url: &str, q: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(url)
+        .body(q.to_string())
+        .send()
+        .await
+        .expect("send");
+    let ok = r.status().is_success();
+    let text = r.text().await.expect("text");
+    assert!(ok, "{q}: {text}");
+    text.trim().to_string()
+}
+
+/// A serve process writing through `node`.
+async fn serve(node: &str, database: &str, tag: &str) -> Server {
+    let (mut cfg, mut sc) = test_config("");
+    cfg.clickhouse_url = node.to_string();
+    cfg.clickhouse_database = database.to_string();
+    cfg.clickhouse_cluster = "fl".into();
+    cfg.clickhouse_ddl_cluster = "fl_nodes".into();
+    cfg.data_dir = std::env::temp_dir().join(format!("faultline-{database}-{tag}"));
+    let _ = std::fs::remove_dir_all(&cfg.data_dir);
+    sc.url = node.to_string();
+    sc.database = database.to_string();
+    sc.cluster = Some(cluster());
+    start_with(cfg, &sc).await
+}
+
+async fn send(s: &Server, class: &str, i: usize) {
+    let body = json!({"message": format!("failure {i}"), "exception_class": class,
+        "service": "shop", "http_status": 500,
+        "stack_trace": format!("#0 /app/src/{class}.php(3): run()\n#1 /app/src/Kernel.php(9): handle()\n#2 {{main}}")});
+    let r = reqwest::Client::new()
+        .post(format!("{}/webhook/error/dev", s.http))
+        .json(&body)
+        .send()
+        .await
+        .expect("webhook");
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_collectors_on_a_sharded_replicated_cluster() {
+    let nodes = urls();
+    assert_eq!(nodes.len(), 4, "{nodes:?}");
+    let db = faultline_store::testing::config("cluster").database;
+    // Two processes on one database through nodes of different shards, migrating at once.
+    let (a, b) = tokio::join!(serve(&nodes[0], &db, "a"), serve(&nodes[2], &db, "b"));
+    for n in &nodes {
+        let tables = sql(
+            n,
+            &format!("SELECT count() FROM system.tables WHERE database = '{db}' AND engine LIKE 'Replicated%'"),
+        )
+        .await;
+        assert_eq!(
+            tables,
+            faultline_store::tables::names().len().to_string(),
+            "{n}"
+        );
+        let versions = sql(
+            n,
+            &format!("SELECT groupUniqArray(version) FROM `{db}`.schema_migrations"),
+        )
+        .await;
+        assert!(versions.contains('4'), "{n}: {versions}");
+    }
+
+    // 40 issues, 5 occurrences each, half through each process.
+    let classes: Vec<String> = (0..40).map(|i| format!("Failure{i:02}")).collect();
+    let mut sent = 0;
+    for (i, class) in classes.iter().enumerate() {
+        for k in 0..5 {
+            let s = if (i + k) % 2 == 0 { &a } else { &b };
+            send(s, class, i * 5 + k).await;
+            sent += 1;
+        }
+    }
+    let store = Store::new(&faultline_store::StoreConfig {
+        url: nodes[1].clone(),
+        database: db.clone(),
+        cluster: Some(cluster()),
+        ..Default::default()
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let n = store.count_occurrences("default").await.expect("count");
+        let drained = [&a, &b].iter().all(|s| {
+            s.running
+                .spool
+                .as_ref()
+                .is_none_or(|sp| sp.oldest_age_ms().is_none())
+        });
+        if n >= sent && drained {
+            assert_eq!(n, sent, "no occurrence twice");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "stored {n} of {sent}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Either API: every issue, exact counts (rollups through Distributed tables).
+    for s in [&a, &b] {
+        let list: serde_json::Value = reqwest::get(format!("{}/api/v1/errors?limit=500", s.api))
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        let data = list["data"].as_array().expect("data");
+        assert_eq!(data.len(), 40, "{list}");
+        assert!(
+            data.iter()
+                .all(|i| i["total_count"] == 5 && i["count"] == 5),
+            "{list}"
+        );
+    }
+
+    // Every issue on exactly one shard, on both of its replicas.
+    let fps = |n: &str| {
+        let q = format!(
+            "SELECT fingerprint, count() FROM `{db}`.occurrences_local GROUP BY fingerprint ORDER BY fingerprint FORMAT TSV"
+        );
+        let n = n.to_string();
+        async move { sql(&n, &q).await }
+    };
+    let (s1a, s1b, s2a, s2b) = tokio::join!(
+        fps(&nodes[0]),
+        fps(&nodes[1]),
+        fps(&nodes[2]),
+        fps(&nodes[3])
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let (mut s1b, mut s2b) = (s1b, s2b);
+    while (s1a != s1b || s2a != s2b) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        s1b = fps(&nodes[1]).await;
+        s2b = fps(&nodes[3]).await;
+    }
+    assert_eq!(s1a, s1b, "replicas of shard 1 agree");
+    assert_eq!(s2a, s2b, "replicas of shard 2 agree");
+    let set = |t: &str| -> Vec<(String, u64)> {
+        t.lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (f, n) = l.split_once('\t').expect("tsv");
+                (f.to_string(), n.parse().expect("n"))
+            })
+            .collect()
+    };
+    let (shard1, shard2) = (set(&s1a), set(&s2a));
+    assert!(
+        !shard1.is_empty() && !shard2.is_empty(),
+        "both shards hold issues"
+    );
+    assert_eq!(shard1.len() + shard2.len(), 40);
+    assert!(
+        shard1
+            .iter()
+            .all(|(f, _)| shard2.iter().all(|(g, _)| f != g)),
+        "no issue on both shards"
+    );
+    assert!(shard1.iter().chain(&shard2).all(|(_, n)| *n == 5));
+
+    // Identical request-count batches (two drains in one minute) are all counted.
+    let minute = faultline_collector::event::now_secs() / 60 * 60;
+    let row = faultline_store::RequestCountRow {
+        project: "default".into(),
+        service: "edge".into(),
+        environment: "prod".into(),
+        minute,
+        requests: 7,
+        failed: 1,
+    };
+    for _ in 0..3 {
+        store
+            .insert_request_counts(std::slice::from_ref(&row))
+            .await
+            .expect("counts");
+    }
+    // Read on the other replica of the shard: it catches up by replication (eventually).
+    let q = format!("SELECT sum(requests) FROM `{db}`.requests_minute WHERE service = 'edge'");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut total = sql(&nodes[3], &q).await;
+    while total != "21" && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        total = sql(&nodes[3], &q).await;
+    }
+    assert_eq!(total, "21", "three identical batches of 7");
+
+    // Retention: a day's partitions dropped on every node.
+    let old_day = minute - 40 * 86_400;
+    store
+        .insert_occurrences(&[faultline_store::OccurrenceRow {
+            event_id: "old".into(),
+            project: "default".into(),
+            fingerprint: "old-issue".into(),
+            grouping_version: 2,
+            timestamp: old_day,
+            received_at: old_day,
+            ..Default::default()
+        }])
+        .await
+        .expect("old occurrence");
+    let dropped: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/cleanup", a.api))
+        .json(&json!({"retention_days": 30}))
+        .send()
+        .await
+        .expect("cleanup")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(dropped["occurrences_dropped"], 1, "{dropped}");
+    for n in &nodes {
+        let left = sql(
+            n,
+            &format!("SELECT count() FROM `{db}`.occurrences_local WHERE event_id = 'old'"),
+        )
+        .await;
+        assert_eq!(left, "0", "{n}");
+    }
+    a.running.shutdown().await;
+    b.running.shutdown().await;
+    let _ = sql(
+        &nodes[0],
+        &format!("DROP DATABASE IF EXISTS `{db}` ON CLUSTER fl_nodes"),
+    )
+    .await;
+}
