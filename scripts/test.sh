@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Everything CI runs: formatting, lints, unit and integration tests against a real ClickHouse,
+# Everything CI runs: formatting, lints, unit and integration tests against a real ClickHouse
+# (and a real ClickHouse cluster with ZooKeeper: scripts/cluster.sh),
 # end-to-end tests with real OpenTelemetry and Sentry clients (Rust, Python, JavaScript), the
 # triage screen in a real Chromium, and the SQL check on a modern ClickHouse engine (chdb-core).
-# Installs what it needs: clickhouse-server and chromium (apt), a Python virtualenv with the
+# Installs what it needs: clickhouse-server, zookeeper and chromium (apt), a Python virtualenv with the
 # OpenTelemetry SDK, sentry-sdk, Django, aiosmtpd, Playwright, axe and chdb-core (pip), node and
 # the JavaScript SDKs (apt, npm).
 set -euo pipefail
@@ -26,13 +27,22 @@ export FAULTLINE_TEST_CLICKHOUSE_URL
 FAULTLINE_TEST_CLICKHOUSE_URL=$(timeout 900 bash scripts/clickhouse.sh start)
 echo "test server: $FAULTLINE_TEST_CLICKHOUSE_URL ($(curl -fsS --max-time 10 "$FAULTLINE_TEST_CLICKHOUSE_URL/?query=SELECT%20version()"))"
 started_here=1
-cleanup() { [ "${started_here:-0}" = 1 ] && bash scripts/clickhouse.sh stop || true; }
+cleanup() {
+  [ "${cluster_here:-0}" = 1 ] && bash scripts/cluster.sh stop || true
+  [ "${started_here:-0}" = 1 ] && bash scripts/clickhouse.sh stop || true
+}
 trap cleanup EXIT
 # Each test makes its own database (ftest_…, store/src/testing.rs); drop those earlier runs left.
 for db in $(curl -fsS "$FAULTLINE_TEST_CLICKHOUSE_URL/" \
     --data-binary "SELECT name FROM system.databases WHERE substring(name, 1, 6) = 'ftest_'"); do
   curl -fsS "$FAULTLINE_TEST_CLICKHOUSE_URL/" --data-binary "DROP DATABASE IF EXISTS \`$db\`" >/dev/null
 done
+
+step "ClickHouse cluster (scripts/cluster.sh: ZooKeeper and 2 shards x 2 replicas)"
+export FAULTLINE_TEST_CLUSTER_URLS
+FAULTLINE_TEST_CLUSTER_URLS=$(timeout 900 bash scripts/cluster.sh start)
+cluster_here=1
+echo "cluster nodes: $FAULTLINE_TEST_CLUSTER_URLS"
 
 step "Python test clients (virtualenv .venv)"
 if [ ! -x .venv/bin/python ]; then
