@@ -122,7 +122,7 @@ maxClientCnxns=200
 admin.enableServer=false
 autopurge.snapRetainCount=3
 autopurge.purgeInterval=1
-forceSync=no
+forceSync=yes
 4lw.commands.whitelist=ruok,mntr,stat,srvr
 CFG
   cat >"$dir/zk/log4j.properties" <<'CFG'

@@ -511,7 +511,11 @@ fn old_partitions_sql(db: &str, before_day: u32, cluster: Option<&str>) -> Sql {
                 );
         }
     }
-    let name = if cluster.is_some() { "base_table" } else { "table" };
+    let name = if cluster.is_some() {
+        "base_table"
+    } else {
+        "table"
+    };
     sql.arg(" AND toUInt32OrZero(partition) < ?", Arg::U32(before_day))
         .push(&format!(
             " GROUP BY {name}, partition ORDER BY {name}, partition"

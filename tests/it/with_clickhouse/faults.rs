@@ -24,7 +24,7 @@ use faultline_store::{OccurrenceRow, Store, StoreConfig};
 const OUTAGE: Duration = Duration::from_secs(30);
 
 /// Clients sending webhook events with unique ids; what they were acknowledged for.
-struct Load {
+pub(crate) struct Load {
     stop: Arc<AtomicBool>,
     acked: Arc<Mutex<Vec<String>>>,
     refused: Arc<AtomicU64>,
@@ -32,7 +32,7 @@ struct Load {
 }
 
 impl Load {
-    fn start(base: Arc<Mutex<String>>, clients: usize, tag: &'static str) -> Load {
+    pub(crate) fn start(base: Arc<Mutex<String>>, clients: usize, tag: &'static str) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let acked = Arc::new(Mutex::new(Vec::new()));
         let refused = Arc::new(AtomicU64::new(0));
@@ -83,7 +83,7 @@ impl Load {
         }
     }
 
-    async fn finish(self) -> (Vec<String>, u64) {
+    pub(crate) async fn finish(self) -> (Vec<String>, u64) {
         self.stop.store(true, Ordering::Relaxed);
         for t in self.tasks {
             let _ = t.await;
@@ -92,7 +92,7 @@ impl Load {
         (acked, self.refused.load(Ordering::Relaxed))
     }
 
-    fn acked_so_far(&self) -> usize {
+    pub(crate) fn acked_so_far(&self) -> usize {
         self.acked.lock().expect("lock").len()
     }
 }

@@ -4,7 +4,7 @@
 mod alerts;
 mod api;
 mod e2e;
-mod faults;
+pub(crate) mod faults;
 mod fingerprint_cli;
 mod grafana_queries;
 mod grouping_upgrade;
