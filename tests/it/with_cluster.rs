@@ -394,3 +394,170 @@ async fn failures_under_load_lose_nothing() {
     )
     .await;
 }
+
+/// The same events into a single server and into the cluster: the API and every Grafana query
+/// give the same answers (the queries read the Distributed tables under the same names).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_answers_as_a_single_server() {
+    let _turn = TURN.lock().await;
+    let nodes = urls();
+    let db = faultline_store::testing::config("cluster_same").database;
+    let c = serve(&nodes[0], &db, "same").await;
+    let single = crate::common::start("").await;
+    let now = faultline_collector::event::now_secs();
+    let http = reqwest::Client::new();
+    let mut sent = 0u64;
+    for i in 0..30u32 {
+        for k in 0..(1 + i % 4) {
+            let ts = now - 600 - (i * 7919 + k * 3571) % (3 * 86_400);
+            let t = time::OffsetDateTime::from_unix_timestamp(i64::from(ts))
+                .expect("ts")
+                .format(&time::format_description::well_known::Rfc3339)
+                .expect("fmt");
+            let (svc, env, status) = [
+                ("api", "prod", 500),
+                ("web", "staging", 404),
+                ("worker", "prod", 0),
+            ][(i % 3) as usize];
+            let body = json!({"event_id": format!("ev-{i}-{k}"), "message": format!("failure {i}"),
+                "exception_class": format!("Failure{i:02}"), "service": svc, "environment": env,
+                "release": format!("1.{}", i % 2), "http_status": status, "timestamp": t,
+                "request": {"route": format!("/r/{}", i % 5), "url": format!("https://x.example/r/{}", i % 5)},
+                "stack_trace": format!("#0 /app/src/{svc}.php(10): run{i}()\n#1 {{main}}")});
+            for s in [&c, &single] {
+                let r = http
+                    .post(format!("{}/webhook/error/dev", s.http))
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("webhook");
+                assert_eq!(r.status(), 200);
+            }
+            sent += 1;
+        }
+    }
+    crate::common::wait_count(&single, "default", sent).await;
+    wait_stored(&nodes[1], &db, sent as usize, &c).await;
+
+    // The API, path by path (the latest occurrence's ingest time is each server's own).
+    let get = |base: String, path: String| async move {
+        let mut v: serde_json::Value = reqwest::get(format!("{base}{path}"))
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        if let Some(latest) = v.get_mut("latest").and_then(|l| l.as_object_mut()) {
+            latest.remove("received_at");
+        }
+        v
+    };
+    let list = get(
+        single.api.clone(),
+        "/api/v1/errors?limit=500&sort=count".into(),
+    )
+    .await;
+    let mut paths: Vec<String> = [
+        "/api/v1/errors?limit=500&sort=count",
+        "/api/v1/errors?since=1d&sort=first_seen&order=asc",
+        "/api/v1/errors?http_status=404&since=7d",
+        "/api/v1/metrics?period=7d",
+        "/api/v1/top-errors?period=7d",
+        "/api/v1/frequent-404s?period=7d",
+        "/api/v1/error-rate?step=1h",
+        "/api/v1/projects",
+        "/api/v1/projects/default/facets?days=7",
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .collect();
+    for issue in list["data"].as_array().expect("data").iter().take(5) {
+        paths.push(format!(
+            "/api/v1/errors/{}?project=default",
+            issue["fingerprint"].as_str().expect("fp")
+        ));
+    }
+    for p in &paths {
+        let (a, b) = tokio::join!(
+            get(single.api.clone(), p.clone()),
+            get(c.api.clone(), p.clone())
+        );
+        assert_eq!(a, b, "{p}");
+    }
+
+    // Every Grafana panel and variable query.
+    let (from, to) = (now - 7 * 86_400, now);
+    let mut vars: std::collections::HashMap<&str, Vec<String>> = std::collections::HashMap::new();
+    vars.insert("project", vec!["default".into()]);
+    let run = |url: String, db: String, q: String| async move {
+        let r = reqwest::Client::new()
+            .post(format!("{url}/?database={db}"))
+            .body(format!("{q}\nFORMAT JSONCompact"))
+            .send()
+            .await
+            .expect("send");
+        let ok = r.status().is_success();
+        let text = r.text().await.expect("text");
+        assert!(ok, "{text}\n{q}");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let mut rows: Vec<String> = v["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        rows.sort();
+        rows
+    };
+    let single_url = faultline_store::testing::server_url();
+    let single_db = single.store.database().to_string();
+    let mut compared = 0;
+    for (name, text) in crate::grafana::DASHBOARDS {
+        let d = crate::grafana::parse(name, text);
+        // Variables first, in order: "All" of each is every option its query returns.
+        for v in d["templating"]["list"].as_array().expect("list") {
+            if v["type"] != "query" {
+                continue;
+            }
+            let vname = v["name"].as_str().expect("name");
+            let q =
+                crate::grafana::expand(v["query"].as_str().expect("query"), from, to, 3600, &vars);
+            let rows = run(single_url.clone(), single_db.clone(), q).await;
+            let options: Vec<String> = rows
+                .iter()
+                .filter_map(|r| {
+                    let v: serde_json::Value = serde_json::from_str(r).ok()?;
+                    v.get(0)?.as_str().map(String::from)
+                })
+                .collect();
+            if vname != "project" && !options.is_empty() {
+                let leaked: &'static str = Box::leak(vname.to_string().into_boxed_str());
+                vars.insert(leaked, options);
+            }
+        }
+        for (label, q, _) in crate::grafana::queries(&d) {
+            let q = crate::grafana::expand(&q, from, to, 3600, &vars);
+            if q.contains('$') {
+                continue; // a variable-dependent query this dataset does not fill
+            }
+            let (a, b) = tokio::join!(
+                run(single_url.clone(), single_db.clone(), q.clone()),
+                run(nodes[1].clone(), db.clone(), q.clone())
+            );
+            assert_eq!(a, b, "{name} {label}\n{q}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 10, "{compared} Grafana queries compared");
+    println!(
+        "cluster vs single server: {} API paths and {compared} Grafana queries alike",
+        paths.len()
+    );
+    c.running.shutdown().await;
+    single.running.shutdown().await;
+    let _ = sql(
+        &nodes[0],
+        &format!("DROP DATABASE IF EXISTS `{db}` ON CLUSTER fl_nodes"),
+    )
+    .await;
+}
