@@ -105,7 +105,8 @@ fn probes(cfg: &Config, store: &Store, ingest: &Ingest, readiness: Readiness) ->
     .describe(env!("CARGO_PKG_VERSION"), &cfg.environment)
 }
 
-/// `GET /health/db`: ClickHouse version, round trip, uptime, and whether Faultline's tables exist.
+/// `GET /health/db`: ClickHouse version, round trip, uptime, whether Faultline's tables exist, and
+/// on a cluster its nodes, ZooKeeper and replicas (degraded when any is unwell).
 async fn health_db(store: &Store) -> axum::response::Response {
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
@@ -115,13 +116,17 @@ async fn health_db(store: &Store) -> axum::response::Response {
     match ping {
         Ok(info) => {
             let tables = store.tables_exist().await.unwrap_or(false);
+            // On a cluster: nodes answering, ZooKeeper, replicas read-only or behind.
+            let cluster = store.cluster_health().await.unwrap_or(None);
+            let degraded = !tables || cluster.as_ref().is_some_and(|c| c.degraded());
             let body = serde_json::json!({
-                "status": if tables { "ok" } else { "degraded" },
+                "status": if degraded { "degraded" } else { "ok" },
                 "server_version": info.version,
                 "latency_ms": (latency_ms * 1000.0).round() / 1000.0,
                 "uptime_seconds": info.uptime_seconds,
                 "database": store.database(),
                 "tables_exist": tables,
+                "cluster": cluster,
             });
             (StatusCode::OK, axum::Json(body)).into_response()
         }

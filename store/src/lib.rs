@@ -7,6 +7,7 @@
 //! `RowBinaryWithNamesAndTypes`), so row structs are checked against `DESCRIBE TABLE` by a test.
 
 pub mod alerts;
+pub mod cluster;
 pub mod embedded;
 mod error;
 pub mod queries;

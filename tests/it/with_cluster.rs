@@ -320,9 +320,26 @@ async fn failures_under_load_lose_nothing() {
     let pause = |secs| tokio::time::sleep(Duration::from_secs(secs));
     pause(2).await;
 
+    let db_health = |api: String| async move {
+        let v: serde_json::Value = reqwest::get(format!("{api}/health/db"))
+            .await
+            .expect("health/db")
+            .json()
+            .await
+            .expect("json");
+        v
+    };
+    let h = db_health(s.api.clone()).await;
+    assert_eq!(h["cluster"]["nodes"], 4, "{h}");
+    assert_eq!(h["cluster"]["nodes_answering"], 4, "{h}");
+    assert_eq!(h["cluster"]["zookeeper"], true, "{h}");
+
     // A replica of shard 1 (not the one written through) stops and comes back.
     node("stop-node", "n2");
     pause(3).await;
+    let h = db_health(s.api.clone()).await;
+    assert_eq!(h["status"], "degraded", "a node is down: {h}");
+    assert_eq!(h["cluster"]["nodes_answering"], 3, "{h}");
     node("start-node", "n2");
 
     // ZooKeeper stops: replicated tables turn read-only, inserts fail (242) and are retried;
@@ -331,6 +348,9 @@ async fn failures_under_load_lose_nothing() {
     node("stop-node", "zk");
     pause(6).await;
     let during_zk = load.acked_so_far() - before;
+    let h = db_health(s.api.clone()).await;
+    assert_eq!(h["status"], "degraded", "ZooKeeper is down: {h}");
+    assert_eq!(h["cluster"]["zookeeper"], false, "{h}");
     node("start-node", "zk");
 
     // The node Faultline writes through stops: the spool absorbs.
