@@ -33,7 +33,13 @@ enum Command {
     /// Run only the REST API.
     Query,
     /// Apply schema migrations to ClickHouse and exit.
-    Migrate,
+    Migrate {
+        /// Move a single-server installation (on the node of FAULTLINE_CLICKHOUSE_URL) onto the
+        /// cluster of FAULTLINE_CLICKHOUSE_CLUSTER: stop the collectors first (README, "On a
+        /// ClickHouse cluster").
+        #[arg(long)]
+        cluster_convert: bool,
+    },
     /// Read corpus-format JSON lines on stdin, write `{"id", "fingerprint"}` lines.
     Fingerprint {
         /// Score lines carrying their true `group` (B-cubed, per `lang` and overall) on stderr.
@@ -266,7 +272,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             )
             .await
         }
-        Command::Migrate => {
+        Command::Migrate { cluster_convert } => {
             anyhow::ensure!(
                 !cfg.clickhouse_url.is_empty(),
                 "migrate needs FAULTLINE_CLICKHOUSE_URL (serve migrates the embedded server itself)"
@@ -275,6 +281,14 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             store
                 .wait_until_up(std::time::Duration::from_secs(30))
                 .await?;
+            if cluster_convert {
+                let moved = store.convert_to_cluster().await?;
+                println!(
+                    "moved onto cluster {}: {} occurrences; partitions per table: {:?}",
+                    cfg.clickhouse_cluster, moved.occurrences, moved.tables
+                );
+                return Ok(());
+            }
             let applied = store.migrate().await?;
             println!("migrations applied: {applied:?}");
             Ok(())

@@ -107,3 +107,125 @@ impl Store {
         }))
     }
 }
+
+/// What [`Store::convert_to_cluster`] moved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Conversion {
+    /// Tables moved, with the partitions attached to their replicated local table.
+    pub tables: Vec<(String, usize)>,
+    /// Rows of `occurrences` moved.
+    pub occurrences: u64,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct Part {
+    partition: String,
+}
+
+impl Store {
+    /// Moves a single-server installation of this database, on the node this store talks to,
+    /// onto the cluster: renames every table to `<t>_old` and drops the views, runs the cluster
+    /// migrations, attaches every partition of the old tables to the new local tables (hard links;
+    /// the node's shard replicas fetch them; rollups move as states), then drops the old tables.
+    /// The old data stays on this node's shard, which is correct: reads merge across shards.
+    /// Stop the collectors first. Refused when the database is not a single-server one.
+    pub async fn convert_to_cluster(&self) -> Result<Conversion, StoreError> {
+        if self.cluster().is_none() {
+            return Err(StoreError::Local(
+                "converting needs the cluster settings (FAULTLINE_CLICKHOUSE_CLUSTER)".into(),
+            ));
+        }
+        let db = self.database().to_string();
+        let plain = crate::Store {
+            client: self.client().clone(),
+            database: db.clone(),
+            cluster: None,
+        };
+        // Bring the single server's schema up to date first, so old and new tables are alike.
+        plain.migrate().await?;
+        let engines: Vec<(String, String)> = self
+            .client()
+            .query("SELECT name, engine FROM system.tables WHERE database = ?")
+            .bind(&db)
+            .fetch_all()
+            .await?;
+        if engines
+            .iter()
+            .any(|(_, e)| e.starts_with("Replicated") || e == "Distributed")
+        {
+            return Err(StoreError::Local(format!(
+                "database {db} already holds cluster tables: nothing to convert"
+            )));
+        }
+        // Every table of the registry, `schema_migrations` first.
+        let tables: Vec<crate::tables::Table> = crate::tables::tables();
+        for t in &tables {
+            for v in &t.views {
+                self.client()
+                    .query(&format!("DROP TABLE IF EXISTS `{db}`.{}", v.name))
+                    .execute()
+                    .await?;
+            }
+        }
+        for t in &tables {
+            self.client()
+                .query(&format!(
+                    "RENAME TABLE `{db}`.{0} TO `{db}`.{0}_old",
+                    t.name
+                ))
+                .execute()
+                .await?;
+        }
+        self.migrate().await?;
+        let mut out = Conversion::default();
+        for t in tables.iter().filter(|t| t.name != "schema_migrations") {
+            let parts: Vec<Part> = self
+                .client()
+                .query("SELECT DISTINCT partition FROM system.parts WHERE active AND database = ? AND table = ?")
+                .bind(&db)
+                .bind(format!("{}_old", t.name))
+                .fetch_all()
+                .await?;
+            for p in &parts {
+                // Day partitions are digits; an unpartitioned table's one partition is `tuple()`.
+                let expr = if p.partition.chars().all(|c| c.is_ascii_digit()) {
+                    p.partition.clone()
+                } else {
+                    "tuple()".to_string()
+                };
+                // One part per partition first: 18.16 cannot attach two parts with identical
+                // contents in one go (their block ids collide in ZooKeeper).
+                self.client()
+                    .query(&format!(
+                        "OPTIMIZE TABLE `{db}`.{}_old PARTITION {expr} FINAL",
+                        t.name
+                    ))
+                    .execute()
+                    .await?;
+                self.client()
+                    .query(&format!(
+                        "ALTER TABLE `{db}`.{} ATTACH PARTITION {expr} FROM `{db}`.{}_old",
+                        crate::schema::local(t.name),
+                        t.name
+                    ))
+                    .execute()
+                    .await?;
+            }
+            if t.name == "occurrences" {
+                out.occurrences = self
+                    .client()
+                    .query(&format!("SELECT count() FROM `{db}`.occurrences_old"))
+                    .fetch_one()
+                    .await?;
+            }
+            out.tables.push((t.name.to_string(), parts.len()));
+        }
+        for t in &tables {
+            self.client()
+                .query(&format!("DROP TABLE IF EXISTS `{db}`.{}_old", t.name))
+                .execute()
+                .await?;
+        }
+        Ok(out)
+    }
+}

@@ -581,3 +581,132 @@ async fn the_same_answers_as_a_single_server() {
     )
     .await;
 }
+
+/// `faultline migrate --cluster-convert`: a single-server installation on one node moves onto the
+/// cluster, its occurrences, rollups and triage state kept, and new events add to them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_server_moves_onto_the_cluster() {
+    let _turn = TURN.lock().await;
+    let nodes = urls();
+    let db = faultline_store::testing::config("cluster_convert").database;
+    // A single-server installation on n1.
+    let (mut cfg, mut sc) = test_config("");
+    cfg.clickhouse_url = nodes[0].clone();
+    cfg.clickhouse_database = db.clone();
+    cfg.data_dir = std::env::temp_dir().join(format!("faultline-{db}-single"));
+    sc.url = nodes[0].clone();
+    sc.database = db.clone();
+    let single = start_with(cfg, &sc).await;
+    for i in 0..30 {
+        send(&single, &format!("Old{:02}", i % 6), i).await;
+    }
+    crate::common::wait_count(&single, "default", 30).await;
+    let list: serde_json::Value =
+        reqwest::get(format!("{}/api/v1/errors?limit=50&sort=type", single.api))
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+    let resolved = list["data"][0]["fingerprint"]
+        .as_str()
+        .expect("fp")
+        .to_string();
+    let r = reqwest::Client::new()
+        .put(format!(
+            "{}/api/v1/errors/{resolved}/status?project=default",
+            single.api
+        ))
+        .json(&json!({"status": "resolved", "by": "ops"}))
+        .send()
+        .await
+        .expect("resolve");
+    assert_eq!(r.status(), 200);
+    single.running.shutdown().await;
+
+    // The real command.
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["migrate", "--cluster-convert"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("FAULTLINE_CLICKHOUSE_URL", &nodes[0])
+        .env("FAULTLINE_CLICKHOUSE_DATABASE", &db)
+        .env("FAULTLINE_CLICKHOUSE_CLUSTER", "fl")
+        .env("FAULTLINE_CLICKHOUSE_DDL_CLUSTER", "fl_nodes")
+        .output()
+        .expect("faultline migrate --cluster-convert");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("30 occurrences"), "{text}");
+    // Again: refused, nothing to convert.
+    let again = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["migrate", "--cluster-convert"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("FAULTLINE_CLICKHOUSE_URL", &nodes[0])
+        .env("FAULTLINE_CLICKHOUSE_DATABASE", &db)
+        .env("FAULTLINE_CLICKHOUSE_CLUSTER", "fl")
+        .env("FAULTLINE_CLICKHOUSE_DDL_CLUSTER", "fl_nodes")
+        .output()
+        .expect("again");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds cluster tables"));
+
+    // Through a node of the other shard: everything there, the triage state too.
+    let c = serve(&nodes[2], &db, "converted").await;
+    let list: serde_json::Value = reqwest::get(format!("{}/api/v1/errors?limit=50", c.api))
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let data = list["data"].as_array().expect("data");
+    assert_eq!(data.len(), 6, "{list}");
+    assert_eq!(
+        data.iter()
+            .map(|i| i["total_count"].as_u64().expect("n"))
+            .sum::<u64>(),
+        30,
+        "{list}"
+    );
+    let one = data
+        .iter()
+        .find(|i| i["fingerprint"] == resolved.as_str())
+        .expect("the resolved issue");
+    assert_eq!(one["status"], "resolved", "{one}");
+    // New events add to the moved ones; the other replica of the old node's shard has them.
+    for i in 30..40 {
+        send(&c, &format!("Old{:02}", i % 6), i).await;
+    }
+    wait_stored(&nodes[1], &db, 40, &c).await;
+    let store = Store::new(&faultline_store::StoreConfig {
+        url: nodes[3].clone(),
+        database: db.clone(),
+        cluster: Some(cluster()),
+        ..Default::default()
+    });
+    assert_eq!(store.count_occurrences("default").await.expect("count"), 40);
+    let q = format!("SELECT count() FROM `{db}`.occurrences_local");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (a, b) = tokio::join!(sql(&nodes[0], &q), sql(&nodes[1], &q));
+        if a == b {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "n2 did not fetch the moved parts: {a} vs {b}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    c.running.shutdown().await;
+    let _ = sql(
+        &nodes[0],
+        &format!("DROP DATABASE IF EXISTS `{db}` ON CLUSTER fl_nodes"),
+    )
+    .await;
+}
