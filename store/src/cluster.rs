@@ -140,6 +140,7 @@ impl Store {
             client: self.client().clone(),
             database: db.clone(),
             cluster: None,
+            node: self.node.clone(),
         };
         // Bring the single server's schema up to date first, so old and new tables are alike.
         plain.migrate().await?;

@@ -23,13 +23,17 @@ impl StoreError {
     }
 }
 
-/// ClickHouse server error codes that are worth retrying: the server or network is busy or
-/// failing, not the data. (TIMEOUT_EXCEEDED, SOCKET_TIMEOUT, NETWORK_ERROR, TOO_MANY_PARTS,
-/// TOO_MANY_SIMULTANEOUS_QUERIES, MEMORY_LIMIT_EXCEEDED, ALL_CONNECTION_TRIES_FAILED,
-/// CANNOT_ALLOCATE_MEMORY, TABLE_IS_READ_ONLY, ABORTED, KEEPER_EXCEPTION, NO_FREE_CONNECTION,
-/// TOO_MANY_PARTS variants.)
+/// ClickHouse server error codes that are worth retrying: the server, the network or the
+/// cluster is busy or failing, not the data. TIMEOUT_EXCEEDED (159), SOCKET_TIMEOUT (209),
+/// NETWORK_ERROR (210), TOO_MANY_SIMULTANEOUS_QUERIES (202), NO_FREE_CONNECTION (203),
+/// MEMORY_LIMIT_EXCEEDED (241), TABLE_IS_READ_ONLY (242: a replica without ZooKeeper),
+/// TOO_MANY_PARTS (252), ALL_CONNECTION_TRIES_FAILED (279: a shard down), CANNOT_ALLOCATE_MEMORY
+/// (173), ABORTED (236), NO_ZOOKEEPER (225), TOO_FEW_LIVE_REPLICAS (285),
+/// UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE (286), UNKNOWN_STATUS_OF_INSERT (319: ZooKeeper lost
+/// while a replicated insert committed — "client must retry"; a replay is deduplicated),
+/// QUERY_WAS_CANCELLED (394: the server is stopping), SYSTEM_ERROR (425), KEEPER_EXCEPTION (999).
 const RETRYABLE_CODES: &[u32] = &[
-    159, 173, 202, 203, 209, 210, 241, 242, 252, 279, 236, 425, 999,
+    159, 173, 202, 203, 209, 210, 225, 236, 241, 242, 252, 279, 285, 286, 319, 394, 425, 999,
 ];
 
 /// Extracts `N` from a server message such as `Code: 60. DB::Exception: ...`.
@@ -84,6 +88,12 @@ mod tests {
         .into();
         assert!(!e.is_retryable());
         let e: StoreError = clickhouse::error::Error::TimedOut.into();
+        assert!(e.is_retryable());
+        // A replicated insert whose commit lost ZooKeeper: retried, never quarantined.
+        let e: StoreError = clickhouse::error::Error::BadResponse(
+            "Code: 319, e.displayText() = DB::Exception: Unknown status, client must retry. Reason: Connection loss".into(),
+        )
+        .into();
         assert!(e.is_retryable());
     }
 }

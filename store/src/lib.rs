@@ -59,6 +59,8 @@ pub struct Store {
     client: clickhouse::Client,
     database: String,
     cluster: Option<std::sync::Arc<Cluster>>,
+    /// `host:port` of the server this store talks to (a node, on a cluster).
+    node: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for Store {
@@ -94,7 +96,21 @@ impl Store {
             client,
             database: cfg.database.clone(),
             cluster: cfg.cluster.clone().map(std::sync::Arc::new),
+            node: std::sync::Arc::from(
+                cfg.url
+                    .split("://")
+                    .nth(1)
+                    .unwrap_or(&cfg.url)
+                    .split('/')
+                    .next()
+                    .unwrap_or(""),
+            ),
         }
+    }
+
+    /// `host:port` of the server this store talks to (on a cluster, the node writes go through).
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// Name of the database.

@@ -395,6 +395,31 @@ async fn failures_under_load_lose_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    // Insert errors, counted by the node they went to.
+    let metrics = reqwest::get(format!("{}/metrics", s.api))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let node_addr = nodes[0].trim_start_matches("http://");
+    let errors: u64 = metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(&format!(
+                "faultline_insert_errors_total{{node=\"{node_addr}\"}} "
+            ))
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(errors > 0, "insert errors through {node_addr}:\n{metrics}");
+    // No failure of the cluster is taken for bad data (rows set aside in spool/rejected).
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "faultline_storage_rejected_rows_total 0"),
+        "{metrics}"
+    );
     println!(
         "cluster faults: acked={} during_zookeeper_outage={during_zk} during_node_outage={during_node} refused={refused} stored={count}",
         acked.len()
@@ -569,6 +594,19 @@ async fn the_same_answers_as_a_single_server() {
         }
     }
     assert!(compared > 10, "{compared} Grafana queries compared");
+    // And every read statement of the store's catalog runs on the cluster's tables.
+    let mut ran = 0;
+    for (name, q) in faultline_store::catalog(&db) {
+        if name.starts_with("migration_")
+            || name.starts_with("modern_")
+            || name.starts_with("create_")
+        {
+            continue;
+        }
+        sql(&nodes[1], &q).await;
+        ran += 1;
+    }
+    assert!(ran > 30, "{ran} catalog statements");
     println!(
         "cluster vs single server: {} API paths and {compared} Grafana queries alike",
         paths.len()

@@ -99,6 +99,8 @@ pub struct Writer {
     spool: Spool,
     stats: Arc<WriterStats>,
     texts: Arc<StackTexts>,
+    /// The ClickHouse node inserts go to (`host:port`), for the metrics.
+    node: Arc<str>,
 }
 
 impl Writer {
@@ -116,6 +118,7 @@ impl Writer {
             segment_bytes: (cfg.spool_max_bytes / 16).clamp(1 << 20, 64 << 20),
         })?;
         let stats = Arc::new(WriterStats::default());
+        let node: Arc<str> = Arc::from(store.node());
         let task = tokio::spawn(drainer::drain(
             store,
             cfg,
@@ -129,9 +132,15 @@ impl Writer {
                 spool,
                 stats,
                 texts,
+                node,
             },
             task,
         ))
+    }
+
+    /// `host:port` of the ClickHouse node inserts go to.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// Makes `batch` durable in the spool; ClickHouse gets it shortly after.

@@ -76,11 +76,6 @@ impl Collector for WriterMetrics {
             ),
             ("rows_written", "Occurrence rows written.", load(&s.rows)),
             (
-                "insert_errors",
-                "Insert attempts that failed.",
-                load(&s.insert_errors),
-            ),
-            (
                 "spool_commits",
                 "Group commits (fsyncs) of the spool.",
                 commits,
@@ -104,6 +99,15 @@ impl Collector for WriterMetrics {
             let m = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             ConstCounter::new(value).encode(m)?;
         }
+        // Per node: on a cluster each collector writes through its own node.
+        let mut m = encoder.encode_descriptor(
+            "insert_errors",
+            "Insert attempts that failed, by the ClickHouse node they went to.",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(load(&s.insert_errors))
+            .encode(m.encode_family(&[("node", self.0.node())])?)?;
         for (name, help, unit, value) in [
             (
                 "spool",
