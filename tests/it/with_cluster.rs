@@ -7,6 +7,8 @@
 //!   through different nodes, migrating at once; events sent to both; either API sees every
 //!   occurrence with exact counts; every issue on exactly one shard and on both of its replicas;
 //!   identical request-count batches all counted; retention drops a day on every node.
+//! - `alerts_fire_once_across_collectors`: two collectors through different shards, one alert
+//!   per new issue (one leader).
 //! - `failures_under_load_lose_nothing`: under continuous load, a replica stopped and restarted
 //!   (it catches up), ZooKeeper stopped (inserts refused, acknowledged from the spool, resumed
 //!   after), the node Faultline writes through stopped (the spool absorbs); every acknowledged
@@ -67,7 +69,18 @@ async fn sql(url: &str, q: &str) -> String {
 
 /// A serve process writing through `node`.
 async fn serve(node: &str, database: &str, tag: &str) -> Server {
-    let (mut cfg, mut sc) = test_config("");
+    serve_with(node, database, tag, "", |_| {}).await
+}
+
+/// [`serve`] with `projects` and a last change to the configuration.
+async fn serve_with(
+    node: &str,
+    database: &str,
+    tag: &str,
+    projects: &str,
+    change: impl FnOnce(&mut faultline::config::Config),
+) -> Server {
+    let (mut cfg, mut sc) = test_config(projects);
     cfg.clickhouse_url = node.to_string();
     cfg.clickhouse_database = database.to_string();
     cfg.clickhouse_cluster = "fl".into();
@@ -77,6 +90,7 @@ async fn serve(node: &str, database: &str, tag: &str) -> Server {
     sc.url = node.to_string();
     sc.database = database.to_string();
     sc.cluster = Some(cluster());
+    change(&mut cfg);
     start_with(cfg, &sc).await
 }
 
@@ -118,6 +132,13 @@ async fn two_collectors_on_a_sharded_replicated_cluster() {
         )
         .await;
         assert!(versions.contains('4'), "{n}: {versions}");
+        // Migration 2's ADD COLUMN reached the local and the Distributed table on every node.
+        let added = sql(
+            n,
+            &format!("SELECT count() FROM system.columns WHERE database = '{db}' AND name = 'stack_hash' AND table IN ('occurrences', 'occurrences_local')"),
+        )
+        .await;
+        assert_eq!(added, "2", "{n}");
     }
 
     // 40 issues, 5 occurrences each, half through each process.
@@ -742,6 +763,54 @@ async fn a_single_server_moves_onto_the_cluster() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     c.running.shutdown().await;
+    let _ = sql(
+        &nodes[0],
+        &format!("DROP DATABASE IF EXISTS `{db}` ON CLUSTER fl_nodes"),
+    )
+    .await;
+}
+
+/// Two collectors through nodes of different shards, each evaluating alerts: every new issue is
+/// alerted once (one leader, its lease in a replicated, sharded table).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_fire_once_across_collectors() {
+    use crate::with_clickhouse::alerts::{PROJECTS, Receiver, rule, send, webhook_channel};
+    let _turn = TURN.lock().await;
+    let nodes = urls();
+    let db = faultline_store::testing::config("cluster_alerts").database;
+    let (rx, url) = Receiver::start(&[]).await;
+    let alerts = |cfg: &mut faultline::config::Config| {
+        cfg.alerts = faultline_alerts::config::AlertsConfig {
+            channels: vec![webhook_channel("hook", &url)],
+            rules: vec![rule("new issues", "new_issue", &["hook"])],
+            retry_for: None,
+        };
+        cfg.public_url = "https://faultline.example".into();
+    };
+    let (s1, s2) = tokio::join!(
+        serve_with(&nodes[0], &db, "alerts-1", PROJECTS, alerts),
+        serve_with(&nodes[2], &db, "alerts-2", PROJECTS, alerts)
+    );
+    let classes = ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"];
+    for (i, class) in classes.iter().enumerate() {
+        send(if i % 2 == 0 { &s1 } else { &s2 }, class).await;
+    }
+    rx.wait_delivered("new_issue", classes.len()).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        rx.delivered("new_issue").len(),
+        classes.len(),
+        "one alert per issue across both collectors"
+    );
+    let m1 = crate::common::metrics(&s1).await;
+    let m2 = crate::common::metrics(&s2).await;
+    let leaders = [m1, m2]
+        .iter()
+        .filter(|m| m.lines().any(|l| l == "faultline_alerts_leader 1"))
+        .count();
+    assert_eq!(leaders, 1);
+    s1.running.shutdown().await;
+    s2.running.shutdown().await;
     let _ = sql(
         &nodes[0],
         &format!("DROP DATABASE IF EXISTS `{db}` ON CLUSTER fl_nodes"),

@@ -20,13 +20,13 @@ use serde_json::{Value as Json, json};
 
 use crate::common::{Server, start_with, test_config, wait_count};
 
-const PROJECTS: &str = "shop:shoptoken0123456789";
+pub(crate) const PROJECTS: &str = "shop:shoptoken0123456789";
 const TOKEN: &str = "shoptoken0123456789";
 const SECRET: &str = "alert-secret-0123";
 
 /// One request a receiver got.
 #[derive(Debug, Clone)]
-struct Got {
+pub(crate) struct Got {
     headers: HeaderMap,
     body: Bytes,
     status: u16,
@@ -45,17 +45,17 @@ impl Got {
 }
 
 /// An answer: status and `Retry-After`.
-type Answer = (u16, Option<&'static str>);
+pub(crate) type Answer = (u16, Option<&'static str>);
 
 /// An HTTP receiver on port 0: records every request, answers from `script` (then 200 `ok`).
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     got: Arc<Mutex<Vec<Got>>>,
     script: Arc<Mutex<VecDeque<Answer>>>,
 }
 
 impl Receiver {
-    async fn start(script: &[Answer]) -> (Receiver, String) {
+    pub(crate) async fn start(script: &[Answer]) -> (Receiver, String) {
         let r = Receiver::default();
         r.script
             .lock()
@@ -101,7 +101,7 @@ impl Receiver {
     }
 
     /// Requests answered 2xx with event `event`.
-    fn delivered(&self, event: &str) -> Vec<Got> {
+    pub(crate) fn delivered(&self, event: &str) -> Vec<Got> {
         self.got()
             .into_iter()
             .filter(|g| g.status < 300 && g.header("x-faultline-event") == event)
@@ -109,7 +109,7 @@ impl Receiver {
     }
 
     /// Waits until `n` requests with event `event` were answered 2xx (20 s at most).
-    async fn wait_delivered(&self, event: &str, n: usize) -> Vec<Got> {
+    pub(crate) async fn wait_delivered(&self, event: &str, n: usize) -> Vec<Got> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(25);
         loop {
             let d = self.delivered(event);
@@ -130,7 +130,7 @@ impl Receiver {
     }
 }
 
-fn webhook_channel(name: &str, url: &str) -> ChannelConfig {
+pub(crate) fn webhook_channel(name: &str, url: &str) -> ChannelConfig {
     ChannelConfig {
         name: name.into(),
         kind: "webhook".into(),
@@ -142,7 +142,7 @@ fn webhook_channel(name: &str, url: &str) -> ChannelConfig {
     }
 }
 
-fn rule(name: &str, when: &str, channels: &[&str]) -> RuleConfig {
+pub(crate) fn rule(name: &str, when: &str, channels: &[&str]) -> RuleConfig {
     RuleConfig {
         name: name.into(),
         project: Some("shop".into()),
@@ -173,7 +173,7 @@ fn config(
 }
 
 /// Sends one occurrence of error `class` (its own issue per class); returns its fingerprint.
-async fn send(s: &Server, class: &str) -> String {
+pub(crate) async fn send(s: &Server, class: &str) -> String {
     let body = json!({
         "message": format!("{class} went wrong"),
         "exception_class": class,

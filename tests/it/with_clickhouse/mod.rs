@@ -1,7 +1,7 @@
 //! Tests that need a ClickHouse server (`FAULTLINE_TEST_CLICKHOUSE_URL`, or the embedded one
 //! `scripts/test.sh` starts): each starts a real `faultline serve` on port 0 on its own database.
 
-mod alerts;
+pub(crate) mod alerts;
 mod api;
 mod e2e;
 pub(crate) mod faults;
