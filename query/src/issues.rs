@@ -5,9 +5,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use faultline_store::queries::{
-    ActivitySince, Dimension, Dims, IssueInWindow, IssueTotals, Window,
-};
+use faultline_store::queries::{Dimension, Dims, IssueInWindow, IssueTotals, Window};
 use faultline_store::{IssueStateRow, OccurrenceRow, Store};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -46,32 +44,8 @@ impl Known {
             .into_iter()
             .map(|s| ((s.project.clone(), s.fingerprint.clone()), s))
             .collect();
-        // Activity since the last change, for the issues whose status depends on it.
-        let mut wanted: HashMap<&str, Vec<(String, u32)>> = HashMap::new();
-        for (key, st) in &states {
-            let last_seen = totals.get(key).map(|t| t.last_seen).unwrap_or(0);
-            if let Some(since) = status::needs_activity(st, last_seen) {
-                wanted
-                    .entry(key.0.as_str())
-                    .or_default()
-                    .push((key.1.clone(), since));
-            }
-        }
-        let mut activity: HashMap<Key, ActivitySince> = HashMap::new();
-        for (proj, list) in wanted {
-            for a in store.activity_since(proj, &list).await? {
-                activity.insert((proj.to_string(), a.fingerprint.clone()), a);
-            }
-        }
-        let status = totals
-            .keys()
-            .map(|k| {
-                (
-                    k.clone(),
-                    status::effective(states.get(k), activity.get(k), now),
-                )
-            })
-            .collect();
+        let all: Vec<IssueTotals> = totals.values().cloned().collect();
+        let status = status::resolve(store, &all, &states, now).await?;
         Ok(Known {
             totals,
             states,

@@ -1,10 +1,15 @@
 //! Triage status: stored `open`/`resolved`/`ignored`, and what time and new occurrences make of it.
-//! Pure functions; the handlers fetch the inputs.
+//! Pure functions, and [`resolve`], which reads what they need: the one way the API and alerting
+//! decide an issue's status.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
-use faultline_store::IssueStateRow;
-use faultline_store::queries::ActivitySince;
+use faultline_store::queries::{ActivitySince, IssueTotals};
+use faultline_store::{IssueStateRow, Store, StoreError};
+
+/// `(project, fingerprint)`.
+pub type IssueKey = (String, String);
 
 /// What the API reports.
 #[derive(
@@ -123,6 +128,41 @@ pub fn effective(
         }
         _ => Status::Open,
     }
+}
+
+/// The effective status of every issue of `totals`, given their stored `states`: reads, per
+/// project, the activity since each state's change where the status depends on it.
+pub async fn resolve(
+    store: &Store,
+    totals: &[IssueTotals],
+    states: &HashMap<IssueKey, IssueStateRow>,
+    now: u32,
+) -> Result<HashMap<IssueKey, Status>, StoreError> {
+    let mut wanted: HashMap<&str, Vec<(String, u32)>> = HashMap::new();
+    for t in totals {
+        if let Some(st) = states.get(&(t.project.clone(), t.fingerprint.clone()))
+            && let Some(since) = needs_activity(st, t.last_seen)
+        {
+            wanted
+                .entry(t.project.as_str())
+                .or_default()
+                .push((t.fingerprint.clone(), since));
+        }
+    }
+    let mut activity: HashMap<IssueKey, ActivitySince> = HashMap::new();
+    for (project, list) in wanted {
+        for a in store.activity_since(project, &list).await? {
+            activity.insert((project.to_string(), a.fingerprint.clone()), a);
+        }
+    }
+    Ok(totals
+        .iter()
+        .map(|t| {
+            let key = (t.project.clone(), t.fingerprint.clone());
+            let status = effective(states.get(&key), activity.get(&key), now);
+            (key, status)
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -180,30 +180,13 @@ impl Engine {
             .into_iter()
             .map(|s| ((s.project.clone(), s.fingerprint.clone()), s))
             .collect();
-        // Activity since the last change, per project, for the states that need it.
-        let mut need: HashMap<String, Vec<(String, u32)>> = HashMap::new();
-        for t in totals {
-            if let Some(s) = states.get(&(t.project.clone(), t.fingerprint.clone()))
-                && let Some(from) = needs_activity(s, t.last_seen)
-            {
-                need.entry(t.project.clone())
-                    .or_default()
-                    .push((t.fingerprint.clone(), from));
-            }
-        }
-        let mut activity: HashMap<(String, String), ActivitySince> = HashMap::new();
-        for (project, since) in need {
-            for a in store.activity_since(&project, &since).await? {
-                activity.insert((project.clone(), a.fingerprint.clone()), a);
-            }
-        }
-        Ok(totals
-            .iter()
-            .map(|t| {
-                let key = (t.project.clone(), t.fingerprint.clone());
-                let state = states.get(&key);
-                let status = effective(state, activity.get(&key), now);
-                (key, (status, state.map_or(0, |s| s.version)))
+        // The API's own rule (faultline_query::status::resolve): one way to decide a status.
+        let statuses = resolve(store, totals, &states, now).await?;
+        Ok(statuses
+            .into_iter()
+            .map(|(key, status)| {
+                let version = states.get(&key).map_or(0, |s| s.version);
+                (key, (status, version))
             })
             .collect())
     }

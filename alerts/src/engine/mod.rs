@@ -24,9 +24,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use faultline_query::status::{Status, effective, needs_activity};
+use faultline_query::status::{Status, resolve};
 use faultline_store::alerts::DeliveryFilter;
-use faultline_store::queries::{ActivitySince, Dims, IssueTotals, Window};
+use faultline_store::queries::{Dims, IssueTotals, Window};
 use faultline_store::{AlertDeliveryRow, AlertLeaseRow, IssueStateRow, Store, StoreError};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
