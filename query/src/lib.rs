@@ -67,8 +67,8 @@ pub struct TimeCount {
     pub count: u64,
 }
 
-/// Seconds since the epoch, now.
-pub(crate) fn now_secs() -> u32 {
+/// Seconds since the epoch, now: the clock of the API, alerting and the triage screen.
+pub fn now_secs() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as u32)

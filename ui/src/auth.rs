@@ -36,10 +36,7 @@ fn mac(key: &[u8], data: &[u8]) -> String {
 }
 
 fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    u64::from(faultline_query::now_secs())
 }
 
 /// Access to the screen.

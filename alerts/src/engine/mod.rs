@@ -24,6 +24,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use faultline_query::now_secs;
 use faultline_query::status::{Status, resolve};
 use faultline_store::alerts::DeliveryFilter;
 use faultline_store::queries::{Dims, IssueTotals, Window};
@@ -54,13 +55,6 @@ pub const LEASE: Duration = Duration::from_secs(15);
 pub const SETTLE: Duration = Duration::from_secs(1);
 /// Arrivals younger than this are candidates for `new_issue` and `regression`.
 const CANDIDATES: u32 = 180;
-
-fn now_secs() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as u32)
-        .unwrap_or(0)
-}
 
 fn random_u64() -> u64 {
     let b = uuid::Uuid::new_v4().into_bytes();

@@ -321,10 +321,7 @@ pub async fn set_status(
         return super::forged(layout);
     }
     let until = f.ignore_hours.map(|h| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as u32)
-            .unwrap_or(0);
+        let now = faultline_query::now_secs();
         faultline_query::params::rfc3339(now.saturating_add(h.saturating_mul(3600)))
     });
     let change = StatusChange {
