@@ -51,6 +51,8 @@ pub struct ServiceRequestCount {
 /// When a rule last fired for one issue (or service).
 #[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
 pub struct LastFired {
+    /// The rule.
+    pub rule: String,
     /// Project.
     pub project: String,
     /// The issue (empty for service alerts).
@@ -138,14 +140,14 @@ fn existing_alerts_sql(db: &str, ids: &[String]) -> Sql {
     sql
 }
 
-fn last_fired_sql(db: &str, rule: &str, since: u32) -> Sql {
+fn last_fired_sql(db: &str, rules: &[String], since: u32) -> Sql {
     let mut sql = Sql::default();
     sql.push(&format!(
-        "SELECT project, fingerprint, subject, toUInt32(max(created_at)) AS at FROM `{db}`.alert_deliveries WHERE 1"
+        "SELECT rule, project, fingerprint, subject, toUInt32(max(created_at)) AS at FROM `{db}`.alert_deliveries WHERE 1"
     ))
-    .arg(" AND rule = ?", Arg::Str(rule.to_string()))
+    .in_list("rule", rules.iter().cloned().map(Arg::Str).collect())
     .arg(" AND created_at >= ?", Arg::U32(since))
-    .push(" GROUP BY project, fingerprint, subject");
+    .push(" GROUP BY rule, project, fingerprint, subject");
     sql
 }
 
@@ -266,11 +268,24 @@ impl Store {
         Ok(found.into_iter().map(|i| i.alert_id).collect())
     }
 
-    /// When `rule` last fired, per issue (or service), among alerts created since `since`.
-    pub async fn last_fired(&self, rule: &str, since: u32) -> Result<Vec<LastFired>, StoreError> {
-        last_fired_sql(self.database(), rule, since)
+    /// When each rule last fired, per issue (or service), among alerts created since that rule's
+    /// own moment (`(rule, since)` pairs): one query for every rule.
+    pub async fn last_fired(&self, rules: &[(String, u32)]) -> Result<Vec<LastFired>, StoreError> {
+        let Some(earliest) = rules.iter().map(|(_, s)| *s).min() else {
+            return Ok(Vec::new());
+        };
+        let names: Vec<String> = rules.iter().map(|(r, _)| r.clone()).collect();
+        let rows: Vec<LastFired> = last_fired_sql(self.database(), &names, earliest)
             .fetch_all(self)
-            .await
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|f| {
+                rules
+                    .iter()
+                    .any(|(r, since)| *r == f.rule && f.at >= *since)
+            })
+            .collect())
     }
 
     /// Records delivery rows (new alerts at step 1, attempts at the next step).
@@ -355,7 +370,11 @@ pub(crate) fn catalog(db: &str) -> Vec<(String, String)> {
         ),
         (
             "alert_last_fired".into(),
-            show(last_fired_sql(db, "bursts", 1_760_000_000)),
+            show(last_fired_sql(
+                db,
+                &["bursts".into(), "new issues".into()],
+                1_760_000_000,
+            )),
         ),
         (
             "alert_due_deliveries".into(),

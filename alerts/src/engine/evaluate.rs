@@ -15,16 +15,23 @@ impl Engine {
         };
         let mut fired = Vec::new();
         let mut last = LastFired::new();
-        for rule in rules {
-            let since = now.saturating_sub(rule.interval.as_secs() as u32);
-            for f in self.inner.store.last_fired(&rule.name, since).await? {
-                let key = if f.fingerprint.is_empty() {
-                    f.subject
-                } else {
-                    f.fingerprint
-                };
-                last.insert((rule.name.clone(), f.project, key), f.at);
-            }
+        // When each rule last fired within its own interval: one query for all of them.
+        let since: Vec<(String, u32)> = rules
+            .iter()
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    now.saturating_sub(r.interval.as_secs() as u32),
+                )
+            })
+            .collect();
+        for f in self.inner.store.last_fired(&since).await? {
+            let key = if f.fingerprint.is_empty() {
+                f.subject
+            } else {
+                f.fingerprint
+            };
+            last.insert((f.rule, f.project, key), f.at);
         }
         let arrival_rules: Vec<_> = rules
             .iter()
