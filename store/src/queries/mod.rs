@@ -9,21 +9,28 @@
 //!
 //! Each query is built by a function of its arguments, so [`catalog`] can list the exact text the
 //! server receives for the portability tests.
-
-use std::collections::HashMap;
+//!
+//! Here: issues in a window, all-time totals and states, activity since a change, breakdowns,
+//! series, 404s. By area: `occurrences` (raw rows by issue, stack texts joined back, the replay's
+//! event-id checks), `triage` (project trends and error rates, status history, one occurrence by
+//! id, filter values), `grouping` (the issues the grouping transition keeps), `retention` (old
+//! day partitions and dropping them); `sql` (the builder), `window` (windows and rollup sources).
 
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
-use crate::rows::{ISSUE_STATE_COLUMNS, IssueStateRow, OCCURRENCE_COLUMNS};
-use crate::{OccurrenceRow, Store, StoreError};
+use crate::rows::{ISSUE_STATE_COLUMNS, IssueStateRow};
+use crate::{Store, StoreError};
 
 mod grouping;
+mod occurrences;
+mod retention;
 mod sql;
 mod triage;
 mod window;
 
 pub use grouping::KnownIssue;
+pub use retention::PartitionInfo;
 pub(crate) use sql::{Arg, Sql};
 pub use triage::{DimensionValues, ProjectBucket, ProjectRequests};
 pub use window::{Dims, Window};
@@ -350,123 +357,6 @@ fn not_found_sql(db: &str, project: Option<&str>, from_hour: u32, limit: u32) ->
     sql
 }
 
-fn occurrences_sql(
-    db: &str,
-    project: &str,
-    fingerprint: Option<&str>,
-    before: Option<(u32, &str)>,
-    limit: u32,
-) -> Sql {
-    let cols = OCCURRENCE_COLUMNS
-        .iter()
-        .map(|(n, _)| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    // The page's conditions, used twice: first to find the oldest timestamp on the page reading
-    // the timestamp column only, then to read whole rows from that timestamp on. Sorting whole
-    // rows of a busy issue (every stack trace) to keep fifty would read them all.
-    let filter = |sql: &mut Sql| {
-        sql.arg(" AND project = ?", Arg::Str(project.to_string()));
-        if let Some(fp) = fingerprint {
-            sql.arg(" AND fingerprint = ?", Arg::Str(fp.to_string()));
-        }
-        if let Some((ts, id)) = before {
-            sql.arg(" AND (toUInt32(timestamp) < ?", Arg::U32(ts))
-                .arg(" OR (toUInt32(timestamp) = ?", Arg::U32(ts))
-                .arg(" AND event_id > ?))", Arg::Str(id.to_string()));
-        }
-    };
-    let mut sql = Sql::default();
-    sql.push(&format!("SELECT {cols} FROM `{db}`.occurrences WHERE 1"));
-    filter(&mut sql);
-    sql.push(&format!(
-        " AND timestamp >= (SELECT ifNull(min(t), toDateTime(0, 'UTC')) FROM (SELECT timestamp AS t FROM `{db}`.occurrences WHERE 1"
-    ));
-    filter(&mut sql);
-    sql.arg(
-        " ORDER BY timestamp DESC LIMIT ?) AS page)",
-        Arg::U32(limit),
-    );
-    sql.arg(
-        " ORDER BY timestamp DESC, event_id ASC LIMIT ?",
-        Arg::U32(limit),
-    );
-    sql
-}
-
-fn latest_sql(db: &str, project: &str, fingerprint: &str, last_seen: u32) -> Sql {
-    let cols = OCCURRENCE_COLUMNS
-        .iter()
-        .map(|(n, _)| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut sql = Sql::default();
-    sql.push(&format!("SELECT {cols} FROM `{db}`.occurrences WHERE 1"))
-        .arg(" AND project = ?", Arg::Str(project.to_string()))
-        .arg(" AND fingerprint = ?", Arg::Str(fingerprint.to_string()))
-        .arg(
-            " AND timestamp >= toDateTime(?, 'UTC')",
-            Arg::U32(last_seen),
-        )
-        .push(" ORDER BY timestamp DESC, event_id ASC LIMIT 1");
-    sql
-}
-
-/// The texts of a project's stack traces stored once (`stacktraces`), by hash: any copy will do
-/// (the key is the text's hash), whatever its day.
-fn stack_texts_sql(db: &str, project: &str, hashes: &[u64]) -> Sql {
-    let mut sql = Sql::default();
-    sql.push(&format!(
-        "SELECT stack_hash, any(stacktrace) AS text FROM `{db}`.stacktraces WHERE 1"
-    ))
-    .arg(" AND project = ?", Arg::Str(project.to_string()))
-    .in_list("stack_hash", hashes.iter().map(|h| Arg::U64(*h)).collect())
-    .push(" GROUP BY stack_hash");
-    sql
-}
-
-/// One stored stack-trace text.
-#[derive(Debug, Row, Deserialize)]
-struct StackText {
-    stack_hash: u64,
-    text: String,
-}
-
-fn count_sql(db: &str, project: &str) -> Sql {
-    let mut sql = Sql::default();
-    sql.push(&format!("SELECT count() FROM `{db}`.occurrences WHERE 1"))
-        .arg(" AND project = ?", Arg::Str(project.to_string()));
-    sql
-}
-
-/// Which of `event_ids` are stored, among occurrences of `projects` between `from` and `to`.
-fn stored_ids_sql(
-    db: &str,
-    projects: Vec<String>,
-    from: u32,
-    to: u32,
-    event_ids: Vec<String>,
-) -> Sql {
-    let mut sql = Sql::default();
-    sql.push(&format!(
-        "SELECT DISTINCT event_id FROM `{db}`.occurrences WHERE 1"
-    ))
-    .arg(" AND timestamp >= ?", Arg::U32(from))
-    .arg(" AND timestamp <= ?", Arg::U32(to))
-    .in_list("project", projects.into_iter().map(Arg::Str).collect())
-    .in_list("event_id", event_ids.into_iter().map(Arg::Str).collect());
-    sql
-}
-
-fn event_id_counts_sql(db: &str, project: &str) -> Sql {
-    let mut sql = Sql::default();
-    sql.push(&format!(
-        "SELECT count(), uniqExact(event_id) FROM `{db}`.occurrences WHERE 1"
-    ))
-    .arg(" AND project = ?", Arg::Str(project.to_string()));
-    sql
-}
-
 fn requests_sql(db: &str, project: &str) -> Sql {
     let mut sql = Sql::default();
     sql.push(&format!(
@@ -474,52 +364,6 @@ fn requests_sql(db: &str, project: &str) -> Sql {
     ))
     .arg(" AND project = ?", Arg::Str(project.to_string()))
     .push(" GROUP BY service ORDER BY service");
-    sql
-}
-
-/// Partitions older than a day, per daily table.
-#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
-pub struct PartitionInfo {
-    /// Table.
-    pub table: String,
-    /// Partition id (`YYYYMMDD`).
-    pub partition: String,
-    /// Rows in it.
-    pub rows: u64,
-}
-
-/// Day partitions before `before_day` of the daily tables; on a cluster, of their local tables on
-/// every shard (`cluster()` reads one replica per shard), named without `_local`.
-fn old_partitions_sql(db: &str, before_day: u32, cluster: Option<&str>) -> Sql {
-    let daily: Vec<String> = crate::tables::daily()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut sql = Sql::default();
-    match cluster {
-        None => {
-            sql.arg("SELECT table, partition, toUInt64(sum(rows)) AS r FROM system.parts WHERE active AND database = ?", Arg::Str(db.to_string()))
-                .arg(" AND has(?, table)", Arg::Strs(daily));
-        }
-        Some(c) => {
-            // `cluster()` takes the cluster's name as an identifier; names are checked at start.
-            sql.push(&format!("SELECT replaceRegexpOne(table, '_local$', '') AS base_table, partition, toUInt64(sum(rows)) AS r FROM cluster({c}, system.parts) WHERE active"))
-                .arg(" AND database = ?", Arg::Str(db.to_string()))
-                .arg(
-                    " AND has(?, table)",
-                    Arg::Strs(daily.iter().map(|t| crate::schema::local(t)).collect()),
-                );
-        }
-    }
-    let name = if cluster.is_some() {
-        "base_table"
-    } else {
-        "table"
-    };
-    sql.arg(" AND toUInt32OrZero(partition) < ?", Arg::U32(before_day))
-        .push(&format!(
-            " GROUP BY {name}, partition ORDER BY {name}, partition"
-        ));
     sql
 }
 
@@ -612,55 +456,6 @@ impl Store {
             .await
     }
 
-    /// The latest occurrence of an issue, whose last occurrence is known to be at `last_seen`
-    /// (from `issue_totals`): a literal time bound lets ClickHouse read one partition.
-    pub async fn latest_occurrence(
-        &self,
-        project: &str,
-        fingerprint: &str,
-        last_seen: u32,
-    ) -> Result<Option<OccurrenceRow>, StoreError> {
-        let mut row: Option<OccurrenceRow> =
-            latest_sql(self.database(), project, fingerprint, last_seen)
-                .query(self.client())
-                .fetch_optional()
-                .await?;
-        if let Some(r) = &mut row {
-            self.fill_stacktraces(std::slice::from_mut(r)).await?;
-        }
-        Ok(row)
-    }
-
-    /// Puts back the stack-trace texts stored once in `stacktraces` into rows that refer to them.
-    async fn fill_stacktraces(&self, rows: &mut [OccurrenceRow]) -> Result<(), StoreError> {
-        let needs = |r: &OccurrenceRow| r.stack_hash != 0 && r.stacktrace.is_empty();
-        let mut by_project: HashMap<String, Vec<u64>> = HashMap::new();
-        for r in rows.iter().filter(|r| needs(r)) {
-            by_project
-                .entry(r.project.clone())
-                .or_default()
-                .push(r.stack_hash);
-        }
-        let mut texts: HashMap<String, HashMap<u64, String>> = HashMap::new();
-        for (project, mut hashes) in by_project {
-            hashes.sort_unstable();
-            hashes.dedup();
-            let found: Vec<StackText> = stack_texts_sql(self.database(), &project, &hashes)
-                .fetch_all(self)
-                .await?;
-            texts.insert(
-                project,
-                found.into_iter().map(|t| (t.stack_hash, t.text)).collect(),
-            );
-        }
-        for r in rows.iter_mut().filter(|r| needs(r)) {
-            if let Some(t) = texts.get(&r.project).and_then(|p| p.get(&r.stack_hash)) {
-                r.stacktrace.clone_from(t);
-            }
-        }
-        Ok(())
-    }
-
     /// Occurrences per `step`-second bucket (non-empty buckets only). `w` must be aligned to `step`
     /// when `step` is a whole number of hours.
     pub async fn error_series(
@@ -712,111 +507,9 @@ impl Store {
             .await
     }
 
-    /// Occurrences of a project (optionally one issue), newest first, after the cursor `before`
-    /// (`(timestamp, event_id)` of the last one already seen).
-    pub async fn occurrences_page(
-        &self,
-        project: &str,
-        fingerprint: Option<&str>,
-        before: Option<(u32, &str)>,
-        limit: u32,
-    ) -> Result<Vec<OccurrenceRow>, StoreError> {
-        let mut rows: Vec<OccurrenceRow> =
-            occurrences_sql(self.database(), project, fingerprint, before, limit)
-                .fetch_all(self)
-                .await?;
-        self.fill_stacktraces(&mut rows).await?;
-        Ok(rows)
-    }
-
-    /// Occurrences of a project (optionally one issue), newest first.
-    pub async fn occurrences(
-        &self,
-        project: &str,
-        fingerprint: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<OccurrenceRow>, StoreError> {
-        self.occurrences_page(project, fingerprint, None, limit)
-            .await
-    }
-
-    /// Number of stored occurrences of a project.
-    pub async fn count_occurrences(&self, project: &str) -> Result<u64, StoreError> {
-        Ok(count_sql(self.database(), project)
-            .query(self.client())
-            .fetch_one()
-            .await?)
-    }
-
-    /// The event ids among `rows` that are already stored (replay of an insert interrupted by a
-    /// crash, on servers without insert deduplication tokens). Asked in chunks, by time range.
-    pub async fn stored_event_ids(
-        &self,
-        rows: &[OccurrenceRow],
-    ) -> Result<std::collections::HashSet<String>, StoreError> {
-        let mut stored = std::collections::HashSet::new();
-        for chunk in rows.chunks(2000) {
-            let from = chunk.iter().map(|r| r.timestamp).min().unwrap_or(0);
-            let to = chunk.iter().map(|r| r.timestamp).max().unwrap_or(0);
-            let mut projects: Vec<String> = chunk.iter().map(|r| r.project.clone()).collect();
-            projects.sort();
-            projects.dedup();
-            let ids = chunk.iter().map(|r| r.event_id.clone()).collect();
-            let found: Vec<String> = stored_ids_sql(self.database(), projects, from, to, ids)
-                .fetch_all(self)
-                .await?;
-            stored.extend(found);
-        }
-        Ok(stored)
-    }
-
-    /// Stored occurrences of a project and how many distinct event ids they have (equal when
-    /// nothing was stored twice).
-    pub async fn event_id_counts(&self, project: &str) -> Result<(u64, u64), StoreError> {
-        Ok(event_id_counts_sql(self.database(), project)
-            .query(self.client())
-            .fetch_one()
-            .await?)
-    }
-
     /// Request totals per service of a project, all time.
     pub async fn request_totals(&self, project: &str) -> Result<Vec<ServiceRequests>, StoreError> {
         requests_sql(self.database(), project).fetch_all(self).await
-    }
-
-    /// Drops every daily partition older than `before_day` (`YYYYMMDD`) and returns what it dropped.
-    pub async fn drop_partitions_before(
-        &self,
-        before_day: u32,
-    ) -> Result<Vec<PartitionInfo>, StoreError> {
-        let cluster = self.cluster().map(|c| c.name.clone());
-        let parts: Vec<PartitionInfo> =
-            old_partitions_sql(self.database(), before_day, cluster.as_deref())
-                .fetch_all(self)
-                .await?;
-        for p in &parts {
-            // Partition ids are digits only (checked), so they are safe to splice.
-            if !p.partition.chars().all(|c| c.is_ascii_digit()) {
-                continue;
-            }
-            // On a cluster: the local table, on every node (a replica drops for its shard).
-            let sql = match &cluster {
-                None => format!(
-                    "ALTER TABLE `{}`.`{}` DROP PARTITION {}",
-                    self.database(),
-                    p.table,
-                    p.partition
-                ),
-                Some(c) => format!(
-                    "ALTER TABLE `{}`.`{}` ON CLUSTER {c} DROP PARTITION {}",
-                    self.database(),
-                    crate::schema::local(&p.table),
-                    p.partition
-                ),
-            };
-            self.client().query(&sql).execute().await?;
-        }
-        Ok(parts)
     }
 }
 
@@ -844,10 +537,6 @@ pub(crate) fn catalog(db: &str) -> Vec<(String, String)> {
         (
             "issues_in_window_short".into(),
             show(issues_in_window_sql(db, &Dims::default(), short)),
-        ),
-        (
-            "stack_texts".into(),
-            show(stack_texts_sql(db, "shop", &[1, u64::MAX])),
         ),
         (
             "issue_totals".into(),
@@ -900,31 +589,6 @@ pub(crate) fn catalog(db: &str) -> Vec<(String, String)> {
             show(not_found_sql(db, Some("shop"), 1_760_000_400, 20)),
         ),
         (
-            "occurrences".into(),
-            show(occurrences_sql(
-                db,
-                "shop",
-                Some("abc"),
-                Some((1_760_000_000, "ev-1")),
-                20,
-            )),
-        ),
-        ("count_occurrences".into(), show(count_sql(db, "shop"))),
-        (
-            "event_id_counts".into(),
-            show(event_id_counts_sql(db, "shop")),
-        ),
-        (
-            "stored_event_ids".into(),
-            show(stored_ids_sql(
-                db,
-                vec!["shop".into()],
-                1_760_000_000,
-                1_760_003_600,
-                vec!["ev-1".into(), "ev-2".into()],
-            )),
-        ),
-        (
             "breakdown_cube".into(),
             show(breakdown_sql(
                 db,
@@ -937,18 +601,12 @@ pub(crate) fn catalog(db: &str) -> Vec<(String, String)> {
                 ],
             )),
         ),
-        (
-            "latest_occurrence".into(),
-            show(latest_sql(db, "shop", "abc", 1_760_000_000)),
-        ),
         ("request_totals".into(), show(requests_sql(db, "shop"))),
-        (
-            "old_partitions".into(),
-            show(old_partitions_sql(db, 20_250_101, None)),
-        ),
     ]
     .into_iter()
     .chain(triage::catalog(db))
     .chain(grouping::catalog(db))
+    .chain(occurrences::catalog(db))
+    .chain(retention::catalog(db))
     .collect()
 }
