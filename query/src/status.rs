@@ -132,14 +132,15 @@ pub fn effective(
 
 /// The effective status of every issue of `totals`, given their stored `states`: reads, per
 /// project, the activity since each state's change where the status depends on it.
-pub async fn resolve(
+pub async fn resolve<'t>(
     store: &Store,
-    totals: &[IssueTotals],
+    totals: impl IntoIterator<Item = &'t IssueTotals>,
     states: &HashMap<IssueKey, IssueStateRow>,
     now: u32,
 ) -> Result<HashMap<IssueKey, Status>, StoreError> {
+    let totals: Vec<&IssueTotals> = totals.into_iter().collect();
     let mut wanted: HashMap<&str, Vec<(String, u32)>> = HashMap::new();
-    for t in totals {
+    for t in &totals {
         if let Some(st) = states.get(&(t.project.clone(), t.fingerprint.clone()))
             && let Some(since) = needs_activity(st, t.last_seen)
         {

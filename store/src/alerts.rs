@@ -9,7 +9,7 @@
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
-use crate::queries::{Arg, Dims, Level, Sql, Window, rollup_source};
+use crate::queries::{Arg, Dims, Level, Sql, Window, rollup_source, show};
 use crate::rows::{ALERT_DELIVERY_COLUMNS, AlertDeliveryRow, AlertLeaseRow};
 use crate::{Store, StoreError};
 
@@ -332,8 +332,6 @@ impl Store {
 
 /// Every alerting query, as the server receives it (for the portability tests).
 pub(crate) fn catalog(db: &str) -> Vec<(String, String)> {
-    let c = clickhouse::Client::default();
-    let show = |s: Sql| s.query(&c).sql_display().to_string();
     let w = Window::new(1_760_000_000, 1_760_000_000 + 3 * 3600 + 600);
     let dims = Dims {
         project: Some("shop".into()),

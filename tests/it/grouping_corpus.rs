@@ -20,13 +20,14 @@ struct Event {
 const FIRST: &str = include_str!("../../collector/tests/data/grouping/events.jsonl");
 const SECOND: &str = include_str!("../../collector/tests/data/grouping2/events.jsonl");
 
-fn corpus(text: &str) -> Vec<Event> {
+/// The events of a corpus, each fingerprinted by `group` (v2's `fingerprint`, or v1).
+fn corpus_by(text: &str, group: fn(&GroupingInput<'_>) -> String) -> Vec<Event> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).expect("corpus line is JSON");
             let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
-            let g = fingerprint(&GroupingInput {
+            let fp = group(&GroupingInput {
                 project: "corpus",
                 service: &s("service"),
                 exception_type: &s("exception_type"),
@@ -39,10 +40,14 @@ fn corpus(text: &str) -> Vec<Event> {
                 id: s("id"),
                 group: s("group"),
                 lang: s("lang"),
-                fingerprint: g.fingerprint,
+                fingerprint: fp,
             }
         })
         .collect()
+}
+
+fn corpus(text: &str) -> Vec<Event> {
+    corpus_by(text, |i| fingerprint(i).fingerprint)
 }
 
 fn scored(events: &[Event]) -> f64 {
@@ -80,28 +85,7 @@ fn second_corpus_groups_well() {
     let events = corpus(SECOND);
     assert_eq!(events.len(), 228);
     // For comparison, the previous version on the same events (printed, not asserted).
-    let v1: Vec<Event> = SECOND
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("JSON");
-            let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
-            Event {
-                id: s("id"),
-                group: s("group"),
-                lang: s("lang"),
-                fingerprint: fingerprint_v1(&GroupingInput {
-                    project: "corpus",
-                    service: &s("service"),
-                    exception_type: &s("exception_type"),
-                    message: &s("message"),
-                    stack: Stack::Text(&s("stacktrace")),
-                    client_fingerprint: None,
-                    config: None,
-                }),
-            }
-        })
-        .collect();
+    let v1 = corpus_by(SECOND, fingerprint_v1);
     println!("grouping v1 on the second corpus:");
     scored(&v1);
     println!("grouping v2 on the second corpus:");

@@ -30,6 +30,29 @@ fn urls() -> Vec<String> {
     v.split(',').map(|s| s.trim().to_string()).collect()
 }
 
+/// Drops a test database on every node.
+async fn drop_database(node: &str, db: &str) {
+    let _ = sql(
+        node,
+        &format!("DROP DATABASE IF EXISTS `{db}` ON CLUSTER fl_nodes"),
+    )
+    .await;
+}
+
+/// `faultline migrate --cluster-convert` on `db` through `node`, as an operator runs it.
+fn convert(node: &str, db: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["migrate", "--cluster-convert"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("FAULTLINE_CLICKHOUSE_URL", node)
+        .env("FAULTLINE_CLICKHOUSE_DATABASE", db)
+        .env("FAULTLINE_CLICKHOUSE_CLUSTER", "fl")
+        .env("FAULTLINE_CLICKHOUSE_DDL_CLUSTER", "fl_nodes")
+        .output()
+        .expect("faultline migrate --cluster-convert")
+}
+
 /// The tests take turns on the one cluster.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -300,11 +323,7 @@ async fn two_collectors_on_a_sharded_replicated_cluster() {
     }
     a.running.shutdown().await;
     b.running.shutdown().await;
-    let _ = sql(
-        &nodes[0],
-        &format!("DROP DATABASE IF EXISTS `{db}` ON CLUSTER fl_nodes"),
-    )
-    .await;
+    drop_database(&nodes[0], &db).await;
 }
 
 /// Waits until `count(occurrences)` and `uniqExact(event_id)` through `url` reach `n`.
@@ -454,11 +473,7 @@ async fn failures_under_load_lose_nothing() {
         node("stop-node", n);
         node("start-node", n);
     }
-    let _ = sql(
-        &nodes[0],
-        &format!("DROP DATABASE IF EXISTS `{db}` ON CLUSTER fl_nodes"),
-    )
-    .await;
+    drop_database(&nodes[0], &db).await;
 }
 
 /// The same events into a single server and into the cluster: the API and every Grafana query
@@ -634,11 +649,7 @@ async fn the_same_answers_as_a_single_server() {
     );
     c.running.shutdown().await;
     single.running.shutdown().await;
-    let _ = sql(
-        &nodes[0],
-        &format!("DROP DATABASE IF EXISTS `{db}` ON CLUSTER fl_nodes"),
-    )
-    .await;
+    drop_database(&nodes[0], &db).await;
 }
 
 /// `faultline migrate --cluster-convert`: a single-server installation on one node moves onto the
@@ -684,16 +695,7 @@ async fn a_single_server_moves_onto_the_cluster() {
     single.running.shutdown().await;
 
     // The real command.
-    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(["migrate", "--cluster-convert"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("FAULTLINE_CLICKHOUSE_URL", &nodes[0])
-        .env("FAULTLINE_CLICKHOUSE_DATABASE", &db)
-        .env("FAULTLINE_CLICKHOUSE_CLUSTER", "fl")
-        .env("FAULTLINE_CLICKHOUSE_DDL_CLUSTER", "fl_nodes")
-        .output()
-        .expect("faultline migrate --cluster-convert");
+    let out = convert(&nodes[0], &db);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),
@@ -702,16 +704,7 @@ async fn a_single_server_moves_onto_the_cluster() {
     );
     assert!(text.contains("30 occurrences"), "{text}");
     // Again: refused, nothing to convert.
-    let again = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(["migrate", "--cluster-convert"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("FAULTLINE_CLICKHOUSE_URL", &nodes[0])
-        .env("FAULTLINE_CLICKHOUSE_DATABASE", &db)
-        .env("FAULTLINE_CLICKHOUSE_CLUSTER", "fl")
-        .env("FAULTLINE_CLICKHOUSE_DDL_CLUSTER", "fl_nodes")
-        .output()
-        .expect("again");
+    let again = convert(&nodes[0], &db);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds cluster tables"));
 
@@ -763,18 +756,16 @@ async fn a_single_server_moves_onto_the_cluster() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     c.running.shutdown().await;
-    let _ = sql(
-        &nodes[0],
-        &format!("DROP DATABASE IF EXISTS `{db}` ON CLUSTER fl_nodes"),
-    )
-    .await;
+    drop_database(&nodes[0], &db).await;
 }
 
 /// Two collectors through nodes of different shards, each evaluating alerts: every new issue is
 /// alerted once (one leader, its lease in a replicated, sharded table).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_fire_once_across_collectors() {
-    use crate::with_clickhouse::alerts::{PROJECTS, Receiver, rule, send, webhook_channel};
+    use crate::with_clickhouse::alerts::{
+        PROJECTS, Receiver, leaders, rule, send, webhook_channel,
+    };
     let _turn = TURN.lock().await;
     let nodes = urls();
     let db = faultline_store::testing::config("cluster_alerts").database;
@@ -802,18 +793,9 @@ async fn alerts_fire_once_across_collectors() {
         classes.len(),
         "one alert per issue across both collectors"
     );
-    let m1 = crate::common::metrics(&s1).await;
-    let m2 = crate::common::metrics(&s2).await;
-    let leaders = [m1, m2]
-        .iter()
-        .filter(|m| m.lines().any(|l| l == "faultline_alerts_leader 1"))
-        .count();
+    let leaders = leaders(&[&s1, &s2]).await;
     assert_eq!(leaders, 1);
     s1.running.shutdown().await;
     s2.running.shutdown().await;
-    let _ = sql(
-        &nodes[0],
-        &format!("DROP DATABASE IF EXISTS `{db}` ON CLUSTER fl_nodes"),
-    )
-    .await;
+    drop_database(&nodes[0], &db).await;
 }

@@ -133,20 +133,19 @@ def keyboard(page):
     assert api_status(fp) == "resolved", api_status(fp)
 
 
-def triage(page, resolve_class, ignore_class, bulk_classes):
+def act(page, cls, button, status):
+    """Opens issue `cls` from the list, presses `button`; the API then says `status`."""
     page.goto(f"{BASE}/ui/p/shop")
-    page.get_by_role("link", name=resolve_class).click()
+    page.get_by_role("link", name=cls).click()
     fp = fingerprint_of(page)
-    page.get_by_role("button", name="Resolve", exact=True).click()
+    page.get_by_role("button", name=button, exact=True).click()
     expect(page.get_by_role("button", name="Reopen")).to_be_visible()
-    assert api_status(fp) == "resolved", api_status(fp)
+    assert api_status(fp) == status, api_status(fp)
 
-    page.goto(f"{BASE}/ui/p/shop")
-    page.get_by_role("link", name=ignore_class).click()
-    fp = fingerprint_of(page)
-    page.get_by_role("button", name="Ignore", exact=True).click()
-    expect(page.get_by_role("button", name="Reopen")).to_be_visible()
-    assert api_status(fp) == "ignored", api_status(fp)
+
+def triage(page, resolve_class, ignore_class, bulk_classes):
+    act(page, resolve_class, "Resolve", "resolved")
+    act(page, ignore_class, "Ignore", "ignored")
 
     page.goto(f"{BASE}/ui/p/shop")
     for cls in bulk_classes:

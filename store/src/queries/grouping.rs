@@ -38,12 +38,8 @@ impl Store {
 
 /// The queries of this module with sample arguments.
 pub(super) fn catalog(db: &str) -> Vec<(String, String)> {
-    let c = clickhouse::Client::default();
     vec![(
         "known_issues".into(),
-        known_issues_sql(db, 1_760_000_000)
-            .query(&c)
-            .sql_display()
-            .to_string(),
+        known_issues_sql(db, 1_760_000_000).shown(),
     )]
 }

@@ -31,7 +31,7 @@ mod window;
 
 pub use grouping::KnownIssue;
 pub use retention::PartitionInfo;
-pub(crate) use sql::{Arg, Sql};
+pub(crate) use sql::{Arg, Sql, show};
 pub use triage::{DimensionValues, ProjectBucket, ProjectRequests};
 pub use window::{Dims, Window};
 pub(crate) use window::{Level, rollup_source};
@@ -515,8 +515,6 @@ impl Store {
 
 /// The read queries with sample arguments, as the server receives them.
 pub(crate) fn catalog(db: &str) -> Vec<(String, String)> {
-    let c = clickhouse::Client::default();
-    let show = |s: Sql| s.query(&c).sql_display().to_string();
     let dims = Dims {
         project: Some("shop".into()),
         fingerprints: vec!["abc".into()],

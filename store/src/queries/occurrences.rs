@@ -1,5 +1,5 @@
 //! Raw occurrences, read by issue and time (the primary key's prefix): pages of an issue's
-//! occurrences, its latest one, their stack texts joined back from `stacktraces`, and the counts
+//! occurrences, its latest one, one by id, their stack texts joined back from `stacktraces`, and the counts
 //! and event-id checks of the writer's replay and the tests.
 
 use std::collections::HashMap;
@@ -7,9 +7,32 @@ use std::collections::HashMap;
 use clickhouse::Row;
 use serde::Deserialize;
 
-use super::{Arg, Sql};
+use super::{Arg, Sql, show};
 use crate::rows::OCCURRENCE_COLUMNS;
 use crate::{OccurrenceRow, Store, StoreError};
+
+/// Every column of `occurrences`, quoted, in the row's order.
+fn occurrence_columns() -> String {
+    OCCURRENCE_COLUMNS
+        .iter()
+        .map(|(n, _)| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One occurrence of an issue by its event id (the primary-key prefix narrows it to the issue).
+fn occurrence_sql(db: &str, project: &str, fingerprint: &str, event_id: &str) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT {} FROM `{db}`.occurrences WHERE 1",
+        occurrence_columns()
+    ))
+    .arg(" AND project = ?", Arg::Str(project.to_string()))
+    .arg(" AND fingerprint = ?", Arg::Str(fingerprint.to_string()))
+    .arg(" AND event_id = ?", Arg::Str(event_id.to_string()))
+    .push(" LIMIT 1");
+    sql
+}
 
 fn occurrences_sql(
     db: &str,
@@ -18,11 +41,7 @@ fn occurrences_sql(
     before: Option<(u32, &str)>,
     limit: u32,
 ) -> Sql {
-    let cols = OCCURRENCE_COLUMNS
-        .iter()
-        .map(|(n, _)| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let cols = occurrence_columns();
     // The page's conditions, used twice: first to find the oldest timestamp on the page reading
     // the timestamp column only, then to read whole rows from that timestamp on. Sorting whole
     // rows of a busy issue (every stack trace) to keep fifty would read them all.
@@ -56,11 +75,7 @@ fn occurrences_sql(
 }
 
 fn latest_sql(db: &str, project: &str, fingerprint: &str, last_seen: u32) -> Sql {
-    let cols = OCCURRENCE_COLUMNS
-        .iter()
-        .map(|(n, _)| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let cols = occurrence_columns();
     let mut sql = Sql::default();
     sql.push(&format!("SELECT {cols} FROM `{db}`.occurrences WHERE 1"))
         .arg(" AND project = ?", Arg::Str(project.to_string()))
@@ -129,6 +144,21 @@ fn event_id_counts_sql(db: &str, project: &str) -> Sql {
 }
 
 impl Store {
+    /// One occurrence of an issue by event id, with its stack trace.
+    pub async fn occurrence(
+        &self,
+        project: &str,
+        fingerprint: &str,
+        event_id: &str,
+    ) -> Result<Option<OccurrenceRow>, StoreError> {
+        let mut rows: Vec<OccurrenceRow> =
+            occurrence_sql(self.database(), project, fingerprint, event_id)
+                .fetch_all(self)
+                .await?;
+        self.fill_stacktraces(&mut rows).await?;
+        Ok(rows.into_iter().next())
+    }
+
     /// The latest occurrence of an issue, whose last occurrence is known to be at `last_seen`
     /// (from `issue_totals`): a literal time bound lets ClickHouse read one partition.
     pub async fn latest_occurrence(
@@ -251,9 +281,11 @@ impl Store {
 
 /// The queries of this module with sample arguments.
 pub(super) fn catalog(db: &str) -> Vec<(String, String)> {
-    let c = clickhouse::Client::default();
-    let show = |s: Sql| s.query(&c).sql_display().to_string();
     vec![
+        (
+            "occurrence_by_id".into(),
+            show(occurrence_sql(db, "shop", "abc", "ev-1")),
+        ),
         (
             "stack_texts".into(),
             show(stack_texts_sql(db, "shop", &[1, u64::MAX])),

@@ -4,7 +4,7 @@
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
-use super::{Arg, Sql};
+use super::{Arg, Sql, show};
 use crate::{Store, StoreError};
 
 /// Partitions older than a day, per daily table.
@@ -92,8 +92,6 @@ impl Store {
 
 /// The queries of this module with sample arguments.
 pub(super) fn catalog(db: &str) -> Vec<(String, String)> {
-    let c = clickhouse::Client::default();
-    let show = |s: Sql| s.query(&c).sql_display().to_string();
     vec![(
         "old_partitions".into(),
         show(old_partitions_sql(db, 20_250_101, None)),

@@ -59,4 +59,16 @@ impl Sql {
         }
         q
     }
+
+    /// The statement as the server receives it, arguments bound (the portability catalog).
+    pub(crate) fn shown(&self) -> String {
+        self.query(&clickhouse::Client::default())
+            .sql_display()
+            .to_string()
+    }
+}
+
+/// [`Sql::shown`], for the catalogs' lists.
+pub(crate) fn show(s: Sql) -> String {
+    s.shown()
 }

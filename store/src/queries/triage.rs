@@ -1,12 +1,12 @@
 //! What the triage screen reads beyond lists and charts: every project's trend and error rate, an
-//! issue's status history, one occurrence by its id, and the values a project's filters offer.
+//! issue's status history, and the values a project's filters offer.
 
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
-use super::{Arg, Dimension, Dims, LabelCount, Level, Sql, Window, rollup_source};
-use crate::rows::{ISSUE_STATE_COLUMNS, IssueStateRow, OCCURRENCE_COLUMNS};
-use crate::{OccurrenceRow, Store, StoreError};
+use super::{Arg, Dimension, Dims, LabelCount, Level, Sql, Window, rollup_source, show};
+use crate::rows::{ISSUE_STATE_COLUMNS, IssueStateRow};
+use crate::{Store, StoreError};
 
 /// One issue's triage changes, newest first.
 fn state_history_sql(db: &str, project: &str, fingerprint: &str, limit: u32) -> Sql {
@@ -22,22 +22,6 @@ fn state_history_sql(db: &str, project: &str, fingerprint: &str, limit: u32) -> 
     .arg(" AND project = ?", Arg::Str(project.to_string()))
     .arg(" AND fingerprint = ?", Arg::Str(fingerprint.to_string()))
     .arg(" ORDER BY version DESC LIMIT ?", Arg::U32(limit));
-    sql
-}
-
-/// One occurrence of an issue by its event id (the primary-key prefix narrows it to the issue).
-fn occurrence_sql(db: &str, project: &str, fingerprint: &str, event_id: &str) -> Sql {
-    let cols = OCCURRENCE_COLUMNS
-        .iter()
-        .map(|(n, _)| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut sql = Sql::default();
-    sql.push(&format!("SELECT {cols} FROM `{db}`.occurrences WHERE 1"))
-        .arg(" AND project = ?", Arg::Str(project.to_string()))
-        .arg(" AND fingerprint = ?", Arg::Str(fingerprint.to_string()))
-        .arg(" AND event_id = ?", Arg::Str(event_id.to_string()))
-        .push(" LIMIT 1");
     sql
 }
 
@@ -144,21 +128,6 @@ impl Store {
             .await
     }
 
-    /// One occurrence of an issue by event id, with its stack trace.
-    pub async fn occurrence(
-        &self,
-        project: &str,
-        fingerprint: &str,
-        event_id: &str,
-    ) -> Result<Option<OccurrenceRow>, StoreError> {
-        let mut rows: Vec<OccurrenceRow> =
-            occurrence_sql(self.database(), project, fingerprint, event_id)
-                .fetch_all(self)
-                .await?;
-        self.fill_stacktraces(&mut rows).await?;
-        Ok(rows.into_iter().next())
-    }
-
     /// The values each of `by` takes in a project's window, most occurrences first (the filter
     /// menus: environments, releases, services, HTTP statuses).
     pub async fn dimension_values(
@@ -188,8 +157,6 @@ impl Store {
 
 /// The queries of this module with sample arguments.
 pub(super) fn catalog(db: &str) -> Vec<(String, String)> {
-    let c = clickhouse::Client::default();
-    let show = |s: Sql| s.query(&c).sql_display().to_string();
     let day = Window::new(1_759_968_000, 1_759_968_000 + 86_400);
     vec![
         (
@@ -203,10 +170,6 @@ pub(super) fn catalog(db: &str) -> Vec<(String, String)> {
         (
             "issue_state_history".into(),
             show(state_history_sql(db, "shop", "abc", 50)),
-        ),
-        (
-            "occurrence_by_id".into(),
-            show(occurrence_sql(db, "shop", "abc", "ev-1")),
         ),
     ]
 }

@@ -213,6 +213,16 @@ async fn deliveries(s: &Server, query: &str) -> Json {
         .expect("json")
 }
 
+/// How many of `servers` say they lead alerting.
+pub(crate) async fn leaders(servers: &[&Server]) -> usize {
+    let mut n = 0;
+    for s in servers {
+        let m = crate::common::metrics(s).await;
+        n += usize::from(m.lines().any(|l| l == "faultline_alerts_leader 1"));
+    }
+    n
+}
+
 /// The Python verifier README documents, run on what the receiver got.
 fn python_verifies(g: &Got) -> bool {
     let script = r#"
@@ -423,12 +433,7 @@ async fn two_processes_on_one_database_send_each_alert_once() {
         classes.len(),
         "one alert per issue across both processes"
     );
-    let m1 = crate::common::metrics(&s1).await;
-    let m2 = crate::common::metrics(&s2).await;
-    let leaders = [m1, m2]
-        .iter()
-        .filter(|m| m.lines().any(|l| l == "faultline_alerts_leader 1"))
-        .count();
+    let leaders = leaders(&[&s1, &s2]).await;
     let claims = reqwest::Client::new()
         .post(&sc.url)
         .body(format!(
