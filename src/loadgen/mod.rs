@@ -11,6 +11,7 @@
 //! ([`otlp`], [`webhook`], [`sentry`]), [`report`] (what a run prints).
 
 mod corpus;
+mod http1;
 mod otlp;
 mod report;
 mod sentry;
@@ -172,29 +173,36 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         .collect();
     let pool = Arc::new(pool);
 
-    let url = match args.protocol {
-        Protocol::Webhook => format!(
-            "{}/webhook/error/{}",
-            endpoint.trim_end_matches('/'),
-            args.token
-        ),
-        Protocol::Sentry => format!(
-            "{}/api/{}/envelope/",
-            endpoint.trim_end_matches('/'),
-            args.sentry_project_id
-        ),
-        _ => format!("{}/v1/traces", endpoint.trim_end_matches('/')),
+    let path = match args.protocol {
+        Protocol::Webhook => format!("/webhook/error/{}", args.token),
+        Protocol::Sentry => format!("/api/{}/envelope/", args.sentry_project_id),
+        _ => "/v1/traces".to_string(),
     };
-    let sentry = args.protocol == Protocol::Sentry;
-    let content_type = match args.protocol {
-        Protocol::HttpProto => "application/x-protobuf",
-        _ => "application/json",
+    let headers: Vec<(&'static str, String)> = match args.protocol {
+        Protocol::Sentry => vec![
+            ("content-type", "application/x-sentry-envelope".into()),
+            ("content-encoding", "gzip".into()),
+            (
+                "x-sentry-auth",
+                format!(
+                    "Sentry sentry_key={}, sentry_version=7, sentry_client=faultline-loadgen",
+                    args.token
+                ),
+            ),
+        ],
+        Protocol::HttpProto => vec![
+            ("content-type", "application/x-protobuf".into()),
+            ("authorization", format!("Bearer {}", args.token)),
+        ],
+        _ => vec![
+            ("content-type", "application/json".into()),
+            ("authorization", format!("Bearer {}", args.token)),
+        ],
     };
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(args.concurrency)
-        .build()
-        .context("HTTP client")?;
+    let target = match args.protocol {
+        Protocol::Grpc => None,
+        _ => Some(http1::Target::new(&endpoint, &path, &headers)?),
+    };
     let grpc = if args.protocol == Protocol::Grpc {
         let channel = tonic::transport::Endpoint::from_shared(endpoint.clone())
             .context("gRPC endpoint")?
@@ -214,13 +222,9 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency {
         let (pool, tally, stop, next) = (pool.clone(), tally.clone(), stop.clone(), next.clone());
-        let (http, grpc, url, token) =
-            (http.clone(), grpc.clone(), url.clone(), args.token.clone());
+        let (grpc, token) = (grpc.clone(), args.token.clone());
+        let mut http = target.clone().map(http1::Connection::new);
         let rate = args.rate;
-        let sentry_auth = format!(
-            "Sentry sentry_key={}, sentry_version=7, sentry_client=faultline-loadgen",
-            args.token
-        );
         tasks.push(tokio::spawn(async move {
             let mut latencies: Vec<f64> = Vec::new();
             loop {
@@ -252,24 +256,9 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
                             Err(_) => false,
                         }
                     }
-                    // The answer is read whole, as a client would (and so the connection
-                    // goes back to the pool).
-                    Payload::Http(body) => match if sentry {
-                        http.post(&url)
-                            .header("content-type", "application/x-sentry-envelope")
-                            .header("content-encoding", "gzip")
-                            .header("x-sentry-auth", &sentry_auth)
-                    } else {
-                        http.post(&url)
-                            .header("content-type", content_type)
-                            .bearer_auth(&token)
-                    }
-                    .body(body.clone())
-                    .send()
-                    .await
-                    {
-                        Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
-                        _ => false,
+                    Payload::Http(body) => match &mut http {
+                        Some(conn) => conn.post(body.clone()).await,
+                        None => false,
                     },
                 };
                 latencies.push(t0.elapsed().as_secs_f64() * 1000.0);

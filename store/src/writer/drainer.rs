@@ -55,6 +55,7 @@ pub(super) async fn drain(
         };
         let (from, to) = (first.pos, last.next);
         let mut rows = Spooled::default();
+        rows.reserve_for(records.iter().map(|r| &r.payload[..]));
         for r in &records {
             match rows.append(&r.payload) {
                 Ok(()) => {}

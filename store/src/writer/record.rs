@@ -110,6 +110,25 @@ impl Spooled {
         Ok(s)
     }
 
+    /// Room for the rows of `records`, reserved before [`append`](Self::append)ing them: a second
+    /// of single-event records is thousands of appends into megabytes, which growing by doubling
+    /// copied again and again into freshly faulted pages (a twentieth of the CPU of one-event
+    /// requests). Records that do not read are left out of the count.
+    pub(super) fn reserve_for<'r>(&mut self, records: impl Iterator<Item = &'r [u8]>) {
+        let (mut occurrences, mut stacktraces) = (0, 0);
+        for record in records {
+            let Some(mut body) = record.strip_prefix(BATCH_MAGIC.as_slice()) else {
+                continue;
+            };
+            if let (Ok((_, o)), Ok((_, t))) = (take_section(&mut body), take_section(&mut body)) {
+                occurrences += o.len();
+                stacktraces += t.len();
+            }
+        }
+        self.occurrences.reserve_exact(occurrences);
+        self.stacktraces.reserve_exact(stacktraces);
+    }
+
     /// Appends a spool record's rows (the drainer merges a range of records into one insert).
     /// Nothing is appended when the record does not read.
     pub(super) fn append(&mut self, record: &[u8]) -> Result<(), String> {
@@ -164,6 +183,47 @@ mod tests {
             (s.n_occurrences, s.occurrences.len(), s.requests.len()),
             (0, 0, 0),
             "nothing appended from a refused record"
+        );
+    }
+
+    #[test]
+    fn room_for_a_range_of_records_is_made_once() {
+        let records: Vec<Vec<u8>> = (0..50u64)
+            .map(|i| {
+                let b = Batch::<String> {
+                    occurrences: vec![OccurrenceRow {
+                        project: format!("p{i}"),
+                        message: "m".repeat(i as usize * 7),
+                        ..Default::default()
+                    }],
+                    stacktraces: vec![StackTraceRow {
+                        project: "p".into(),
+                        stack_hash: i,
+                        stacktrace: "at f()\n".repeat(i as usize),
+                        ..Default::default()
+                    }],
+                    requests: Vec::new(),
+                };
+                b.encode().expect("encode").expect("rows")
+            })
+            .collect();
+        let mut s = Spooled::default();
+        s.reserve_for(
+            records
+                .iter()
+                .map(|r| &r[..])
+                .chain([&b"FLB2 not ours"[..]]),
+        );
+        let room = (s.occurrences.capacity(), s.stacktraces.capacity());
+        for r in &records {
+            s.append(r).expect("append");
+        }
+        assert_eq!(s.n_occurrences, 50);
+        assert!(s.occurrences.len() <= room.0 && s.stacktraces.len() <= room.1);
+        assert_eq!(
+            (s.occurrences.capacity(), s.stacktraces.capacity()),
+            room,
+            "the room was reserved before: no growth while appending"
         );
     }
 }
