@@ -3,12 +3,14 @@
 //! Errors are drawn from the public grouping corpus (real stack traces of seven runtimes, compiled
 //! in), spread over services, environments and HTTP statuses; each comes with its SERVER span, and
 //! every error is followed by ordinary successful SERVER spans, so error rates have a denominator.
-//! Requests are built before the clock starts (a pool cycled through), so the generator is not
-//! what is measured. It reports sent, acknowledged and rejected events, events/s and the
-//! acknowledgement latency of requests (p50/p95/p99), and ends with one machine-readable line.
+//! Requests are built before the clock starts (a pool cycled through) and HTTP senders each keep
+//! one plain HTTP/1.1 connection ([`http1`]), so the generator is not what is measured. It
+//! reports sent, acknowledged and rejected events, events/s and the acknowledgement latency of
+//! requests (p50/p95/p99), and ends with one machine-readable line.
 //!
 //! Modules: [`corpus`] (the errors and the deterministic generator), one per wire format
-//! ([`otlp`], [`webhook`], [`sentry`]), [`report`] (what a run prints).
+//! ([`otlp`], [`webhook`], [`sentry`]), [`http1`] (the HTTP senders' connection), [`report`]
+//! (what a run prints).
 
 mod corpus;
 mod http1;

@@ -9,6 +9,7 @@ mod fingerprint_cli;
 mod grafana_queries;
 mod grouping_upgrade;
 mod health;
+mod loadgen;
 mod python_sdk;
 mod sentry;
 mod sentry_sdks;
