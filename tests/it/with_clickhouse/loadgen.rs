@@ -35,8 +35,14 @@ async fn every_protocol_is_acknowledged_and_stored() {
         (Protocol::Webhook, 1),
         (Protocol::Sentry, 1),
     ] {
-        let endpoint = if protocol == Protocol::Grpc { &s.grpc } else { &s.http };
-        let report = run(args(protocol, endpoint, batch)).await.expect("load runs");
+        let endpoint = if protocol == Protocol::Grpc {
+            &s.grpc
+        } else {
+            &s.http
+        };
+        let report = run(args(protocol, endpoint, batch))
+            .await
+            .expect("load runs");
         assert_eq!(
             (report.acked, report.rejected),
             (40, 0),
