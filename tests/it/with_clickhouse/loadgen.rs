@@ -63,7 +63,6 @@ async fn every_protocol_is_acknowledged_and_stored() {
     // A base URL the HTTP senders cannot use is refused before anything is sent.
     let err = run(args(Protocol::Webhook, "https://127.0.0.1:1", 1))
         .await
-        .err()
-        .expect("https is refused");
+        .expect_err("https is refused");
     assert!(err.to_string().contains("http://"), "{err}");
 }
