@@ -80,6 +80,15 @@ pub struct ServerInfo {
     pub uptime_seconds: u64,
 }
 
+impl ServerInfo {
+    /// Whether a replayed insert is dropped whole by the server, its views' rows included
+    /// (`insert_deduplication_token`, ClickHouse 22.2 and later). On older servers a replay
+    /// inserts only the occurrences not already stored (see `writer::dedup`).
+    pub fn dedups_replays(&self) -> bool {
+        writer::supports_dedup_token(&self.version)
+    }
+}
+
 impl Store {
     /// Builds a client; does not connect yet.
     pub fn new(cfg: &StoreConfig) -> Self {

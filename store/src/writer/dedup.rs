@@ -5,7 +5,10 @@
 //! a replayed insert that had in fact landed is dropped by the server, rollups included. On older
 //! servers (18.16) the replay first asks which of the range's event ids are already stored and
 //! inserts only the others ([`without_stored`]), so duplicates are limited to request counts of
-//! the one range in flight at the crash.
+//! the one range in flight at the crash; and when the server died between an insert's table part
+//! and its materialized views' parts (18.16 writes them one after the other), the rows found
+//! stored are in `occurrences` but missing from the rollups — at most the
+//! `faultline_replay_skipped_rows_total` of that replay. Every occurrence is kept either way.
 
 use std::sync::atomic::Ordering;
 
