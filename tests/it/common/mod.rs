@@ -94,3 +94,11 @@ pub async fn metrics(s: &Server) -> String {
         .await
         .expect("text")
 }
+
+/// The value of the unlabelled series `name` in the server's `/metrics` (`None` when absent).
+pub async fn metric(s: &Server, name: &str) -> Option<u64> {
+    let text = metrics(s).await;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}

@@ -217,8 +217,7 @@ async fn deliveries(s: &Server, query: &str) -> Json {
 pub(crate) async fn leaders(servers: &[&Server]) -> usize {
     let mut n = 0;
     for s in servers {
-        let m = crate::common::metrics(s).await;
-        n += usize::from(m.lines().any(|l| l == "faultline_alerts_leader 1"));
+        n += usize::from(crate::common::metric(s, "faultline_alerts_leader").await == Some(1));
     }
     n
 }

@@ -176,20 +176,6 @@ async fn with_own_clickhouse(spool_max_bytes: Option<u64>) -> Owned {
     }
 }
 
-/// `faultline_replay_skipped_rows_total`: rows of replayed inserts found already stored.
-async fn skipped_on_replay(api: &str) -> u64 {
-    let text = reqwest::get(format!("{api}/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .find_map(|l| l.strip_prefix("faultline_replay_skipped_rows_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("faultline_replay_skipped_rows_total in /metrics")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clickhouse_outage_under_load_loses_nothing_and_counts_once() {
     let Owned {
@@ -255,7 +241,9 @@ async fn clickhouse_outage_under_load_loses_nothing_and_counts_once() {
         // between an insert's table part and its views' parts, those rows are missing from the
         // rollups — never more than the rows the replays found stored (the occurrences
         // themselves are all there, checked above).
-        let skipped = skipped_on_replay(&s.api).await;
+        let skipped = crate::common::metric(&s, "faultline_replay_skipped_rows_total")
+            .await
+            .expect("faultline_replay_skipped_rows_total in /metrics");
         assert!(
             total <= acked.len() as u64 && acked.len() as u64 - total <= skipped,
             "total {total}, acked {}, skipped on replay {skipped}: {list}",

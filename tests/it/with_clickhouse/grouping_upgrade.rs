@@ -22,16 +22,9 @@ fn input(trace: &str) -> GroupingInput<'_> {
     }
 }
 
-async fn metric(api: &str) -> u64 {
-    let text = reqwest::get(format!("{api}/metrics"))
+async fn transition_issues(s: &crate::common::Server) -> u64 {
+    crate::common::metric(s, "faultline_grouping_transition_issues")
         .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .find_map(|l| l.strip_prefix("faultline_grouping_transition_issues "))
-        .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
 }
 
@@ -79,7 +72,7 @@ async fn issues_of_the_old_version_keep_their_occurrences() {
     let s = start_with(cfg, &sc).await;
     // The transition has read the known issues.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while metric(&s.api).await < 1 {
+    while transition_issues(&s).await < 1 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "known issues not loaded"
@@ -131,6 +124,6 @@ async fn issues_of_the_old_version_keep_their_occurrences() {
     cfg.grouping_transition_days = 0;
     let s = start_with(cfg, &sc).await;
     assert_eq!(send(&s.http, TRACE).await["fingerprint"], v2.as_str());
-    assert_eq!(metric(&s.api).await, 0);
+    assert_eq!(transition_issues(&s).await, 0);
     s.running.shutdown().await;
 }
