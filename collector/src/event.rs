@@ -12,7 +12,9 @@ use std::borrow::Cow;
 
 use faultline_store::OccurrenceRow;
 
-use crate::fingerprint::{Frame, GroupingConfig, GroupingInput, Segment, Stack, fingerprint};
+use crate::fingerprint::{
+    Frame, GroupingConfig, GroupingInput, Segment, Stack, Transition, fingerprint,
+};
 
 /// Which receiver took the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,15 +164,21 @@ pub fn severity(ev: &ErrorEvent<'_>) -> &'static str {
 }
 
 impl<'a> ErrorEvent<'a> {
-    /// Fingerprints (with the project's grouping configuration, if any) and enriches the event
-    /// into a row of `project`.
+    /// Fingerprints (with the project's grouping configuration, if any; an issue of the older
+    /// grouping version keeps its fingerprint during a `transition`) and enriches the event into
+    /// a row of `project`.
     pub fn into_row(
         self,
         project: &'a str,
         received_at: u32,
         config: Option<&GroupingConfig>,
+        transition: Option<&Transition>,
     ) -> Row<'a> {
-        let grouping = fingerprint(&self.grouping_input(project, config));
+        let input = self.grouping_input(project, config);
+        let grouping = match transition {
+            Some(t) => t.keep(&input, fingerprint(&input)),
+            None => fingerprint(&input),
+        };
         self.into_row_grouped(
             project,
             received_at,

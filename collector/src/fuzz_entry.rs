@@ -22,7 +22,7 @@ static SCRUB: std::sync::LazyLock<Scrubber> =
 
 fn store_all(events: Vec<ErrorEvent<'_>>) {
     for e in events {
-        let mut row = e.into_row("fuzz", 0, None);
+        let mut row = e.into_row("fuzz", 0, None, None);
         FieldLimits::default().apply(&mut row);
         SCRUB.row(&mut row);
     }

@@ -18,8 +18,8 @@ use twox_hash::XxHash3_128;
 
 use crate::event::{ErrorEvent, Row};
 use crate::fingerprint::{
-    CLIENT_GROUPING_VERSION, GroupingConfig, Transition, client_fingerprint, fingerprint,
-    fingerprint_and_usage, names_default, with_default_put_in,
+    CLIENT_GROUPING_VERSION, GroupingConfig, Transition, client_fingerprint, fingerprint_and_usage,
+    names_default, with_default_put_in,
 };
 use crate::limits::{FieldLimits, truncate};
 use crate::scrub::Scrubber;
@@ -268,23 +268,7 @@ pub fn build_row<'a>(
         (None, Some(fp)) => {
             ev.into_row_grouped(project, received_at, fp.into(), culprit, work.version)
         }
-        (None, None) => {
-            let g = {
-                let input = ev.grouping_input(project, policy.config);
-                let g = fingerprint(&input);
-                match policy.transition {
-                    Some(t) => t.keep(&input, g),
-                    None => g,
-                }
-            };
-            ev.into_row_grouped(
-                project,
-                received_at,
-                g.fingerprint.into(),
-                g.culprit.into(),
-                g.version,
-            )
-        }
+        (None, None) => ev.into_row(project, received_at, policy.config, policy.transition),
     };
     row.stacktrace = Cow::Borrowed(&work.stacktrace);
     row.stack_hash = work.stack_hash;
@@ -351,7 +335,7 @@ mod tests {
         fields: &FieldLimits,
         scrubber: &Scrubber,
     ) -> Row<'a> {
-        let mut row = ev.into_row(project, 1_700_000_000, config);
+        let mut row = ev.into_row(project, 1_700_000_000, config, None);
         fields.apply(&mut row);
         scrubber.row(&mut row);
         row
