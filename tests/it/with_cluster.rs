@@ -202,12 +202,7 @@ async fn two_collectors_on_a_sharded_replicated_cluster() {
 
     // Either API: every issue, exact counts (rollups through Distributed tables).
     for s in [&a, &b] {
-        let list: serde_json::Value = reqwest::get(format!("{}/api/v1/errors?limit=500", s.api))
-            .await
-            .expect("list")
-            .json()
-            .await
-            .expect("json");
+        let list = crate::common::issues(s, "limit=500").await;
         let data = list["data"].as_array().expect("data");
         assert_eq!(data.len(), 40, "{list}");
         assert!(
@@ -671,13 +666,7 @@ async fn a_single_server_moves_onto_the_cluster() {
         send(&single, &format!("Old{:02}", i % 6), i).await;
     }
     crate::common::wait_count(&single, "default", 30).await;
-    let list: serde_json::Value =
-        reqwest::get(format!("{}/api/v1/errors?limit=50&sort=type", single.api))
-            .await
-            .expect("list")
-            .json()
-            .await
-            .expect("json");
+    let list = crate::common::issues(&single, "limit=50&sort=type").await;
     let resolved = list["data"][0]["fingerprint"]
         .as_str()
         .expect("fp")
@@ -710,12 +699,7 @@ async fn a_single_server_moves_onto_the_cluster() {
 
     // Through a node of the other shard: everything there, the triage state too.
     let c = serve(&nodes[2], &db, "converted").await;
-    let list: serde_json::Value = reqwest::get(format!("{}/api/v1/errors?limit=50", c.api))
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
+    let list = crate::common::issues(&c, "limit=50").await;
     let data = list["data"].as_array().expect("data");
     assert_eq!(data.len(), 6, "{list}");
     assert_eq!(

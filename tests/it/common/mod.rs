@@ -102,3 +102,13 @@ pub async fn metric(s: &Server, name: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
 }
+
+/// `GET /api/v1/errors?{query}`: the issue list as JSON.
+pub async fn issues(s: &Server, query: &str) -> serde_json::Value {
+    reqwest::get(format!("{}/api/v1/errors?{query}", s.api))
+        .await
+        .expect("issue list")
+        .json()
+        .await
+        .expect("issue list JSON")
+}

@@ -221,12 +221,7 @@ async fn clickhouse_outage_under_load_loses_nothing_and_counts_once() {
     }
     // All-time totals per issue (`issue_totals`): a windowed figure such as /metrics ends at the
     // current minute, so the last seconds of load would fall outside it.
-    let list: serde_json::Value = reqwest::get(format!("{}/api/v1/errors?limit=500", s.api))
-        .await
-        .expect("errors")
-        .json()
-        .await
-        .expect("json");
+    let list = crate::common::issues(&s, "limit=500").await;
     let total: u64 = list["data"]
         .as_array()
         .expect("data")
