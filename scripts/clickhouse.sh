@@ -6,6 +6,7 @@
 #   scripts/clickhouse.sh stop    stop the server started here
 #   scripts/clickhouse.sh url     print the URL
 #   scripts/clickhouse.sh install only install the Debian package (without starting its service)
+#   scripts/clickhouse.sh binary  print the path of the installed clickhouse-server
 #
 # Environment: CLICKHOUSE_DIR (default ./data/clickhouse-dev), CLICKHOUSE_HTTP_PORT (18123),
 # CLICKHOUSE_TCP_PORT (19000).
@@ -89,5 +90,6 @@ case "${1:-}" in
   stop) stop ;;
   url) echo "$url" ;;
   install) install ;;
-  *) echo "usage: $0 start|stop|url|install" >&2; exit 2 ;;
+  binary) find_server ;;
+  *) echo "usage: $0 start|stop|url|install|binary" >&2; exit 2 ;;
 esac

@@ -45,12 +45,7 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
 
-server() {
-  for c in clickhouse-server /usr/sbin/clickhouse-server /usr/bin/clickhouse-server; do
-    if command -v "$c" >/dev/null 2>&1; then command -v "$c"; return 0; fi
-  done
-  return 1
-}
+server() { bash "$root/scripts/clickhouse.sh" binary; }
 
 zk_ok() {
   local port
