@@ -11,21 +11,8 @@
 # usage: bench/alerts.sh [events per throughput run, default 1000000]
 set -euo pipefail
 N=${1:-1000000}
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  # BENCH_KEEP=DIR keeps the servers' logs (with BENCH_LOG=faultline_alerts=debug: timings).
-  [ -n "${BENCH_KEEP:-}" ] && mkdir -p "$BENCH_KEEP" && cp "$work"/*.log "$BENCH_KEEP"/ 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-cargo build --release -q
-bin="$root/target/release/faultline"
+# BENCH_KEEP=DIR keeps the servers' logs (with BENCH_LOG=faultline_alerts=debug: timings).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 url=$(bash scripts/clickhouse.sh start)
 q() { curl -fsS "$url/" --data-binary "$1"; }
 token=benchtoken0123456789

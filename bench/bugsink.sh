@@ -16,17 +16,7 @@
 set -euo pipefail
 ROUNDS=${1:-10}
 FROUNDS=${2:-100}
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 1 300); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.2; done; echo "not up: $1" >&2; return 1; }
-
-cargo build --release -q
-bin="$root/target/release/faultline"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$bin" loadgen --print-sentry-events > "$work/events.jsonl"
 
 # --- Bugsink ---------------------------------------------------------------------------------

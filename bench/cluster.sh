@@ -11,19 +11,10 @@
 # Ends with: cluster_bench: events=N single_eps=X cluster_eps=X single_errors_ms=X cluster_errors_ms=X ...
 set -euo pipefail
 N=${1:-300000}
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-work=$(mktemp -d)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-
-cargo build --release -q
-bin="$root/target/release/faultline"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 single=$(bash scripts/clickhouse.sh start)
 nodes=$(bash scripts/cluster.sh start)
 n1=${nodes%%,*}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 q() { curl -fsS "$1" --data-binary "$2"; }
 
 p50_p95() { # GET $1, 15 times

@@ -27,23 +27,11 @@
 set -euo pipefail
 N=${1:-1000000}
 NW=${2:-100000}
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-work=$(mktemp -d)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-
-cargo build --release -q
-bin="$root/target/release/faultline"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 url=$(bash scripts/clickhouse.sh start)
 tcp_port=${CLICKHOUSE_TCP_PORT:-19000}
 q() { curl -fsS "$url/" --data-binary "$1"; }
 hz=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- 1. raw ceiling -------------------------------------------------------------------------
 db_raw="bench_raw_$$"
