@@ -240,29 +240,32 @@ mod tests {
     fn answers_are_whole_only_once_their_body_was_read() {
         let ok = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 7\r\n\r\n{\"a\":1}";
         for cut in 0..ok.len() {
-            assert!(complete(&ok[..cut]).unwrap().is_none(), "whole at {cut}");
+            assert!(
+                complete(&ok[..cut]).expect("answer").is_none(),
+                "whole at {cut}"
+            );
         }
-        let a = complete(ok).unwrap().unwrap();
+        let a = complete(ok).expect("answer").expect("answer");
         assert!(a.ok && a.keep_alive);
 
         let chunked = b"HTTP/1.1 429 Too Many Requests\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
         for cut in 0..chunked.len() {
             assert!(
-                complete(&chunked[..cut]).unwrap().is_none(),
+                complete(&chunked[..cut]).expect("answer").is_none(),
                 "whole at {cut}"
             );
         }
-        let a = complete(chunked).unwrap().unwrap();
+        let a = complete(chunked).expect("answer").expect("answer");
         assert!(!a.ok && a.keep_alive);
 
         let close =
             b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
-        let a = complete(close).unwrap().unwrap();
+        let a = complete(close).expect("answer").expect("answer");
         assert!(!a.ok && !a.keep_alive);
 
         let to_close = b"HTTP/1.0 200 OK\r\n\r\nbody";
-        assert!(complete(to_close).unwrap().is_none());
-        let h = parse_head(to_close).unwrap().unwrap();
+        assert!(complete(to_close).expect("answer").is_none());
+        let h = parse_head(to_close).expect("answer").expect("answer");
         assert_eq!(h.framing, Framing::ToClose);
 
         assert!(complete(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
@@ -271,10 +274,16 @@ mod tests {
 
     #[test]
     fn chunked_bodies_end_after_the_last_chunk_and_trailers() {
-        assert_eq!(chunked_end(b"0\r\n\r\n").unwrap(), Some(5));
-        assert_eq!(chunked_end(b"2;x=y\r\nab\r\n0\r\n\r\n").unwrap(), Some(16));
-        assert_eq!(chunked_end(b"0\r\nx-t: 1\r\n\r\n").unwrap(), Some(13));
-        assert_eq!(chunked_end(b"a\r\n0123").unwrap(), None);
+        assert_eq!(chunked_end(b"0\r\n\r\n").expect("answer"), Some(5));
+        assert_eq!(
+            chunked_end(b"2;x=y\r\nab\r\n0\r\n\r\n").expect("answer"),
+            Some(16)
+        );
+        assert_eq!(
+            chunked_end(b"0\r\nx-t: 1\r\n\r\n").expect("answer"),
+            Some(13)
+        );
+        assert_eq!(chunked_end(b"a\r\n0123").expect("answer"), None);
         assert!(chunked_end(b"zz\r\n").is_err());
     }
 
@@ -285,9 +294,9 @@ mod tests {
             "/api/1/envelope/",
             &[("x-sentry-auth", "Sentry sentry_key=k".into())],
         )
-        .unwrap();
+        .expect("answer");
         assert_eq!(
-            String::from_utf8(t.head).unwrap(),
+            String::from_utf8(t.head).expect("answer"),
             "POST /api/1/envelope/ HTTP/1.1\r\nhost: 127.0.0.1:4318\r\nx-sentry-auth: Sentry sentry_key=k\r\n"
         );
         assert!(Target::new("https://h:1", "/", &[]).is_err());
