@@ -40,7 +40,9 @@ fn headline(e: &Exception<'_>) -> String {
 
 /// The chain (causes first, the reported exception last, as Sentry orders it) as text.
 pub fn trace(platform: Platform, chain: &[Exception<'_>]) -> String {
-    let mut out = String::new();
+    // About a line of 80 bytes per frame: one allocation for most traces.
+    let frames: usize = chain.iter().map(|e| e.frames.len() + 2).sum();
+    let mut out = String::with_capacity(frames * 80);
     match platform {
         Platform::Python => {
             // Python prints the cause first, then each exception raised from it.
@@ -80,7 +82,7 @@ pub fn trace(platform: Platform, chain: &[Exception<'_>]) -> String {
                 out.push_str(&headline(e));
                 out.push('\n');
                 for f in e.frames.iter().rev() {
-                    out.push_str(&at_line(platform, f));
+                    at_line(&mut out, platform, f);
                     out.push('\n');
                 }
             }
@@ -90,35 +92,46 @@ pub fn trace(platform: Platform, chain: &[Exception<'_>]) -> String {
     out
 }
 
-/// One `at …` line: `at pkg.Class.method(File.java:12)` on the JVM and .NET, V8's
-/// `at function (file:line:col)` elsewhere.
-fn at_line(platform: Platform, f: &Json<'_>) -> String {
-    let file = field(f, "abs_path")
-        .or_else(|| field(f, "filename"))
-        .unwrap_or("");
+/// One `at …` line, written to `out`: `at pkg.Class.method(File.java:12)` on the JVM and .NET,
+/// V8's `at function (file:line:col)` elsewhere.
+fn at_line(out: &mut String, platform: Platform, f: &Json<'_>) {
     let function = field(f, "function").filter(|name| *name != "?");
-    let mut location = file.to_string();
-    if let Some(line) = number(f, "lineno") {
-        let _ = write!(location, ":{line}");
-        if let Some(col) = number(f, "colno") {
-            let _ = write!(location, ":{col}");
-        }
-    }
+    let line = number(f, "lineno");
     match platform {
         Platform::Jvm | Platform::DotNet => {
-            let symbol = match (field(f, "module"), function) {
-                (Some(m), Some(func)) => format!("{m}.{func}"),
-                (m, func) => m.or(func).unwrap_or("?").to_string(),
-            };
-            let file = field(f, "filename").unwrap_or("Unknown Source");
-            match number(f, "lineno") {
-                Some(line) => format!("\tat {symbol}({file}:{line})"),
-                None => format!("\tat {symbol}({file})"),
+            out.push_str("\tat ");
+            match (field(f, "module"), function) {
+                (Some(m), Some(func)) => {
+                    out.push_str(m);
+                    out.push('.');
+                    out.push_str(func);
+                }
+                (m, func) => out.push_str(m.or(func).unwrap_or("?")),
+            }
+            out.push('(');
+            out.push_str(field(f, "filename").unwrap_or("Unknown Source"));
+            if let Some(line) = line {
+                let _ = write!(out, ":{line}");
+            }
+            out.push(')');
+        }
+        _ => {
+            out.push_str("    at ");
+            if let Some(func) = function {
+                out.push_str(func);
+                out.push_str(" (");
+            }
+            let file = field(f, "abs_path").or_else(|| field(f, "filename"));
+            out.push_str(file.unwrap_or(""));
+            if let Some(line) = line {
+                let _ = write!(out, ":{line}");
+                if let Some(col) = number(f, "colno") {
+                    let _ = write!(out, ":{col}");
+                }
+            }
+            if function.is_some() {
+                out.push(')');
             }
         }
-        _ => match function {
-            Some(func) => format!("    at {func} ({location})"),
-            None => format!("    at {location}"),
-        },
     }
 }
