@@ -85,5 +85,6 @@ grep -E 'corpus: ' target/test-output.log || true
 grep -E '^(outage|kill -9):' target/test-output.log || true
 grep -E '^fuzz:' target/fuzz.log || true
 passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' target/test-output.log | awk '{s+=$4} END {print s+0}')
-failed=$(grep -Eo '[0-9]+ failed' target/test-output.log | awk '{s+=$1} END {print s+0}')
+# Only cargo's own result lines: a test's output may say "failed" too (loadgen's "3 failed requests").
+failed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed; [0-9]+ failed' target/test-output.log | awk '{s+=$6} END {print s+0}')
 echo "$passed passed, $failed failed"

@@ -287,6 +287,95 @@ mod tests {
         assert!(chunked_end(b"zz\r\n").is_err());
     }
 
+    /// A server on port 0 that answers each request on a connection with the next canned answer,
+    /// and records each request it read (head and body).
+    async fn server(answers: Vec<&'static [u8]>) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = format!("http://{}", listener.local_addr().expect("addr"));
+        let task = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let mut answers = answers.into_iter();
+            'connections: while let Ok((mut tcp, _)) = listener.accept().await {
+                let mut buf = Vec::new();
+                loop {
+                    // One request: its head, then content-length bytes.
+                    let (head, len) = loop {
+                        if let Some(end) = memchr::memmem::find(&buf, b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                            let len: usize = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length: "))
+                                .and_then(|n| n.parse().ok())
+                                .unwrap_or(0);
+                            break (head, end + 4 + len);
+                        }
+                        if tcp.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                            continue 'connections;
+                        }
+                    };
+                    while buf.len() < len {
+                        if tcp.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                            continue 'connections;
+                        }
+                    }
+                    let body = String::from_utf8_lossy(&buf[head.len() + 4..len]).to_string();
+                    buf.drain(..len);
+                    seen.push(format!("{head}|{body}"));
+                    let Some(answer) = answers.next() else {
+                        return seen;
+                    };
+                    let _ = tcp.write_all(answer).await;
+                    if answer.windows(17).any(|w| w == b"connection: close") {
+                        continue 'connections;
+                    }
+                }
+            }
+            seen
+        });
+        (addr, task)
+    }
+
+    #[tokio::test]
+    async fn answers_decide_acknowledgement_and_whether_the_connection_is_kept() {
+        let (addr, server) = server(vec![
+            b"HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\n{\"id\":1}",
+            b"HTTP/1.1 429 Too Many Requests\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+            b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+            b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n",
+        ])
+        .await;
+        let target = Target::new(
+            &addr,
+            "/webhook/error/t",
+            &[("authorization", "Bearer t".into())],
+        )
+        .expect("target");
+        let mut conn = Connection::new(target);
+        let mut got = Vec::new();
+        for body in ["one", "two", "three", "four"] {
+            got.push(conn.post(Bytes::from(body)).await);
+        }
+        // 2xx acknowledged; 429 and 503 not; after the 503's `close`, a new connection.
+        assert_eq!(got, [true, false, false, true]);
+        // The server has no fifth answer: the request is sent, the connection ends, not acked.
+        assert!(!conn.post(Bytes::from_static(b"five")).await);
+        let seen = server.await.expect("server");
+        assert_eq!(seen.len(), 5, "{seen:?}");
+        assert!(
+            seen[0].starts_with("POST /webhook/error/t HTTP/1.1\r\nhost: 127.0.0.1:"),
+            "{}",
+            seen[0]
+        );
+        assert!(
+            seen[0].contains("\r\nauthorization: Bearer t\r\ncontent-length: 3|one"),
+            "{}",
+            seen[0]
+        );
+        assert!(seen[3].ends_with("|four"), "{}", seen[3]);
+    }
+
     #[test]
     fn the_head_is_built_once_and_bad_parts_are_refused() {
         let t = Target::new(
