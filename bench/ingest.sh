@@ -38,8 +38,10 @@ q() { curl -fsS "$url/" --data-binary "$1"; }
 hz=$(getconf CLK_TCK)
 
 # --- 1. raw ceiling -------------------------------------------------------------------------
-db_raw="bench_raw_$$"
-FAULTLINE_CLICKHOUSE_URL=$url FAULTLINE_CLICKHOUSE_DATABASE=$db_raw "$bin" migrate >/dev/null 2>&1
+# The best of RAW_RUNS (default 3) inserts into a fresh database each, each after `sync`: the
+# prepared file (about 2 GB per million rows) was still being written back during the first
+# insert, and a single insert moved between 74k and 163k rows/s from run to run; the best is the
+# ceiling the ratios are taken against (the strictest choice).
 python3 - "$N" > "$work/rows.json" <<'EOF'
 import json, random, sys, time
 n = int(sys.argv[1])
@@ -58,12 +60,24 @@ for i in range(n):
         "http_route": "/api/orders/{id}", "url": "", "trace_id": f"{rnd.getrandbits(128):032x}",
         "span_id": f"{rnd.getrandbits(64):016x}", "attr_keys": [], "attr_values": []}) + "\n")
 EOF
-t0=$(date +%s.%N)
-clickhouse-client --port "$tcp_port" --max_insert_block_size=262144 \
-  --query "INSERT INTO $db_raw.occurrences FORMAT JSONEachRow" < "$work/rows.json"
-t1=$(date +%s.%N)
-raw=$(python3 -c "print(round($N / ($t1 - $t0)))")
-q "DROP DATABASE IF EXISTS $db_raw" >/dev/null
+sync
+raw=0
+raw_runs=()
+for _ in $(seq 1 "${RAW_RUNS:-3}"); do
+  db_raw="bench_raw_$$"
+  q "DROP DATABASE IF EXISTS $db_raw" >/dev/null
+  FAULTLINE_CLICKHOUSE_URL=$url FAULTLINE_CLICKHOUSE_DATABASE=$db_raw "$bin" migrate >/dev/null 2>&1
+  sync
+  t0=$(date +%s.%N)
+  clickhouse-client --port "$tcp_port" --max_insert_block_size=262144 \
+    --query "INSERT INTO $db_raw.occurrences FORMAT JSONEachRow" < "$work/rows.json"
+  t1=$(date +%s.%N)
+  r=$(python3 -c "print(round($N / ($t1 - $t0)))")
+  raw_runs+=("$r")
+  [ "$r" -gt "$raw" ] && raw=$r
+  q "DROP DATABASE IF EXISTS $db_raw" >/dev/null
+done
+rm -f "$work/rows.json"
 
 # --- 2..4. Faultline end to end, per protocol ------------------------------------------------
 declare -A rate cpu_per_m per_core p99
@@ -152,6 +166,7 @@ echo
 echo "Ingest, $(nproc) cores, $(date -u +%Y-%m-%d), ClickHouse $(q 'SELECT version()'), $N events per OTLP protocol and webhook arrays, $NW single webhook events and Sentry envelopes ($SINGLE_SENDERS senders)"
 printf '%-12s %14s %10s %16s %14s %10s\n' path events/s "x raw" "CPU s / M ev" "ev/s per core" "p99 ms"
 printf '%-12s %14s %10s %16s %14s %10s\n' raw-insert "$raw" 1.00 - - -
+echo "(raw insert runs: ${raw_runs[*]} rows/s; the best is the ceiling)"
 for proto in grpc http-proto http-json webhook webhook-single sentry-single; do
   printf '%-12s %14s %10s %16s %14s %10s\n' "$proto" "${rate[$proto]}" "$(ratio "${rate[$proto]}")" \
     "${cpu_per_m[$proto]}" "${per_core[$proto]}" "${p99[$proto]}"
