@@ -63,9 +63,8 @@ EOF
 sync
 raw=0
 raw_runs=()
+db_raw="bench_raw_$$"
 for _ in $(seq 1 "${RAW_RUNS:-3}"); do
-  db_raw="bench_raw_$$"
-  q "DROP DATABASE IF EXISTS $db_raw" >/dev/null
   FAULTLINE_CLICKHOUSE_URL=$url FAULTLINE_CLICKHOUSE_DATABASE=$db_raw "$bin" migrate >/dev/null 2>&1
   sync
   t0=$(date +%s.%N)

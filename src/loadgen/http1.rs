@@ -67,12 +67,6 @@ pub(super) struct Connection {
     read: Vec<u8>,
 }
 
-/// An answer's status, and whether the connection can carry the next request.
-struct Answer {
-    ok: bool,
-    keep_alive: bool,
-}
-
 impl Connection {
     pub(super) fn new(target: Target) -> Self {
         Connection {
@@ -86,11 +80,11 @@ impl Connection {
     /// Posts `body`; whether the answer was a 2xx (its body read whole, as a client would).
     pub(super) async fn post(&mut self, body: Bytes) -> bool {
         match tokio::time::timeout(Duration::from_secs(60), self.try_post(&body)).await {
-            Ok(Ok(answer)) => {
-                if !answer.keep_alive {
+            Ok(Ok(head)) => {
+                if !head.keep_alive {
                     self.stream = None;
                 }
-                answer.ok
+                head.ok
             }
             _ => {
                 // A failed or timed-out exchange leaves the connection in an unknown state.
@@ -100,11 +94,12 @@ impl Connection {
         }
     }
 
-    async fn try_post(&mut self, body: &[u8]) -> anyhow::Result<Answer> {
+    /// The head of the answer, once the answer was read whole.
+    async fn try_post(&mut self, body: &[u8]) -> anyhow::Result<Head> {
+        use std::io::Write;
         self.out.clear();
         self.out.extend_from_slice(&self.target.head);
-        self.out
-            .extend_from_slice(format!("content-length: {}\r\n\r\n", body.len()).as_bytes());
+        write!(self.out, "content-length: {}\r\n\r\n", body.len())?;
         self.out.extend_from_slice(body);
         let stream = match &mut self.stream {
             Some(s) => s,
@@ -119,8 +114,8 @@ impl Connection {
         stream.write_all(&self.out).await?;
         self.read.clear();
         loop {
-            if let Some(answer) = complete(&self.read)? {
-                return Ok(answer);
+            if let Some(head) = complete(&self.read)? {
+                return Ok(head);
             }
             if self.read.capacity() - self.read.len() < 1024 {
                 self.read.reserve(self.read.capacity().max(4096));
@@ -128,10 +123,7 @@ impl Connection {
             if stream.read_buf(&mut self.read).await? == 0 {
                 // Closed by the server: the answer is whole only if its body runs to the end.
                 return match parse_head(&self.read)? {
-                    Some(h) if h.framing == Framing::ToClose => Ok(Answer {
-                        ok: h.ok,
-                        keep_alive: false,
-                    }),
+                    Some(h) if h.framing == Framing::ToClose => Ok(h),
                     _ => bail!("connection closed before the answer was whole"),
                 };
             }
@@ -147,8 +139,11 @@ enum Framing {
     ToClose,
 }
 
+/// An answer's status line and headers, as far as a sender needs them.
 struct Head {
+    /// A 2xx.
     ok: bool,
+    /// The connection can carry the next request (never with a body that runs to the close).
     keep_alive: bool,
     /// Bytes of the status line and headers.
     len: usize,
@@ -189,8 +184,8 @@ fn parse_head(buf: &[u8]) -> anyhow::Result<Option<Head>> {
     }))
 }
 
-/// The answer, once it was read whole (head and body).
-fn complete(buf: &[u8]) -> anyhow::Result<Option<Answer>> {
+/// The answer's head, once the answer was read whole (head and body).
+fn complete(buf: &[u8]) -> anyhow::Result<Option<Head>> {
     let Some(head) = parse_head(buf)? else {
         return Ok(None);
     };
@@ -200,10 +195,7 @@ fn complete(buf: &[u8]) -> anyhow::Result<Option<Answer>> {
         Framing::Chunked => chunked_end(body)?.is_some(),
         Framing::ToClose => false,
     };
-    Ok(whole.then_some(Answer {
-        ok: head.ok,
-        keep_alive: head.keep_alive,
-    }))
+    Ok(whole.then_some(head))
 }
 
 /// Where a chunked body ends (after its last chunk and trailers), once it was read whole.
@@ -236,26 +228,24 @@ fn chunked_end(body: &[u8]) -> anyhow::Result<Option<usize>> {
 mod tests {
     use super::*;
 
+    /// The head of `answer`, which reads as whole only once all of it was read.
+    fn whole_only_at_the_end(answer: &[u8]) -> Head {
+        for cut in 0..answer.len() {
+            let early = complete(&answer[..cut]).expect("answer");
+            assert!(early.is_none(), "whole at {cut}");
+        }
+        complete(answer).expect("answer").expect("whole")
+    }
+
     #[test]
     fn answers_are_whole_only_once_their_body_was_read() {
-        let ok = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 7\r\n\r\n{\"a\":1}";
-        for cut in 0..ok.len() {
-            assert!(
-                complete(&ok[..cut]).expect("answer").is_none(),
-                "whole at {cut}"
-            );
-        }
-        let a = complete(ok).expect("answer").expect("answer");
+        let a = whole_only_at_the_end(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 7\r\n\r\n{\"a\":1}",
+        );
         assert!(a.ok && a.keep_alive);
-
-        let chunked = b"HTTP/1.1 429 Too Many Requests\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
-        for cut in 0..chunked.len() {
-            assert!(
-                complete(&chunked[..cut]).expect("answer").is_none(),
-                "whole at {cut}"
-            );
-        }
-        let a = complete(chunked).expect("answer").expect("answer");
+        let a = whole_only_at_the_end(
+            b"HTTP/1.1 429 Too Many Requests\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        );
         assert!(!a.ok && a.keep_alive);
 
         let close =

@@ -103,12 +103,17 @@ pub async fn metric(s: &Server, name: &str) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// `GET /api/v1/errors?{query}`: the issue list as JSON.
-pub async fn issues(s: &Server, query: &str) -> serde_json::Value {
-    reqwest::get(format!("{}/api/v1/errors?{query}", s.api))
+/// `GET {path}` on the server's API (`/api/v1/…`, with its query), answered as JSON.
+pub async fn api_json(s: &Server, path: &str) -> serde_json::Value {
+    reqwest::get(format!("{}{path}", s.api))
         .await
-        .expect("issue list")
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
         .json()
         .await
-        .expect("issue list JSON")
+        .unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
+}
+
+/// `GET /api/v1/errors?{query}`: the issue list as JSON.
+pub async fn issues(s: &Server, query: &str) -> serde_json::Value {
+    api_json(s, &format!("/api/v1/errors?{query}")).await
 }

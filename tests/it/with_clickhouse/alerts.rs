@@ -205,12 +205,7 @@ async fn set_status(s: &Server, fp: &str, body: Json) {
 }
 
 async fn deliveries(s: &Server, query: &str) -> Json {
-    reqwest::get(format!("{}/api/v1/alerts/deliveries?{query}", s.api))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json")
+    crate::common::api_json(s, &format!("/api/v1/alerts/deliveries?{query}")).await
 }
 
 /// How many of `servers` say they lead alerting.
@@ -563,12 +558,7 @@ async fn slack_and_email_channels_and_the_test_endpoint() {
         .await
         .expect("test");
     assert_eq!(missing.status(), 404);
-    let rules: Json = reqwest::get(format!("{}/api/v1/alerts/rules", s.api))
-        .await
-        .expect("rules")
-        .json()
-        .await
-        .expect("json");
+    let rules = crate::common::api_json(&s, "/api/v1/alerts/rules").await;
     assert_eq!(rules["rules"][0]["when"], "new_issue");
     let shown = rules.to_string();
     assert!(!shown.contains("xyz") && !shown.contains("p@ss") && !shown.contains(SECRET));

@@ -176,12 +176,7 @@ async fn rust_sdk_exports_over_grpc_http_proto_and_http_json() {
         assert_eq!((t.requests, t.failed), (3, 2), "{t:?}");
     }
     // The API lists them.
-    let body: serde_json::Value = reqwest::get(format!("{}/api/v1/errors?project=shop", s.api))
-        .await
-        .expect("api")
-        .json()
-        .await
-        .expect("json");
+    let body = crate::common::issues(&s, "project=shop").await;
     assert_eq!(body["total"], 3);
     assert!(
         body["data"]
@@ -339,12 +334,7 @@ async fn webhook_round_trip_and_grouping() {
     assert_eq!(attrs.get("server.php_version"), Some(&"8.2.7"));
     assert_eq!(attrs.get("client.address"), Some(&"192.168.1.100"));
     assert_eq!(attrs.get("custom_context"), Some(&"{\"cart\":3}"));
-    let body: serde_json::Value = reqwest::get(format!("{}/api/v1/errors", s.api))
-        .await
-        .expect("api")
-        .json()
-        .await
-        .expect("json");
+    let body = crate::common::api_json(&s, "/api/v1/errors").await;
     let item = body["data"]
         .as_array()
         .expect("data")

@@ -108,12 +108,7 @@ async fn issues_of_the_old_version_keep_their_occurrences() {
     want.sort();
     assert_eq!(versions, want);
     // One issue for the old bug in the API, with both occurrences.
-    let issue: serde_json::Value = reqwest::get(format!("{}/api/v1/errors/{v1}", s.api))
-        .await
-        .expect("api")
-        .json()
-        .await
-        .expect("json");
+    let issue = crate::common::api_json(&s, &format!("/api/v1/errors/{v1}")).await;
     assert_eq!(issue["total_count"], 2, "{issue}");
     s.running.shutdown().await;
 
