@@ -267,9 +267,11 @@ impl Ingest {
     }
 
     /// Runs `job` on a blocking thread (off the async runtime; at most [`Limits::jobs`] at once,
-    /// [`crate::jobs`]), spools the record it made, and returns its answer once the record is
-    /// durable. `job` reads the request, and refuses it (counted) when it must; it returns its
-    /// answer, the record and how many events it holds.
+    /// [`crate::jobs`]), which also hands the record it made to the spool; returns its answer
+    /// once the record is durable. `job` reads the request, and refuses it (counted) when it
+    /// must; it returns its answer, the record and how many events it holds. The request's task
+    /// sleeps until then and is woken once: by the spool's fsync, or by the job when it refused
+    /// the request or had nothing to store.
     pub(crate) async fn run<T: Send + 'static>(
         &self,
         receiver: Receiver,
@@ -279,31 +281,42 @@ impl Ingest {
         // Announced to the spool now: while this request waits for a slot and is read, the
         // spool's committer may wait a moment for it rather than fsync without it.
         let expected = self.inner.writer.expect();
-        // The job holds a worker for its CPU work only; waiting for the fsync does not.
-        let Job {
-            answer,
-            record,
-            events,
-        } = self.inner.jobs.run(move || job(&me)).await.map_err(|_| {
-            self.refuse(
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.inner.jobs.spawn(move || {
+            let Job {
+                answer: ack,
+                record,
+                events,
+            } = match job(&me) {
+                Ok(done) => done,
+                Err(e) => {
+                    let _ = answer.send(Err(e));
+                    return;
+                }
+            };
+            let Some(record) = record else {
+                let _ = answer.send(Ok(ack));
+                return;
+            };
+            let writer = me.inner.writer.clone();
+            writer.write_encoded_then(record, Some(expected), move |r| {
+                let _ = answer.send(match r {
+                    Ok(()) => {
+                        me.inner.drops.accepted(receiver, events);
+                        Ok(ack)
+                    }
+                    Err(e) => Err(me.refuse(receiver, e.into(), events)),
+                });
+            });
+        });
+        // A job that panicked dropped its answer (the bug is logged by the panic hook).
+        answered.await.unwrap_or_else(|_| {
+            Err(self.refuse(
                 receiver,
                 IngestError::Internal("ingest job panicked".into()),
                 0,
-            )
-        })??;
-        let Some(record) = record else {
-            return Ok(answer);
-        };
-        match (self.inner.writer)
-            .write_encoded_expected(record, Some(expected))
-            .await
-        {
-            Ok(()) => {
-                self.inner.drops.accepted(receiver, events);
-                Ok(answer)
-            }
-            Err(e) => Err(self.refuse(receiver, e.into(), events)),
-        }
+            ))
+        })
     }
 
     /// Takes `events` from the project's rate limit, groups and enriches them into rows (borrowing

@@ -48,11 +48,19 @@ impl JobQueue {
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Panicked> {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        self.spawn(move || {
+            let _ = tx.send(job());
+        });
+        rx.await.map_err(|_| Panicked)
+    }
+
+    /// Queues `job` to run on a worker thread, without waiting for it: the job answers its
+    /// caller itself (a panic is caught; what it owned is dropped). Call from within the
+    /// runtime (a worker is a `spawn_blocking` thread).
+    pub fn spawn(self: &std::sync::Arc<Self>, job: impl FnOnce() + Send + 'static) {
         let start_worker = {
             let mut s = self.lock();
-            s.queued.push_back(Box::new(move || {
-                let _ = tx.send(job());
-            }));
+            s.queued.push_back(Box::new(job));
             let start = s.workers < self.max;
             if start {
                 s.workers += 1;
@@ -63,7 +71,6 @@ impl JobQueue {
             let me = self.clone();
             tokio::task::spawn_blocking(move || me.work());
         }
-        rx.await.map_err(|_| Panicked)
     }
 
     /// A worker: queued jobs one after another, until there are none.

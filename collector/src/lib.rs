@@ -37,9 +37,10 @@
 //!    are cut to their limits with a marker ([`limits`]) and personal data is scrubbed ([`scrub`]),
 //!    so none of it reaches disk. What depends only on the stack trace (parsing, grouping, cutting
 //!    and scrubbing it) is done once per distinct trace and kept in a bounded cache.
-//! 7. **Spooling** (`faultline_store::writer`, `faultline_store::spool`). The request's rows are
-//!    appended to the write-ahead spool on disk and fsynced (one fsync covers every request waiting
-//!    at that moment). If the spool is full (ClickHouse unreachable for long), the client gets 503 +
+//! 7. **Spooling** (`faultline_store::writer`, `faultline_store::spool`). The job hands the
+//!    request's rows to the write-ahead spool's committer, which writes and fsyncs them (one fsync
+//!    covers every request waiting at that moment) and answers the request's task: the task sleeps
+//!    from the job's start to the fsync and is woken once. If the spool is full (ClickHouse unreachable for long), the client gets 503 +
 //!    `Retry-After` / `UNAVAILABLE` and retries: nothing was acknowledged, so nothing is lost.
 //! 8. **Acknowledgement.** Once on disk, the client gets 200 (OTLP `Export*ServiceResponse`, or the
 //!    webhook's `{id, fingerprint, project}` per event, written by the job of step 4).

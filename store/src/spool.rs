@@ -93,9 +93,13 @@ struct Cursor {
     inflight: Option<(Pos, Pos)>,
 }
 
+/// What is called once an append is durable (`Ok`) or is not going to be: exactly once, on the
+/// committer's thread (or the caller's, when the append was refused before it was sent).
+pub type Done = Box<dyn FnOnce(Result<(), SpoolError>) + Send>;
+
 struct Append {
     payload: Vec<u8>,
-    done: oneshot::Sender<Result<(), SpoolError>>,
+    done: Done,
 }
 
 struct Shared {
@@ -354,28 +358,50 @@ impl Spool {
         payload: Vec<u8>,
         expected: Expected,
     ) -> Result<(), SpoolError> {
-        self.append_then(payload, move || drop(expected)).await
+        self.append_waiting(payload, Some(expected)).await
     }
 
     /// Appends `payload`; resolves once it is on disk (fsynced), or fails without having stored it.
     pub async fn append(&self, payload: Vec<u8>) -> Result<(), SpoolError> {
-        self.append_then(payload, || ()).await
+        self.append_waiting(payload, None).await
     }
 
-    async fn append_then(&self, payload: Vec<u8>, sent: impl FnOnce()) -> Result<(), SpoolError> {
+    async fn append_waiting(
+        &self,
+        payload: Vec<u8>,
+        expected: Option<Expected>,
+    ) -> Result<(), SpoolError> {
+        let (done, wait) = oneshot::channel();
+        self.append_then(
+            payload,
+            expected,
+            Box::new(move |r| {
+                let _ = done.send(r);
+            }),
+        );
+        wait.await.unwrap_or(Err(SpoolError::Closed))
+    }
+
+    /// Hands `payload` to the committer without waiting for it (from any thread): `done` is
+    /// called once it is on disk, or with the reason it will not be: at once, on this thread,
+    /// when the spool is full or closed; otherwise on the committer's thread after its fsync.
+    /// The announcement `expected` ends once the payload is handed over. What a blocking ingest
+    /// job uses, so that its request's task is woken once, by the fsync, not also by the job.
+    pub fn append_then(&self, payload: Vec<u8>, expected: Option<Expected>, done: Done) {
         let size = (HEADER + payload.len()) as u64;
         let bytes = self.shared.bytes.load(Ordering::Relaxed);
         if bytes + size > self.shared.cfg.max_bytes {
-            return Err(SpoolError::Full {
+            drop(expected);
+            return done(Err(SpoolError::Full {
                 bytes,
                 max: self.shared.cfg.max_bytes,
-            });
+            }));
         }
-        let (done, wait) = oneshot::channel();
-        let sent_now = self.tx.send(Append { payload, done });
-        sent();
-        sent_now.map_err(|_| SpoolError::Closed)?;
-        wait.await.unwrap_or(Err(SpoolError::Closed))
+        let sent = self.tx.send(Append { payload, done });
+        drop(expected);
+        if let Err(mpsc::SendError(refused)) = sent {
+            (refused.done)(Err(SpoolError::Closed));
+        }
     }
 
     /// The spool's identity (random, kept in the directory).
@@ -652,7 +678,7 @@ fn commit_loop(
                 // holds it while it reads a large batch back).
                 let n = group.len() as u64;
                 for a in group.drain(..) {
-                    let _ = a.done.send(Ok(()));
+                    (a.done)(Ok(()));
                 }
                 {
                     let mut r = shared.reader.lock().unwrap_or_else(|p| p.into_inner());
@@ -669,7 +695,7 @@ fn commit_loop(
                 tracing::error!(error = %e, "spool: append failed");
                 let _ = file.set_len(len);
                 for a in group.drain(..) {
-                    let _ = a.done.send(Err(SpoolError::Io(e.to_string())));
+                    (a.done)(Err(SpoolError::Io(e.to_string())));
                 }
             }
         }

@@ -168,6 +168,66 @@ async fn a_full_spool_refuses_at_once_and_takes_again_after_confirming() {
     spool.append(vec![1u8; 300]).await.expect("room again");
 }
 
+#[test]
+fn append_then_answers_once_from_the_committer_after_the_fsync_or_at_once_when_refused() {
+    use std::sync::mpsc;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = Spool::open(config(dir.path(), 2000, 1 << 20)).expect("open");
+    let caller = std::thread::current().id();
+    let (tx, rx) = mpsc::channel();
+    // From plain threads (as ingest jobs call it): no runtime needed.
+    let mut threads = Vec::new();
+    for i in 0..4u8 {
+        let (s, tx) = (spool.clone(), tx.clone());
+        threads.push(std::thread::spawn(move || {
+            let expected = s.expect();
+            let on = std::thread::current().id();
+            s.append_then(
+                vec![i; 100],
+                Some(expected),
+                Box::new(move |r| {
+                    let _ = tx.send((i, r, std::thread::current().id() != on));
+                }),
+            );
+        }));
+    }
+    for t in threads {
+        t.join().expect("thread");
+    }
+    let mut answers: Vec<(u8, Result<(), SpoolError>, bool)> =
+        (0..4).map(|_| rx.recv().expect("answered")).collect();
+    answers.sort_by_key(|a| a.0);
+    for (i, r, elsewhere) in &answers {
+        assert!(r.is_ok(), "append {i}: {r:?}");
+        assert!(
+            elsewhere,
+            "append {i} was answered on the committer's thread"
+        );
+    }
+    // Durable when answered: read back whole.
+    let mut back = payloads(&spool);
+    back.sort();
+    assert_eq!(back, (0..4u8).map(|i| vec![i; 100]).collect::<Vec<_>>());
+    // Full: refused at once, on the caller's thread, exactly once; nothing written.
+    let bytes = spool.bytes();
+    let (tx, rx) = mpsc::channel();
+    spool.append_then(
+        vec![9; 5000],
+        None,
+        Box::new(move |r| {
+            let _ = tx.send((r, std::thread::current().id()));
+        }),
+    );
+    let (r, on) = rx.recv().expect("answered");
+    assert!(matches!(r, Err(SpoolError::Full { .. })), "{r:?}");
+    assert_eq!(on, caller);
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_millis(200))
+            .is_err()
+    );
+    assert_eq!(spool.bytes(), bytes);
+}
+
 #[tokio::test]
 async fn the_range_in_flight_at_a_crash_is_replayed_as_the_same_range() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -179,17 +179,39 @@ impl Writer {
         encoded: Encoded,
         expected: Option<Expected>,
     ) -> Result<(), WriteError> {
-        match encoded.payload {
-            Some(p) => {
-                match expected {
-                    Some(e) => self.spool.append_expected(p, e).await?,
-                    None => self.spool.append(p).await?,
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.write_encoded_then(encoded, expected, move |r| {
+            let _ = done.send(r);
+        });
+        wait.await
+            .unwrap_or_else(|_| Err(SpoolError::Closed.into()))
+    }
+
+    /// Hands an encoded batch to the spool without waiting (from any thread, a blocking one
+    /// included): `done` is called exactly once, when the batch is durable or with why it is
+    /// not, at once when there is nothing to write or the spool refuses it, otherwise on the
+    /// spool committer's thread after its fsync ([`Spool::append_then`]).
+    pub fn write_encoded_then(
+        &self,
+        encoded: Encoded,
+        expected: Option<Expected>,
+        done: impl FnOnce(Result<(), WriteError>) + Send + 'static,
+    ) {
+        let Some(payload) = encoded.payload else {
+            drop(expected);
+            return done(Ok(()));
+        };
+        let (texts, keys) = (self.texts.clone(), encoded.text_keys);
+        self.spool.append_then(
+            payload,
+            expected,
+            Box::new(move |r| {
+                if r.is_ok() {
+                    texts.mark(&keys);
                 }
-                self.texts.mark(&encoded.text_keys);
-                Ok(())
-            }
-            None => Ok(()),
-        }
+                done(r.map_err(WriteError::from));
+            }),
+        );
     }
 
     /// Signalled after every insert ClickHouse confirmed.
