@@ -195,10 +195,15 @@ fn main() -> anyhow::Result<()> {
     ) {
         tune_malloc();
     }
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(start(cli))
+    // The load generator runs on one thread: on a machine it shares with the Faultline and the
+    // ClickHouse it measures, it takes as little of their CPU as it can (one thread drives 256
+    // connections at 40k requests/s with a quarter of a core; a second worker thread only added
+    // cross-thread wake-ups: bench/RESULTS.md).
+    let mut runtime = match cli.command {
+        Command::Loadgen(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    runtime.enable_all().build()?.block_on(start(cli))
 }
 
 async fn start(cli: Cli) -> anyhow::Result<()> {
