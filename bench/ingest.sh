@@ -61,12 +61,30 @@ for i in range(n):
         "span_id": f"{rnd.getrandbits(64):016x}", "attr_keys": [], "attr_values": []}) + "\n")
 EOF
 sync
+# Every database of the run is dropped at its end, not after its step: on a file system without a
+# journal (ext4 here), a file created within a minute (five while the inode table is unwritten)
+# of many deletions scans past each recently deleted inode, and dropping a step's database made
+# the next step's ClickHouse spend over half its CPU there (perf: `recently_deleted`), a cost of
+# this script, not of the path measured.
+dbs=()
+drop_dbs() { for d in "${dbs[@]}"; do q "DROP DATABASE IF EXISTS $d" >/dev/null || true; done; }
+trap 'drop_dbs; cleanup' EXIT
+# Before each step: ClickHouse done merging what the steps before left (kept, not dropped: up to a
+# minute) and the disk written back.
+settle() {
+  for _ in $(seq 1 600); do
+    [ "$(q "SELECT count() FROM system.merges")" = 0 ] && break
+    sleep 0.1
+  done
+  sync
+}
 raw=0
 raw_runs=()
-db_raw="bench_raw_$$"
-for _ in $(seq 1 "${RAW_RUNS:-3}"); do
+for i in $(seq 1 "${RAW_RUNS:-3}"); do
+  db_raw="bench_raw_$$_$i"
+  dbs+=("$db_raw")
   FAULTLINE_CLICKHOUSE_URL=$url FAULTLINE_CLICKHOUSE_DATABASE=$db_raw "$bin" migrate >/dev/null 2>&1
-  sync
+  settle
   t0=$(date +%s.%N)
   clickhouse-client --port "$tcp_port" --max_insert_block_size=262144 \
     --query "INSERT INTO $db_raw.occurrences FORMAT JSONEachRow" < "$work/rows.json"
@@ -74,7 +92,6 @@ for _ in $(seq 1 "${RAW_RUNS:-3}"); do
   r=$(python3 -c "print(round($N / ($t1 - $t0)))")
   raw_runs+=("$r")
   [ "$r" -gt "$raw" ] && raw=$r
-  q "DROP DATABASE IF EXISTS $db_raw" >/dev/null
 done
 rm -f "$work/rows.json"
 
@@ -97,9 +114,11 @@ start_faultline() { # $1 database, $2 ClickHouse URL (default: the bench server)
 }
 for proto in grpc http-proto http-json webhook webhook-single sentry-single; do
   db="bench_${proto//-/_}_$$"
-  # Each run starts with the disk written back: the raw insert alone leaves gigabytes of dirty
-  # pages, whose writeback stalled the spool's fsyncs (and acknowledgements) of the next run.
-  sync
+  dbs+=("$db")
+  # Each run starts with the merges of the steps before done and the disk written back: the raw
+  # insert alone leaves gigabytes of dirty pages, whose writeback stalled the spool's fsyncs (and
+  # acknowledgements) of the next run.
+  settle
   start_faultline "$db"
   read -r http grpc <<<"$ports"
   sleep 2
@@ -130,14 +149,8 @@ for proto in grpc http-proto http-json webhook webhook-single sentry-single; do
   p99[$proto]=$(tail -1 "$work/$proto.out" | grep -Eo 'p99_ms=[0-9.]+' | cut -d= -f2)
   if [ "$proto" = grpc ]; then
     # --- 5. p99 at half the maximum rate (gRPC, 1000-event requests, 15 s) ---
-    # First let ClickHouse finish merging the parts the flat-out run left (up to a minute) and
-    # the kernel write them back: half load is measured on its own, not on top of the previous
-    # run's backlog.
-    for _ in $(seq 1 600); do
-      [ "$(q "SELECT count() FROM system.merges")" = 0 ] && break
-      sleep 0.1
-    done
-    sync
+    # Half load is measured on its own, not on top of the flat-out run's backlog.
+    settle
     half=$(( ${rate[grpc]} / 2 ))
     "$bin" loadgen --quiet --protocol grpc --endpoint "$ep" --duration 15 --rate "$half" \
       --batch 1000 --concurrency 8 > "$work/half.out"
@@ -145,7 +158,6 @@ for proto in grpc http-proto http-json webhook webhook-single sentry-single; do
     hp=$(hwm_kb "$pid"); [ "$hp" -gt "$rss_peak" ] && rss_peak=$hp
   fi
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
-  q "DROP DATABASE IF EXISTS $db" >/dev/null
 done
 
 # --- the collector alone: ClickHouse unreachable, so every event is received, decoded, grouped,
