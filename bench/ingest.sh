@@ -61,22 +61,30 @@ for i in range(n):
         "span_id": f"{rnd.getrandbits(64):016x}", "attr_keys": [], "attr_values": []}) + "\n")
 EOF
 sync
-# Every database of the run is dropped at its end, not after its step: on a file system without a
-# journal (ext4 here), a file created within a minute (five while the inode table is unwritten)
-# of many deletions scans past each recently deleted inode, and dropping a step's database made
-# the next step's ClickHouse spend over half its CPU there (perf: `recently_deleted`), a cost of
-# this script, not of the path measured.
+# Each step's database is dropped after it, and the next step waits until that is a minute old
+# (SETTLE_S): on a file system without a journal (ext4 here), a file created within a minute of
+# a deletion (five while the inode table is unwritten) makes the allocator scan past every such
+# inode; right after the previous step's DROP the next step's ClickHouse spent over half its CPU
+# there (perf: `recently_deleted`), a cost of this script, not of the path measured. (Keeping the
+# databases to the end is no cure: ClickHouse deletes the parts its merges replaced 8 minutes
+# later, in the middle of a later step.)
 dbs=()
-drop_dbs() { for d in "${dbs[@]}"; do q "DROP DATABASE IF EXISTS $d" >/dev/null || true; done; }
-trap 'drop_dbs; cleanup' EXIT
-# Before each step: ClickHouse done merging what the steps before left (kept, not dropped: up to a
-# minute) and the disk written back.
+last_drop=0
+drop_db() {
+  q "DROP DATABASE IF EXISTS $1" >/dev/null || true
+  last_drop=$(date +%s)
+}
+trap 'for d in "${dbs[@]}"; do drop_db "$d"; done; cleanup' EXIT
+# Before each step: ClickHouse done merging, the disk written back, the last DROP a minute old.
 settle() {
   for _ in $(seq 1 600); do
     [ "$(q "SELECT count() FROM system.merges")" = 0 ] && break
     sleep 0.1
   done
   sync
+  local wait=$((last_drop + ${SETTLE_S:-61} - $(date +%s)))
+  [ "$wait" -gt 0 ] && sleep "$wait"
+  return 0
 }
 raw=0
 raw_runs=()
@@ -92,6 +100,7 @@ for i in $(seq 1 "${RAW_RUNS:-3}"); do
   r=$(python3 -c "print(round($N / ($t1 - $t0)))")
   raw_runs+=("$r")
   [ "$r" -gt "$raw" ] && raw=$r
+  drop_db "$db_raw"
 done
 rm -f "$work/rows.json"
 
@@ -158,6 +167,7 @@ for proto in grpc http-proto http-json webhook webhook-single sentry-single; do
     hp=$(hwm_kb "$pid"); [ "$hp" -gt "$rss_peak" ] && rss_peak=$hp
   fi
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  drop_db "$db"
 done
 
 # --- the collector alone: ClickHouse unreachable, so every event is received, decoded, grouped,
