@@ -15,9 +15,13 @@
 //! The spool is bounded ([`SpoolConfig::max_bytes`]): an append that would pass the bound fails at
 //! once with [`SpoolError::Full`], which receivers answer with "retry later".
 
+mod committer;
+mod cursor;
+mod frame;
+
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -26,7 +30,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, oneshot};
 
-const HEADER: usize = 16;
+use committer::commit_loop;
+pub use committer::{Expected, SIBLING_WAIT};
+use cursor::Cursor;
+use frame::{HEADER, read_records};
 
 /// Where and how large.
 #[derive(Debug, Clone)]
@@ -84,13 +91,6 @@ impl From<std::io::Error> for SpoolError {
     fn from(e: std::io::Error) -> Self {
         SpoolError::Io(e.to_string())
     }
-}
-
-/// The cursor file: what is confirmed, and what was being inserted.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-struct Cursor {
-    confirmed: Pos,
-    inflight: Option<(Pos, Pos)>,
 }
 
 /// What is called once an append is durable (`Ok`) or is not going to be: exactly once, on the
@@ -156,107 +156,6 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Reads the record at `offset` of `f`; `None` at a clean end, `Err` on a torn or corrupt record.
-fn read_record(f: &mut File, offset: u64, limit: u64) -> Result<Option<(u64, Vec<u8>)>, ()> {
-    if offset + HEADER as u64 > limit {
-        return if offset == limit { Ok(None) } else { Err(()) };
-    }
-    let mut h = [0u8; HEADER];
-    f.seek(SeekFrom::Start(offset)).map_err(|_| ())?;
-    f.read_exact(&mut h).map_err(|_| ())?;
-    let len = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as u64;
-    let crc = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
-    let ms = u64::from_le_bytes([h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]]);
-    if offset + HEADER as u64 + len > limit {
-        return Err(());
-    }
-    let mut payload = vec![0u8; len as usize];
-    f.read_exact(&mut payload).map_err(|_| ())?;
-    if crc32fast::hash(&payload) != crc {
-        return Err(());
-    }
-    Ok(Some((ms, payload)))
-}
-
-/// Most bytes [`Spool::read`] takes from a segment in one read: the records are cut out of it
-/// (a seek and two reads per record were three system calls per single-event request).
-const READ_AHEAD: usize = 256 << 10;
-
-/// The records of `f` from `offset` (where one starts) until `limit` (the segment's durable or
-/// closed end): at most `max_records`, and none more once `max_bytes` of payload are read, as
-/// `(appended_ms, payload)`. One positioned read takes up to [`READ_AHEAD`] bytes at once; a
-/// record larger than that is read alone. Empty only at `limit`; `Err` on a torn or corrupt record.
-fn read_records(
-    f: &File,
-    offset: u64,
-    limit: u64,
-    max_records: usize,
-    max_bytes: usize,
-) -> Result<Vec<(u64, Vec<u8>)>, ()> {
-    use std::os::unix::fs::FileExt;
-    let avail = limit.saturating_sub(offset);
-    let mut chunk = vec![0u8; avail.min(READ_AHEAD as u64) as usize];
-    f.read_exact_at(&mut chunk, offset).map_err(|_| ())?;
-    let mut out = Vec::new();
-    let (mut at, mut bytes) = (0usize, 0usize);
-    while out.len() < max_records && bytes < max_bytes && at < chunk.len() {
-        let Some(h) = chunk.get(at..at + HEADER) else {
-            // A header cut by the chunk's end is read with the next chunk; one cut by the
-            // segment's end is torn.
-            return if at as u64 + (HEADER as u64) > avail {
-                Err(())
-            } else {
-                Ok(out)
-            };
-        };
-        let len = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize;
-        let crc = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
-        let ms = u64::from_le_bytes([h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]]);
-        let end = at + HEADER + len;
-        if end as u64 > avail {
-            return Err(());
-        }
-        let payload = match chunk.get(at + HEADER..end) {
-            Some(p) => p.to_vec(),
-            None if at == 0 => {
-                let mut p = vec![0u8; len];
-                f.read_exact_at(&mut p, offset + HEADER as u64)
-                    .map_err(|_| ())?;
-                p
-            }
-            // Cut by the chunk's end: read with the next chunk.
-            None => break,
-        };
-        if crc32fast::hash(&payload) != crc {
-            return Err(());
-        }
-        bytes += len;
-        out.push((ms, payload));
-        at = end;
-    }
-    Ok(out)
-}
-
-/// Longest the committer waits for announced appends before an fsync. A request alone pays
-/// nothing (nothing is announced); under concurrent load an append waits at most this long for
-/// its siblings, and the fsyncs they share are what the load costs the disk.
-pub const SIBLING_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
-
-/// An announced append ([`Spool::expect`]).
-pub struct Expected(Arc<Shared>);
-
-impl Drop for Expected {
-    fn drop(&mut self) {
-        // The last one wakes the committer if it is waiting for siblings; the others do not
-        // (a wake-up per append cost the committer a context switch per request).
-        if self.0.expected.fetch_sub(1, Ordering::SeqCst) == 1
-            && let Some(committer) = self.0.committer.get()
-        {
-            committer.unpark();
-        }
-    }
-}
-
 impl Spool {
     /// Opens (or creates) the spool in `cfg.dir`: keeps every whole record after the confirmed
     /// position, cuts a torn record off the end of the last segment, and starts the committer.
@@ -290,10 +189,7 @@ impl Spool {
                 id
             }
         };
-        let cursor: Cursor = std::fs::read(cfg.dir.join("cursor"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        let cursor = Cursor::load(&cfg.dir);
         let mut numbers: Vec<u64> = std::fs::read_dir(&cfg.dir)?
             .filter_map(|e| e.ok())
             .filter_map(|e| {
@@ -316,13 +212,18 @@ impl Spool {
         // record and cut there. Nothing past it was ever acknowledged.
         if let Some(last) = segments.back_mut() {
             let (n, len) = (last.0, &mut last.1);
-            let mut f = OpenOptions::new()
+            let f = OpenOptions::new()
                 .read(true)
                 .write(true)
                 .open(segment_path(&cfg.dir, n))?;
             let mut at = 0u64;
-            while let Ok(Some((_, p))) = read_record(&mut f, at, *len) {
-                at += (HEADER + p.len()) as u64;
+            while let Ok(records) = read_records(&f, at, *len, usize::MAX, usize::MAX)
+                && !records.is_empty()
+            {
+                at += records
+                    .iter()
+                    .map(|r| (HEADER + r.1.len()) as u64)
+                    .sum::<u64>();
             }
             if at < *len {
                 tracing::warn!(
@@ -512,9 +413,9 @@ impl Spool {
         let r = self.lock_reader();
         let mut at = r.cursor.confirmed;
         while at < durable {
-            let mut f = File::open(segment_path(&self.shared.cfg.dir, at.segment)).ok()?;
+            let f = File::open(segment_path(&self.shared.cfg.dir, at.segment)).ok()?;
             let len = f.metadata().ok()?.len();
-            match read_record(&mut f, at.offset, len) {
+            match read_records(&f, at.offset, len, 1, usize::MAX).map(|r| r.into_iter().next()) {
                 Ok(Some((ms, _))) => return Some(now_ms().saturating_sub(ms)),
                 // Confirmed up to the end of a closed segment: the oldest record left is the
                 // first of the next one (not "nothing left").
@@ -632,7 +533,7 @@ impl Spool {
     pub fn begin(&self, from: Pos, to: Pos) -> Result<(), SpoolError> {
         let mut r = self.lock_reader();
         r.cursor.inflight = Some((from, to));
-        self.write_cursor(&r.cursor)
+        r.cursor.store(&self.shared.cfg.dir)
     }
 
     /// Everything before `upto` is in ClickHouse: persist that and delete wholly confirmed
@@ -644,7 +545,7 @@ impl Spool {
             confirmed: upto,
             inflight: None,
         };
-        self.write_cursor(&r.cursor)?;
+        r.cursor.store(&self.shared.cfg.dir)?;
         while let Some(&(n, len)) = r.segments.front() {
             if n >= upto.segment || n == durable.segment {
                 break;
@@ -659,17 +560,6 @@ impl Spool {
         Ok(())
     }
 
-    fn write_cursor(&self, c: &Cursor) -> Result<(), SpoolError> {
-        let dir = &self.shared.cfg.dir;
-        let tmp = dir.join("cursor.tmp");
-        let mut f = File::create(&tmp)?;
-        f.write_all(&serde_json::to_vec(c).map_err(|e| SpoolError::Io(e.to_string()))?)?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, dir.join("cursor"))?;
-        sync_dir(dir)?;
-        Ok(())
-    }
-
     fn lock_reader(&self) -> std::sync::MutexGuard<'_, Reader> {
         self.shared.reader.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -679,109 +569,5 @@ impl Spool {
             .durable
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// The committer: waits for an append, takes every other one already waiting, writes them,
-/// fsyncs once, acknowledges them all; starts a new segment when the current one is full.
-fn commit_loop(
-    shared: Arc<Shared>,
-    rx: mpsc::Receiver<Append>,
-    mut file: File,
-    active: (u64, u64),
-) {
-    let (mut segment, mut len) = active;
-    let mut buf = Vec::new();
-    let _ = shared.committer.set(std::thread::current());
-    while let Ok(first) = rx.recv() {
-        let mut group = vec![first];
-        let mut size = group[0].payload.len();
-        // Everything already waiting; then, while more appends are announced, wait for them a
-        // little (group commit with siblings: one fsync for a burst of small requests). The
-        // wait is parked, not on the channel: sends do not wake it, the last announced append
-        // does (`Expected::drop`), or the deadline.
-        let deadline = std::time::Instant::now() + SIBLING_WAIT;
-        while size < (16 << 20) {
-            let a = match rx.try_recv() {
-                Ok(a) => a,
-                Err(mpsc::TryRecvError::Disconnected) => break,
-                Err(mpsc::TryRecvError::Empty) => {
-                    let left = deadline.saturating_duration_since(std::time::Instant::now());
-                    if shared.expected.load(Ordering::SeqCst) == 0 || left.is_zero() {
-                        break;
-                    }
-                    std::thread::park_timeout(left);
-                    continue;
-                }
-            };
-            size += a.payload.len();
-            group.push(a);
-        }
-        buf.clear();
-        let ms = now_ms();
-        for a in &group {
-            buf.extend_from_slice(&(a.payload.len() as u32).to_le_bytes());
-            buf.extend_from_slice(&crc32fast::hash(&a.payload).to_le_bytes());
-            buf.extend_from_slice(&ms.to_le_bytes());
-            buf.extend_from_slice(&a.payload);
-        }
-        let result = file.write_all(&buf).and_then(|()| file.sync_data());
-        match result {
-            Ok(()) => {
-                len += buf.len() as u64;
-                shared.bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
-                {
-                    let mut d = shared.durable.lock().unwrap_or_else(|p| p.into_inner());
-                    *d = Pos {
-                        segment,
-                        offset: len,
-                    };
-                }
-                // Durable: acknowledge now, before waiting for the reader's lock (the drainer
-                // holds it while it reads a large batch back).
-                let n = group.len() as u64;
-                for a in group.drain(..) {
-                    (a.done)(Ok(()));
-                }
-                {
-                    let mut r = shared.reader.lock().unwrap_or_else(|p| p.into_inner());
-                    if let Some(s) = r.segments.back_mut().filter(|s| s.0 == segment) {
-                        s.1 = len;
-                    }
-                }
-                shared.commits.fetch_add(1, Ordering::Relaxed);
-                shared.records.fetch_add(n, Ordering::Relaxed);
-                shared.appended.notify_one();
-            }
-            Err(e) => {
-                // Nothing of this group is acknowledged; cut what may have been written.
-                tracing::error!(error = %e, "spool: append failed");
-                let _ = file.set_len(len);
-                for a in group.drain(..) {
-                    (a.done)(Err(SpoolError::Io(e.to_string())));
-                }
-            }
-        }
-        if len >= shared.cfg.segment_bytes {
-            let next = segment + 1;
-            match File::create(segment_path(&shared.cfg.dir, next))
-                .and_then(|f| sync_dir(&shared.cfg.dir).map(|()| f))
-            {
-                Ok(f) => {
-                    file = f;
-                    segment = next;
-                    len = 0;
-                    let mut r = shared.reader.lock().unwrap_or_else(|p| p.into_inner());
-                    r.segments.push_back((next, 0));
-                    drop(r);
-                    let mut d = shared.durable.lock().unwrap_or_else(|p| p.into_inner());
-                    *d = Pos {
-                        segment: next,
-                        offset: 0,
-                    };
-                }
-                Err(e) => tracing::error!(error = %e, "spool: cannot start a new segment"),
-            }
-        }
     }
 }
