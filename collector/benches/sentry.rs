@@ -3,7 +3,8 @@
 //! `cargo bench -p faultline-collector --bench sentry`. One core; `thrpt` is envelopes per second.
 //!
 //! Stages: `inflate` (gzip), `map` (envelope read, event JSON parsed and mapped to an
-//! `ErrorEvent`), `rows` (map, then grouped, scrubbed and limited into rows, as spooled).
+//! `ErrorEvent`), `rows` (map, then grouped, scrubbed and limited into rows, as spooled; the
+//! trace's grouping work cached), `rows_uncached` (the same, every trace new).
 
 #![allow(missing_docs)]
 
@@ -78,17 +79,21 @@ fn bench(c: &mut Criterion) {
         scrubber: &scrubber,
         transition: None,
     };
-    g.bench_function("rows", |b| {
-        b.iter(|| {
-            for e in ENVELOPES {
-                let json = Json::parse(event_item(e)).expect("json");
-                let event = to_event(&json, ctx()).expect("event");
-                with_rows(vec![event], "bench", 0, policy, &cache, |rows| {
-                    std::hint::black_box(rows.len())
-                });
-            }
-        })
-    });
+    // `rows_uncached`: every trace new (as when line numbers differ from one event to the next).
+    let cold = TraceCache::new(0);
+    for (name, cache) in [("rows", &cache), ("rows_uncached", &cold)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                for e in ENVELOPES {
+                    let json = Json::parse(event_item(e)).expect("json");
+                    let event = to_event(&json, ctx()).expect("event");
+                    with_rows(vec![event], "bench", 0, policy, cache, |rows| {
+                        std::hint::black_box(rows.len())
+                    });
+                }
+            })
+        });
+    }
     g.finish();
 }
 
