@@ -149,11 +149,15 @@ async fn two_collectors_on_a_sharded_replicated_cluster() {
             faultline_store::tables::names().len().to_string(),
             "{n}"
         );
-        let versions = sql(
-            n,
-            &format!("SELECT groupUniqArray(version) FROM `{db}`.schema_migrations"),
-        )
-        .await;
+        // The last migration's record reaches the other replicas by replication (eventually:
+        // CI once read `[2,1,3]` on a node right after both processes had migrated).
+        let q = format!("SELECT groupUniqArray(version) FROM `{db}`.schema_migrations");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let mut versions = sql(n, &q).await;
+        while !versions.contains('4') && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            versions = sql(n, &q).await;
+        }
         assert!(versions.contains('4'), "{n}: {versions}");
         // Migration 2's ADD COLUMN reached the local and the Distributed table on every node.
         let added = sql(
