@@ -152,12 +152,7 @@ async fn two_collectors_on_a_sharded_replicated_cluster() {
         // The last migration's record reaches the other replicas by replication (eventually:
         // CI once read `[2,1,3]` on a node right after both processes had migrated).
         let q = format!("SELECT groupUniqArray(version) FROM `{db}`.schema_migrations");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        let mut versions = sql(n, &q).await;
-        while !versions.contains('4') && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            versions = sql(n, &q).await;
-        }
+        let versions = sql_until(n, &q, |v| v.contains('4')).await;
         assert!(versions.contains('4'), "{n}: {versions}");
         // Migration 2's ADD COLUMN reached the local and the Distributed table on every node.
         let added = sql(
@@ -280,12 +275,7 @@ async fn two_collectors_on_a_sharded_replicated_cluster() {
     }
     // Read on the other replica of the shard: it catches up by replication (eventually).
     let q = format!("SELECT sum(requests) FROM `{db}`.requests_minute WHERE service = 'edge'");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let mut total = sql(&nodes[3], &q).await;
-    while total != "21" && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        total = sql(&nodes[3], &q).await;
-    }
+    let total = sql_until(&nodes[3], &q, |t| t == "21").await;
     assert_eq!(total, "21", "three identical batches of 7");
 
     // Retention: a day's partitions dropped on every node.
@@ -323,6 +313,18 @@ async fn two_collectors_on_a_sharded_replicated_cluster() {
     a.running.shutdown().await;
     b.running.shutdown().await;
     drop_database(&nodes[0], &db).await;
+}
+
+/// The answer of `q` on `url` once `done` says so, or the last one after 20 s (replicas catch up
+/// eventually).
+async fn sql_until(url: &str, q: &str, done: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut answer = sql(url, q).await;
+    while !done(&answer) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        answer = sql(url, q).await;
+    }
+    answer
 }
 
 /// Waits until `count(occurrences)` and `uniqExact(event_id)` through `url` reach `n`.

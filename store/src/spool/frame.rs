@@ -22,9 +22,10 @@ pub(super) fn put(buf: &mut Vec<u8>, payload: &[u8], ms: u64) {
 
 /// The records of `f` from `offset` (where one starts) until `limit` (the segment's durable or
 /// closed end): at most `max_records`, and none more once `max_bytes` of payload are read, as
-/// `(appended_ms, payload)`. One positioned read takes up to [`READ_AHEAD`] bytes; a record larger
-/// than that is read alone. The whole records before a torn or corrupt one are returned; `Err`
-/// when the first one is torn or corrupt. Empty only at `limit`.
+/// `(appended_ms, payload)`. One positioned read takes up to [`READ_AHEAD`] bytes (only the header
+/// when one record is asked for: the oldest record's age is polled); a record larger than the
+/// chunk is read alone. The whole records before a torn or corrupt one are returned; `Err` when
+/// the first one is torn or corrupt. Empty only at `limit`.
 pub(super) fn read_records(
     f: &File,
     offset: u64,
@@ -33,7 +34,8 @@ pub(super) fn read_records(
     max_bytes: usize,
 ) -> Result<Vec<(u64, Vec<u8>)>, ()> {
     let avail = limit.saturating_sub(offset);
-    let mut chunk = vec![0u8; avail.min(READ_AHEAD as u64) as usize];
+    let ahead = if max_records == 1 { HEADER } else { READ_AHEAD };
+    let mut chunk = vec![0u8; avail.min(ahead as u64) as usize];
     f.read_exact_at(&mut chunk, offset).map_err(|_| ())?;
     let mut out = Vec::new();
     let (mut at, mut bytes) = (0usize, 0usize);
@@ -96,6 +98,8 @@ mod tests {
         let limit = buf.len() as u64;
         let first = read_records(&f, 0, limit, usize::MAX, usize::MAX).expect("a whole record");
         assert_eq!(first, vec![(7, b"one".to_vec())]);
+        // One record asked for: its header read first, the payload after it.
+        assert_eq!(read_records(&f, 0, limit, 1, usize::MAX), Ok(first));
         assert!(read_records(&f, second as u64, limit, usize::MAX, usize::MAX).is_err());
         // Torn: the segment ends inside the last record.
         let third = (second + HEADER + 3) as u64;
