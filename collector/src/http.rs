@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -127,6 +127,16 @@ fn encode<T: Message + serde::Serialize>(enc: Encoding, msg: &T) -> Response {
     }
 }
 
+/// The request's headers, taken rather than copied (axum's `HeaderMap` extractor clones every
+/// header: ~10 % of the CPU of a one-event request, `bench/RESULTS.md`), and its body as the
+/// `Bytes` extractor reads it (within the body limit; the refusal for [`read_body`]).
+pub async fn headers_and_body(request: Request) -> (HeaderMap, Result<Bytes, BytesRejection>) {
+    let (mut parts, body) = request.into_parts();
+    let headers = std::mem::take(&mut parts.headers);
+    let body = Bytes::from_request(Request::from_parts(parts, body), &()).await;
+    (headers, body)
+}
+
 /// The request body, or the refusal (counted) when it could not be read: over
 /// `FAULTLINE_MAX_BODY_BYTES` → 413 naming the limit, a broken stream → 400.
 pub fn read_body(
@@ -167,11 +177,8 @@ fn prepare<T: Message + Default + serde::de::DeserializeOwned>(
     run().map_err(|e| ingest.refuse(receiver, e, 0))
 }
 
-async fn traces(
-    State(ingest): State<Ingest>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, IngestError> {
+async fn traces(State(ingest): State<Ingest>, request: Request) -> Result<Response, IngestError> {
+    let (headers, body) = headers_and_body(request).await;
     const RECEIVER: Receiver = Receiver::OtlpHttpTraces;
     let body = read_body(&ingest, RECEIVER, body)?;
     // Inflated and decoded on a blocking thread by ingest (protobuf read in place), not here.
@@ -197,11 +204,8 @@ async fn traces(
     ))
 }
 
-async fn logs(
-    State(ingest): State<Ingest>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, IngestError> {
+async fn logs(State(ingest): State<Ingest>, request: Request) -> Result<Response, IngestError> {
+    let (headers, body) = headers_and_body(request).await;
     const RECEIVER: Receiver = Receiver::OtlpHttpLogs;
     let body = read_body(&ingest, RECEIVER, body)?;
     let (project, enc, req) = prepare::<ExportLogsServiceRequest>(
@@ -223,9 +227,9 @@ async fn logs(
 async fn webhook(
     State(ingest): State<Ingest>,
     Path(token): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Response, IngestError> {
+    let (headers, body) = headers_and_body(request).await;
     const RECEIVER: Receiver = Receiver::Webhook;
     let body = read_body(&ingest, RECEIVER, body)?;
     // Inflated, read and grouped on a blocking thread by ingest, which also writes the answer.

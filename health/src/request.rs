@@ -177,14 +177,10 @@ where
             HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
         req.headers_mut().insert("x-request-id", header_id.clone());
         req.extensions_mut().insert(RequestId(id.clone()));
-        let route = req
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|m| m.as_str().to_string())
-            .unwrap_or_else(|| "unmatched".to_string());
-        let method = req.method().to_string();
-        let path = req.uri().path().to_string();
-        let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
+        // Shared, not copied: the route's `Arc` and the method (standard ones hold no text).
+        let matched = req.extensions().get::<MatchedPath>().cloned();
+        let method = req.method().clone();
+        let span = tracing::info_span!("request", request_id = %id, method = %method, path = %req.uri().path());
         // Call the clone that was made ready, keep a fresh one for the next call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -202,7 +198,8 @@ where
                 let status = resp.status().as_u16();
                 // gRPC errors travel in `grpc-status` with HTTP 200.
                 let grpc = resp.headers().get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u16>().ok()).unwrap_or(0);
-                layer.metrics.record(&route, &method, status, elapsed);
+                let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+                layer.metrics.record(route, method.as_str(), status, elapsed);
                 let duration_ms = (ms * 1000.0).round() / 1000.0;
                 if status >= 500 || matches!(grpc, 2 | 4 | 8 | 10 | 12 | 13 | 14 | 15) {
                     tracing::error!(status, grpc_status = grpc, duration_ms, route = %route, "request failed");

@@ -19,9 +19,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
 use hmac::{Hmac, Mac};
@@ -172,9 +170,9 @@ fn project_slug<'v>(body: &'v Json<'v>, event: Option<&'v Json<'v>>) -> Option<&
 async fn hook(
     State(ingest): State<Ingest>,
     Path(token): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: axum::extract::Request,
 ) -> Result<Response, IngestError> {
+    let (headers, body) = crate::http::headers_and_body(request).await;
     let body = read_body(&ingest, RECEIVER, body)?;
     let project =
         (ingest.auth().project_for(Some(&token))).map_err(|e| ingest.refuse(RECEIVER, e, 1))?;

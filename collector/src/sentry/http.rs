@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use crate::error::IngestError;
-use crate::http::{compression_of, json_ok, read_body};
+use crate::http::{compression_of, headers_and_body, json_ok, read_body};
 use crate::ingest::Ingest;
 use crate::receiver::Receiver;
 
@@ -111,9 +111,9 @@ async fn envelope(
     State(ingest): State<Ingest>,
     Path(project_id): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: axum::extract::Request,
 ) -> Response {
+    let (headers, body) = headers_and_body(request).await;
     let r = handle(
         &ingest,
         Endpoint::Envelope,
@@ -129,9 +129,9 @@ async fn store(
     State(ingest): State<Ingest>,
     Path(project_id): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: axum::extract::Request,
 ) -> Response {
+    let (headers, body) = headers_and_body(request).await;
     let r = handle(&ingest, Endpoint::Store, &project_id, query, &headers, body);
     answer(r.await)
 }
