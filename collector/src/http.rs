@@ -4,8 +4,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -31,8 +30,7 @@ pub enum Encoding {
 
 /// The ingest routes. Mount health and metrics beside them.
 pub fn router(ingest: Ingest) -> Router {
-    // Bodies up to the limit are read; larger ones are refused by `read_body` (JSON 413, counted).
-    let limit = ingest.limits().max_body_bytes;
+    // Bodies are read up to the limit by `read_request` (larger ones: JSON 413, counted).
     Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/logs", post(logs))
@@ -40,7 +38,6 @@ pub fn router(ingest: Ingest) -> Router {
         .with_state(ingest.clone())
         .merge(crate::sentry::http::router(ingest.clone()))
         .merge(crate::sentry::hook::router(ingest))
-        .layer(DefaultBodyLimit::max(limit))
 }
 
 /// The media type a `content-type` names, lower-cased, without parameters (`""` when absent).
@@ -127,34 +124,45 @@ fn encode<T: Message + serde::Serialize>(enc: Encoding, msg: &T) -> Response {
     }
 }
 
-/// The request's headers, taken rather than copied (axum's `HeaderMap` extractor clones every
-/// header: ~10 % of the CPU of a one-event request, `bench/RESULTS.md`), and its body as the
-/// `Bytes` extractor reads it (within the body limit; the refusal for [`read_body`]).
-pub async fn headers_and_body(request: Request) -> (HeaderMap, Result<Bytes, BytesRejection>) {
-    let (mut parts, body) = request.into_parts();
-    let headers = std::mem::take(&mut parts.headers);
-    let body = Bytes::from_request(Request::from_parts(parts, body), &()).await;
-    (headers, body)
-}
-
-/// The request body, or the refusal (counted) when it could not be read: over
-/// `FAULTLINE_MAX_BODY_BYTES` → 413 naming the limit, a broken stream → 400.
-pub fn read_body(
+/// The request's headers and its body, read up to `FAULTLINE_MAX_BODY_BYTES`; or the refusal
+/// (counted): over the limit → 413 naming it, a broken stream → 400.
+///
+/// The headers are taken, not copied, and the limit is applied here rather than by a
+/// `DefaultBodyLimit` layer: axum's `HeaderMap` extractor clones every header, and each router
+/// layer wraps every route once more; together ~10 % of the CPU of a one-event request
+/// (`bench/RESULTS.md`).
+pub async fn read_request(
     ingest: &Ingest,
     receiver: Receiver,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Bytes, IngestError> {
-    body.map_err(|rejection| {
-        let e = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            IngestError::PayloadTooLarge(format!(
-                "body over the {}-byte limit (FAULTLINE_MAX_BODY_BYTES)",
-                ingest.limits().max_body_bytes
-            ))
-        } else {
-            IngestError::BadRequest("the request body could not be read".into())
-        };
-        ingest.refuse(receiver, e, 0)
-    })
+    request: Request,
+) -> Result<(HeaderMap, Bytes), IngestError> {
+    let (parts, body) = request.into_parts();
+    let limit = ingest.limits().max_body_bytes;
+    match axum::body::to_bytes(body, limit).await {
+        Ok(body) => Ok((parts.headers, body)),
+        Err(e) => {
+            let e = if too_large(e) {
+                IngestError::PayloadTooLarge(format!(
+                    "body over the {limit}-byte limit (FAULTLINE_MAX_BODY_BYTES)"
+                ))
+            } else {
+                IngestError::BadRequest("the request body could not be read".into())
+            };
+            Err(ingest.refuse(receiver, e, 0))
+        }
+    }
+}
+
+/// Whether reading a body failed at its length limit (as axum's `Bytes` extractor tells it).
+fn too_large(e: axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// Shared front half of both OTLP routes: auth, content type, decompression, decoding.
@@ -178,9 +186,8 @@ fn prepare<T: Message + Default + serde::de::DeserializeOwned>(
 }
 
 async fn traces(State(ingest): State<Ingest>, request: Request) -> Result<Response, IngestError> {
-    let (headers, body) = headers_and_body(request).await;
     const RECEIVER: Receiver = Receiver::OtlpHttpTraces;
-    let body = read_body(&ingest, RECEIVER, body)?;
+    let (headers, body) = read_request(&ingest, RECEIVER, request).await?;
     // Inflated and decoded on a blocking thread by ingest (protobuf read in place), not here.
     let run = || {
         let project = ingest
@@ -205,9 +212,8 @@ async fn traces(State(ingest): State<Ingest>, request: Request) -> Result<Respon
 }
 
 async fn logs(State(ingest): State<Ingest>, request: Request) -> Result<Response, IngestError> {
-    let (headers, body) = headers_and_body(request).await;
     const RECEIVER: Receiver = Receiver::OtlpHttpLogs;
-    let body = read_body(&ingest, RECEIVER, body)?;
+    let (headers, body) = read_request(&ingest, RECEIVER, request).await?;
     let (project, enc, req) = prepare::<ExportLogsServiceRequest>(
         &ingest,
         RECEIVER,
@@ -229,9 +235,8 @@ async fn webhook(
     Path(token): Path<String>,
     request: Request,
 ) -> Result<Response, IngestError> {
-    let (headers, body) = headers_and_body(request).await;
     const RECEIVER: Receiver = Receiver::Webhook;
-    let body = read_body(&ingest, RECEIVER, body)?;
+    let (headers, body) = read_request(&ingest, RECEIVER, request).await?;
     // Inflated, read and grouped on a blocking thread by ingest, which also writes the answer.
     let check = || {
         let project = ingest.auth().project_for(Some(&token))?;

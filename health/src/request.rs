@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::MatchedPath;
 use futures::future::BoxFuture;
-use http::{HeaderValue, Request, Response};
+use http::{HeaderName, HeaderValue, Request, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -19,6 +19,12 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use tower::{Layer, Service};
 use tracing::Instrument;
+
+/// Header names parsed once (a `&str` name is parsed again on every use).
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_REQUEST_DURATION: HeaderName = HeaderName::from_static("x-request-duration");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 
 /// The request's id, in the request's extensions for handlers that want it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,13 +141,13 @@ pub struct RequestService<S> {
 
 /// The id for a request: `x-request-id`, else the `traceparent` trace id, else a new one.
 pub fn request_id(headers: &http::HeaderMap) -> String {
-    if let Some(v) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+    if let Some(v) = headers.get(X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
         let v = v.trim();
         if !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()) {
             return v.to_string();
         }
     }
-    if let Some(tp) = headers.get("traceparent").and_then(|v| v.to_str().ok()) {
+    if let Some(tp) = headers.get(TRACEPARENT).and_then(|v| v.to_str().ok()) {
         let parts: Vec<&str> = tp.trim().split('-').collect();
         if parts.len() == 4
             && parts[1].len() == 32
@@ -175,7 +181,7 @@ where
         let id = request_id(req.headers());
         let header_id =
             HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
-        req.headers_mut().insert("x-request-id", header_id.clone());
+        req.headers_mut().insert(X_REQUEST_ID, header_id.clone());
         req.extensions_mut().insert(RequestId(id.clone()));
         // Shared, not copied: the route's `Arc` and the method (standard ones hold no text).
         let matched = req.extensions().get::<MatchedPath>().cloned();
@@ -191,13 +197,13 @@ where
                 let elapsed = start.elapsed();
                 let ms = elapsed.as_secs_f64() * 1000.0;
                 let h = resp.headers_mut();
-                h.insert("x-request-id", header_id);
+                h.insert(X_REQUEST_ID, header_id);
                 if let Ok(v) = HeaderValue::from_str(&format!("{ms:.3}")) {
-                    h.insert("x-request-duration", v);
+                    h.insert(X_REQUEST_DURATION, v);
                 }
                 let status = resp.status().as_u16();
                 // gRPC errors travel in `grpc-status` with HTTP 200.
-                let grpc = resp.headers().get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u16>().ok()).unwrap_or(0);
+                let grpc = resp.headers().get(GRPC_STATUS).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u16>().ok()).unwrap_or(0);
                 let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
                 layer.metrics.record(route, method.as_str(), status, elapsed);
                 let duration_ms = (ms * 1000.0).round() / 1000.0;

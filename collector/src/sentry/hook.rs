@@ -29,7 +29,7 @@ use sha2::Sha256;
 
 use crate::error::IngestError;
 use crate::event::{ErrorEvent, Source};
-use crate::http::{json_ok, read_body};
+use crate::http::{json_ok, read_request};
 use crate::ingest::{Ingest, Job};
 use crate::labelled::{LabelledCounts, label};
 use crate::receiver::Receiver;
@@ -172,8 +172,7 @@ async fn hook(
     Path(token): Path<String>,
     request: axum::extract::Request,
 ) -> Result<Response, IngestError> {
-    let (headers, body) = crate::http::headers_and_body(request).await;
-    let body = read_body(&ingest, RECEIVER, body)?;
+    let (headers, body) = read_request(&ingest, RECEIVER, request).await?;
     let project =
         (ingest.auth().project_for(Some(&token))).map_err(|e| ingest.refuse(RECEIVER, e, 1))?;
     let settings = ingest.sentry_hooks();

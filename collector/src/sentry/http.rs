@@ -7,15 +7,13 @@
 //! to stop sending what Faultline does not store (replays, profiles, …).
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use crate::error::IngestError;
-use crate::http::{compression_of, headers_and_body, json_ok, read_body};
+use crate::http::{compression_of, json_ok, read_request};
 use crate::ingest::Ingest;
 use crate::receiver::Receiver;
 
@@ -26,6 +24,9 @@ use super::key;
 /// Bugsink does), for a day at a time.
 pub const NOT_STORED: &str =
     "86400:replay;profile;profile_chunk;attachment;feedback;monitor;log_item:organization";
+
+/// `X-Sentry-Rate-Limits`, parsed once.
+const X_SENTRY_RATE_LIMITS: HeaderName = HeaderName::from_static("x-sentry-rate-limits");
 
 /// The DSN routes (mount them on the OTLP/HTTP router).
 pub fn router(ingest: Ingest) -> Router {
@@ -91,7 +92,7 @@ fn refusal(e: IngestError) -> Response {
     let h = resp.headers_mut();
     if let Some(secs) = limited {
         if let Ok(v) = HeaderValue::from_str(&format!("{secs}::project, {NOT_STORED}")) {
-            h.insert("x-sentry-rate-limits", v);
+            h.insert(X_SENTRY_RATE_LIMITS, v);
         }
     } else if let Ok(v) = HeaderValue::from_str(&message) {
         h.insert("x-sentry-error", v);
@@ -113,16 +114,7 @@ async fn envelope(
     RawQuery(query): RawQuery,
     request: axum::extract::Request,
 ) -> Response {
-    let (headers, body) = headers_and_body(request).await;
-    let r = handle(
-        &ingest,
-        Endpoint::Envelope,
-        &project_id,
-        query,
-        &headers,
-        body,
-    );
-    answer(r.await)
+    answer(handle(&ingest, Endpoint::Envelope, &project_id, query, request).await)
 }
 
 async fn store(
@@ -131,9 +123,7 @@ async fn store(
     RawQuery(query): RawQuery,
     request: axum::extract::Request,
 ) -> Response {
-    let (headers, body) = headers_and_body(request).await;
-    let r = handle(&ingest, Endpoint::Store, &project_id, query, &headers, body);
-    answer(r.await)
+    answer(handle(&ingest, Endpoint::Store, &project_id, query, request).await)
 }
 
 fn answer(r: Result<Vec<u8>, IngestError>) -> Response {
@@ -141,7 +131,7 @@ fn answer(r: Result<Vec<u8>, IngestError>) -> Response {
         Ok(body) => {
             let mut resp = json_ok(body);
             resp.headers_mut()
-                .insert("x-sentry-rate-limits", HeaderValue::from_static(NOT_STORED));
+                .insert(X_SENTRY_RATE_LIMITS, HeaderValue::from_static(NOT_STORED));
             cors(&mut resp);
             resp
         }
@@ -154,14 +144,14 @@ async fn handle(
     endpoint: Endpoint,
     project_id: &str,
     query: Option<String>,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: axum::extract::Request,
 ) -> Result<Vec<u8>, IngestError> {
     let receiver = match endpoint {
         Endpoint::Envelope => Receiver::SentryEnvelope,
         Endpoint::Store => Receiver::SentryStore,
     };
-    let body = read_body(ingest, receiver, body)?;
+    let (headers, body) = read_request(ingest, receiver, request).await?;
+    let headers = &headers;
     let check = || {
         let sentry_id = project_id
             .parse::<u64>()

@@ -3,7 +3,7 @@
 //! JavaScript SDKs), or the envelope header's `dsn` (tunnels). Relay's order; any one is enough,
 //! and several that disagree are refused (401) rather than one picked.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName, header};
 
 use crate::error::IngestError;
 
@@ -37,13 +37,16 @@ pub fn dsn_parts(dsn: &str) -> Option<(&str, &str)> {
     Some((key, id))
 }
 
+/// `X-Sentry-Auth`, parsed once.
+const X_SENTRY_AUTH: HeaderName = HeaderName::from_static("x-sentry-auth");
+
 /// The key the request's headers or query string carry (`None`: none of them does; the envelope
 /// header may still). Several that disagree: 401.
 pub fn from_request<'a>(
     headers: &'a HeaderMap,
     query: Option<&'a str>,
 ) -> Result<Option<&'a str>, IngestError> {
-    let header = |name: &str| {
+    let header = |name: &HeaderName| {
         headers
             .get_all(name)
             .iter()
@@ -51,8 +54,8 @@ pub fn from_request<'a>(
             .filter_map(from_header_value)
             .collect::<Vec<_>>()
     };
-    let mut keys = header("x-sentry-auth");
-    keys.extend(header("authorization"));
+    let mut keys = header(&X_SENTRY_AUTH);
+    keys.extend(header(&header::AUTHORIZATION));
     keys.extend(query.and_then(from_query));
     match keys.split_first() {
         None => Ok(None),

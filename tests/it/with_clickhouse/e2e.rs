@@ -531,6 +531,37 @@ async fn bad_input_gets_clear_errors() {
             "{text}"
         );
     }
+    // A chunked body (no Content-Length, as @sentry/node sends) is cut at the limit too.
+    let chunked = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = s.http.trim_start_matches("http://");
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let head = "POST /webhook/error/dev HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+        tcp.write_all(head.as_bytes()).await.expect("head");
+        let chunk = format!("4000\r\n{}\r\n", " ".repeat(0x4000));
+        // 80 KiB in 16 KiB chunks (the server may answer and close before the last).
+        for _ in 0..5 {
+            if tcp.write_all(chunk.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+        let _ = tcp.write_all(b"0\r\n\r\n").await;
+        // Read until the error body has come (or the server closed, or 10 s passed).
+        let mut answer = Vec::new();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&answer).contains("}}") {
+            match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&buf[..n]),
+                _ => break,
+            }
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    assert!(
+        chunked.starts_with("HTTP/1.1 413") && chunked.contains("FAULTLINE_MAX_BODY_BYTES"),
+        "{chunked}"
+    );
     // Well-formed but empty requests are fine, in both encodings, gzip or not.
     let empty = faultline_proto::otlp::collector::trace::v1::ExportTraceServiceRequest::default()
         .encode_to_vec();
