@@ -46,6 +46,9 @@ const SKIP_TOP: [&str; 5] = [
 /// Keys not built in objects nested four levels or more (stack frames sit at four to seven):
 /// local variables and source lines around the frame's.
 const SKIP_DEEP: [&str; 3] = ["vars", "pre_context", "post_context"];
+/// Room made for an array's items or an object's members before the first is read: a stack
+/// frame's kept members (module, function, file, line, source line, in-app flag) fit.
+const INITIAL: usize = 8;
 /// The nesting level from which [`SKIP_DEEP`] applies.
 const DEEP: u32 = 4;
 
@@ -291,7 +294,9 @@ impl<'de> Visitor<'de> for Seed {
         let inner = Seed {
             depth: self.depth + 1,
         };
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        // serde_json gives no size hint: room for a few up front rather than growing 0 → 4 → 8
+        // (reallocations were a sixth of the parse: `bench/RESULTS.md`).
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(INITIAL).min(64));
         while let Some(item) = seq.next_element_seed(inner)? {
             items.push(item);
         }
@@ -302,7 +307,7 @@ impl<'de> Visitor<'de> for Seed {
         let inner = Seed {
             depth: self.depth + 1,
         };
-        let mut members = Vec::new();
+        let mut members = Vec::with_capacity(INITIAL);
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             let skip = (self.depth == 0 && SKIP_TOP.contains(&key.as_ref()))
                 || (self.depth >= DEEP && SKIP_DEEP.contains(&key.as_ref()));
