@@ -3,8 +3,9 @@
 //! `cargo bench -p faultline-collector --bench sentry`. One core; `thrpt` is envelopes per second.
 //!
 //! Stages: `inflate` (gzip), `map` (envelope read, event JSON parsed and mapped to an
-//! `ErrorEvent`), `rows` (map, then grouped, scrubbed and limited into rows, as spooled; the
-//! trace's grouping work cached), `rows_uncached` (the same, every trace new).
+//! `ErrorEvent`, frames and text built), `rows` (map, then grouped, scrubbed and limited into
+//! rows, as spooled; the trace's work cached, so a known trace is mapped without its frames and
+//! text), `rows_uncached` (the same, every trace new).
 
 #![allow(missing_docs)]
 
@@ -41,11 +42,12 @@ fn event_item(body: &[u8]) -> &[u8] {
         .payload
 }
 
-fn ctx() -> Context<'static> {
+fn ctx(traces: Option<&TraceCache>) -> Context<'_> {
     Context {
         source: Source::SentryEnvelope,
         project: "bench",
         event_id: None,
+        traces,
     }
 }
 
@@ -64,7 +66,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for e in ENVELOPES {
                 let json = Json::parse(event_item(e)).expect("json");
-                std::hint::black_box(to_event(&json, ctx()).expect("event"));
+                std::hint::black_box(to_event(&json, ctx(None)).expect("event"));
             }
         })
     });
@@ -86,7 +88,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 for e in ENVELOPES {
                     let json = Json::parse(event_item(e)).expect("json");
-                    let event = to_event(&json, ctx()).expect("event");
+                    let event = to_event(&json, ctx(Some(cache))).expect("event");
                     with_rows(vec![event], "bench", 0, policy, cache, |rows| {
                         std::hint::black_box(rows.len())
                     });

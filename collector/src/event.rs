@@ -15,6 +15,7 @@ use faultline_store::OccurrenceRow;
 use crate::fingerprint::{
     Frame, GroupingConfig, GroupingInput, Segment, Stack, Transition, fingerprint,
 };
+use crate::occurrence::TraceHint;
 
 /// Which receiver took the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +103,8 @@ pub struct ErrorEvent<'a> {
     pub client_fingerprint: Option<Text<'a>>,
     /// Remaining attributes, as strings.
     pub attributes: Vec<(Text<'a>, Text<'a>)>,
+    /// The trace work as the receiver found it, or its own key for it ([`TraceHint`]).
+    pub trace_hint: TraceHint,
 }
 
 /// Severity by seed 004 §6: low (404, < 400), medium (410, 412, 3xx, validation), high (401, 403,
@@ -229,6 +232,7 @@ impl<'a> ErrorEvent<'a> {
             attributes: (self.attributes.into_iter())
                 .map(|(k, v)| (own(k), own(v)))
                 .collect(),
+            trace_hint: self.trace_hint,
         }
     }
 

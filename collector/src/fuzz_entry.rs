@@ -147,6 +147,7 @@ pub fn sentry_envelope(data: &[u8]) {
                 source: Source::SentryEnvelope,
                 project: "fuzz",
                 event_id,
+                traces: None,
             };
             if let Ok(ev) = to_event(&v, ctx) {
                 store_all(vec![ev]);

@@ -194,6 +194,11 @@ impl Ingest {
     }
 
     /// How `project`'s occurrences are grouped, cut and scrubbed.
+    /// The cache of trace work, shared by every receiver ([`crate::occurrence`]).
+    pub(crate) fn trace_cache(&self) -> &TraceCache {
+        &self.inner.traces
+    }
+
     fn row_policy(&self, project: &str) -> RowPolicy<'_> {
         let policy = &self.inner.policy;
         RowPolicy {

@@ -41,12 +41,37 @@ pub struct TraceWork {
 }
 
 impl TraceWork {
+    /// Whether this work alone groups every occurrence of the trace (the fingerprint does not
+    /// depend on the message): then an event needs neither its trace's text nor its frames.
+    pub fn groups_alone(&self) -> bool {
+        self.fingerprint.is_some()
+    }
+
     fn bytes(&self) -> usize {
         self.fingerprint.as_ref().map_or(0, String::len)
             + self.culprit.len()
             + self.stacktrace.len()
             + 96
     }
+}
+
+/// What a receiver knows of an event's trace work before the rows are built.
+///
+/// A receiver that reads frames as data (Sentry) can key a trace by what it received, more
+/// cheaply than by the frames and text it would build from it; when that key finds work that
+/// groups alone ([`TraceWork::groups_alone`]), the event is built without them.
+#[derive(Debug, Clone, Default)]
+pub enum TraceHint {
+    /// Nothing: the trace is keyed by the event's text and frames ([`trace_work`]).
+    #[default]
+    Unknown,
+    /// The receiver's key for the trace: a 128-bit hash of everything the trace work depends on
+    /// (project, service, exception type, and what the text and frames are built from), in a
+    /// key space of the receiver's own. Work computed for the event is kept under it.
+    Key(u128),
+    /// The work, found under the receiver's key: the event's `stacktrace` and `frames` were left
+    /// empty (the row takes the work's trace).
+    Found(Arc<TraceWork>),
 }
 
 /// A bounded map from trace keys to their [`TraceWork`], shared by all ingest threads.
@@ -83,6 +108,17 @@ impl TraceCache {
         }
     }
 
+    /// The work kept under `key` (a hit in the previous generation moves it back), if any.
+    pub fn get(&self, key: u128) -> Option<Arc<TraceWork>> {
+        let mut g = self.lock();
+        if let Some(w) = g.current.get(&key) {
+            return Some(w.clone());
+        }
+        let w = g.previous.remove(&key)?;
+        self.insert(&mut g, key, w.clone());
+        Some(w)
+    }
+
     /// Entries held now (both generations).
     pub fn len(&self) -> usize {
         let g = self.lock();
@@ -100,15 +136,8 @@ impl TraceCache {
     }
 
     fn get_or_compute(&self, key: u128, compute: impl FnOnce() -> TraceWork) -> Arc<TraceWork> {
-        {
-            let mut g = self.lock();
-            if let Some(w) = g.current.get(&key) {
-                return w.clone();
-            }
-            if let Some(w) = g.previous.remove(&key) {
-                self.insert(&mut g, key, w.clone());
-                return w;
-            }
+        if let Some(w) = self.get(key) {
+            return w;
         }
         let w = Arc::new(compute());
         self.insert(&mut self.lock(), key, w.clone());
@@ -211,14 +240,20 @@ pub struct RowPolicy<'p> {
 }
 
 /// The per-trace work of `ev` in `project` (grouping when the message does not matter, culprit,
-/// the trace cut and scrubbed, its [`stack_hash`]), from `cache` when it was done before.
+/// the trace cut and scrubbed, its [`stack_hash`]), from `cache` when it was done before (under
+/// the receiver's key when the event carries one: [`TraceHint`]).
 pub fn trace_work(
     ev: &ErrorEvent<'_>,
     project: &str,
     policy: RowPolicy<'_>,
     cache: &TraceCache,
 ) -> Arc<TraceWork> {
-    cache.get_or_compute(trace_key(project, ev), || {
+    let key = match &ev.trace_hint {
+        TraceHint::Found(work) => return work.clone(),
+        TraceHint::Key(key) => *key,
+        TraceHint::Unknown => trace_key(project, ev),
+    };
+    cache.get_or_compute(key, || {
         let mut input = ev.grouping_input(project, policy.config);
         input.client_fingerprint = None;
         let (g, uses_message) = fingerprint_and_usage(&input);

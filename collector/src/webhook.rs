@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::error::IngestError;
 use crate::event::{ErrorEvent, Source, Text};
+use crate::occurrence::TraceHint;
 
 /// Most events in one webhook batch (a JSON array); the body size limit applies as well.
 pub const MAX_WEBHOOK_BATCH: usize = 10_000;
@@ -157,5 +158,6 @@ pub fn to_event(w: WebhookEvent<'_>) -> Result<ErrorEvent<'_>, String> {
         severity_hint: w.severity,
         client_fingerprint: w.fingerprint,
         attributes,
+        trace_hint: TraceHint::Unknown,
     })
 }

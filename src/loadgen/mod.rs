@@ -400,6 +400,7 @@ mod tests {
             source: faultline_collector::event::Source::SentryEnvelope,
             project: "p",
             event_id: header.event_id.as_deref(),
+            traces: None,
         };
         let ev = faultline_collector::sentry::event::to_event(&v, ctx).expect("maps");
         assert!(!ev.exception_type.is_empty() && !ev.frames.is_empty());

@@ -27,9 +27,10 @@ use std::borrow::Cow;
 use crate::event::{ErrorEvent, Source, Text};
 use crate::fingerprint::Segment;
 use crate::fingerprint::structured::{self, Platform, SourceFrame};
+use crate::occurrence::{TraceCache, TraceHint};
 
 use super::json::Json;
-use super::render;
+use super::{render, trace_key};
 
 /// What an event is mapped with, besides itself.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +41,9 @@ pub struct Context<'a> {
     pub project: &'a str,
     /// The envelope header's `event_id`, which wins over the payload's.
     pub event_id: Option<&'a str>,
+    /// The ingest's trace cache, when rows are built from the event: a trace whose work is
+    /// there is not built again ([`TraceHint`]).
+    pub traces: Option<&'a TraceCache>,
 }
 
 /// `v[key]` as a string.
@@ -405,8 +409,10 @@ pub fn to_event<'v>(ev: &'v Json<'v>, ctx: Context<'v>) -> Result<ErrorEvent<'v>
         }
     };
 
+    let service = service_of(ev, &tags, ctx.project);
+
     // What was reported, its trace, and how it groups.
-    let (exception_type, message, template, stacktrace, frames, escaped, mechanism);
+    let (exception_type, message, template, stacktrace, frames, escaped, mechanism, trace_hint);
     if let Some(reported) = values.last().copied() {
         exception_type = if synthetic(reported) {
             Cow::Borrowed("")
@@ -415,30 +421,51 @@ pub fn to_event<'v>(ev: &'v Json<'v>, ctx: Context<'v>) -> Result<ErrorEvent<'v>
         };
         message = Cow::Borrowed(s(reported, "value").unwrap_or(""));
         template = None;
-        let chain: Vec<render::Exception<'v>> = values
-            .iter()
-            .map(|e| render::Exception {
-                printed_type: if synthetic(e) {
-                    None
-                } else {
-                    printed_type(platform, e)
-                },
-                value: s(e, "value").unwrap_or(""),
-                frames: frames_of(e.get("stacktrace")),
-            })
-            .collect();
-        stacktrace = Cow::Owned(render::trace(platform, &chain));
-        frames = chain
-            .iter()
-            .rev()
-            .map(|e| {
-                let sources: Vec<SourceFrame<'v>> =
-                    e.frames.iter().map(|f| source_frame(f)).collect();
-                let mut seg = structured::segment(platform, None, &sources);
-                seg.exception_type = e.printed_type.clone();
-                seg
-            })
-            .collect::<Vec<Segment<'v>>>();
+        // A known trace (its work groups without the message) needs neither text nor frames.
+        let key = ctx.traces.map(|cache| {
+            let key = trace_key::key(
+                ctx.project,
+                &service,
+                &exception_type,
+                platform_name,
+                &values,
+            );
+            (key, cache.get(key).filter(|w| w.groups_alone()))
+        });
+        match key {
+            Some((_, Some(work))) => {
+                stacktrace = Cow::Borrowed("");
+                frames = Vec::new();
+                trace_hint = TraceHint::Found(work);
+            }
+            _ => {
+                let chain: Vec<render::Exception<'v>> = values
+                    .iter()
+                    .map(|e| render::Exception {
+                        printed_type: if synthetic(e) {
+                            None
+                        } else {
+                            printed_type(platform, e)
+                        },
+                        value: s(e, "value").unwrap_or(""),
+                        frames: frames_of(e.get("stacktrace")),
+                    })
+                    .collect();
+                stacktrace = Cow::Owned(render::trace(platform, &chain));
+                frames = chain
+                    .iter()
+                    .rev()
+                    .map(|e| {
+                        let sources: Vec<SourceFrame<'v>> =
+                            e.frames.iter().map(|f| source_frame(f)).collect();
+                        let mut seg = structured::segment(platform, None, &sources);
+                        seg.exception_type = e.printed_type.clone();
+                        seg
+                    })
+                    .collect::<Vec<Segment<'v>>>();
+                trace_hint = key.map_or(TraceHint::Unknown, |(key, _)| TraceHint::Key(key));
+            }
+        }
         escaped = reported
             .pointer("/mechanism/handled")
             .and_then(Json::as_bool)
@@ -478,10 +505,10 @@ pub fn to_event<'v>(ev: &'v Json<'v>, ctx: Context<'v>) -> Result<ErrorEvent<'v>
         frames = vec![Segment::default()];
         escaped = false;
         mechanism = None;
+        trace_hint = TraceHint::Unknown;
     }
     attr("mechanism.type", mechanism.map(Cow::Borrowed));
 
-    let service = service_of(ev, &tags, ctx.project);
     let transaction = ne(ev, "transaction");
     let source = ev
         .pointer("/transaction_info/source")
@@ -584,6 +611,7 @@ pub fn to_event<'v>(ev: &'v Json<'v>, ctx: Context<'v>) -> Result<ErrorEvent<'v>
         severity_hint: severity_hint(ev),
         client_fingerprint: client_fingerprint(ev),
         attributes,
+        trace_hint,
     })
 }
 

@@ -164,6 +164,7 @@ impl Ingest {
                 source,
                 project: &project,
                 event_id: c.event_id.as_deref(),
+                traces: Some(me.trace_cache()),
             };
             let events = (values.iter())
                 .map(|v| to_event(v, ctx))

@@ -11,6 +11,8 @@
 //! - [`json`]: a JSON value borrowing from the payload, skipping what is never kept.
 //! - [`event`]: one Sentry event → an `ErrorEvent` (the field rules are there).
 //! - [`render`]: frames → a readable trace in the platform's own format.
+//! - [`trace_key`]: the key of an event's trace work, from the exceptions as sent (a repeat of a
+//!   known trace is mapped without building its frames and text).
 //! - [`reports`]: client reports (what SDKs dropped), counted for `/metrics`.
 //! - [`hook`]: Sentry's outgoing webhooks (`/sentry/webhook/{token}`), signed with HMAC.
 
@@ -23,5 +25,6 @@ pub mod json;
 pub mod key;
 pub mod render;
 pub mod reports;
+mod trace_key;
 
 pub use reports::{ClientReportMetrics, ClientReports};

@@ -38,6 +38,7 @@ fn ctx(event_id: Option<&str>) -> Context<'_> {
         source: Source::SentryEnvelope,
         project: "shop",
         event_id,
+        traces: None,
     }
 }
 
@@ -277,4 +278,125 @@ fn log_templates_are_filled_in_when_not_formatted() {
         "hi ann"
     );
     assert_eq!(interpolate("no params", None), "no params");
+}
+
+/// Sentry events of every runtime: the corpus's errors with their frames as data (as the SDKs
+/// send them, oldest first, in-app flags given), the envelopes sentry-python wrote, and events
+/// whose grouping depends on the message or the client.
+fn events_for_the_cache() -> Vec<&'static Json<'static>> {
+    let path = format!(
+        "{}/tests/data/grouping/events.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("corpus");
+    let mut out: Vec<&'static Json<'static>> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let e: Value = serde_json::from_str(l).expect("corpus line");
+            let trace = crate::fingerprint::parse_stacktrace(e["stacktrace"].as_str().unwrap_or(""));
+            let n = trace.len();
+            let values: Vec<Value> = (trace.iter().rev().enumerate())
+                .map(|(i, seg)| {
+                    let frames: Vec<Value> = (seg.frames.iter().rev())
+                        .enumerate()
+                        .map(|(j, f)| {
+                            json!({"module": f.module, "function": f.function, "in_app": f.in_app,
+                                   "filename": format!("{}.src", f.module), "lineno": 10 + j,
+                                   "vars": {"i": j}})
+                        })
+                        .collect();
+                    json!({"type": if i + 1 == n { e["exception_type"].clone() } else { json!("Error") },
+                           "value": if i + 1 == n { e["message"].clone() } else { json!("cause") },
+                           "stacktrace": {"frames": frames}})
+                })
+                .collect();
+            let platform = match e["lang"].as_str() {
+                Some("rust") => "native",
+                other => other.unwrap_or("other"),
+            };
+            parsed(&json!({"platform": platform, "exception": {"values": values},
+                           "tags": {"service": e["service"]}, "message": e["message"]}))
+        })
+        .collect();
+    for name in [
+        "python_chained.envelope",
+        "python_fingerprint.envelope",
+        "python_logging.envelope",
+    ] {
+        out.push(event_of(name).1);
+    }
+    // Nothing in app: grouped on the message, one by one.
+    out.push(parsed(
+        &json!({"platform": "python", "exception": {"values": [{"type": "E",
+        "value": "timeout #1", "stacktrace": {"frames": [{"function": "f", "in_app": false}]}}]}}),
+    ));
+    out
+}
+
+/// A trace found in the cache is mapped without its frames and text, and its rows are the rows
+/// of the full mapping: cold and warm caches, disabled ones, message rules, client fingerprints.
+#[test]
+fn a_known_trace_maps_to_the_rows_of_the_full_mapping() {
+    use crate::fingerprint::{FingerprintRule, GroupingConfig};
+    use crate::limits::FieldLimits;
+    use crate::occurrence::{RowPolicy, TraceCache, with_rows};
+    use crate::scrub::Scrubber;
+
+    let events = events_for_the_cache();
+    assert!(events.len() > 300);
+    let fields = FieldLimits::default();
+    let scrubber = Scrubber::new(true, true, &[], &[]);
+    let rules = GroupingConfig {
+        rules: vec![FingerprintRule {
+            message: Some("*timeout*".into()),
+            fingerprint: "timeouts-{{ default }}".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let none = TraceCache::new(0);
+    for config in [None, Some(&rules)] {
+        let policy = RowPolicy {
+            config,
+            fields: &fields,
+            scrubber: &scrubber,
+            transition: None,
+        };
+        let rows = |v: &'static Json<'static>, traces: Option<&TraceCache>, cache: &TraceCache| {
+            let ctx = Context {
+                traces,
+                ..ctx(None)
+            };
+            let mut ev = to_event(v, ctx).expect("maps");
+            ev.event_id = "fixed".into();
+            let found = matches!(ev.trace_hint, TraceHint::Found(_));
+            assert_eq!(
+                found,
+                ev.frames.is_empty() && ev.stacktrace.is_empty() && found
+            );
+            let rows = with_rows(vec![ev], "shop", 1_700_000_000, policy, cache, |rows| {
+                format!("{rows:?}")
+            });
+            (rows, found)
+        };
+        for max_bytes in [0, 32 << 20] {
+            let cache = TraceCache::new(max_bytes);
+            let mut found = 0;
+            for round in 0..2 {
+                for (i, v) in events.iter().enumerate() {
+                    let (want, _) = rows(v, None, &none);
+                    let (got, hit) = rows(v, Some(&cache), &cache);
+                    assert_eq!(got, want, "event {i}, round {round}, cache {max_bytes}");
+                    found += usize::from(hit);
+                }
+            }
+            match (max_bytes, config) {
+                // Nothing kept; a message rule makes every grouping read the message.
+                (0, _) | (_, Some(_)) => assert_eq!(found, 0),
+                // Every trace whose grouping does not read the message is known the second time.
+                _ => assert!(found > events.len() / 2, "{found} of {}", events.len()),
+            }
+        }
+    }
 }
