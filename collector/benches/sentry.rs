@@ -65,7 +65,8 @@ fn bench(c: &mut Criterion) {
     g.bench_function("map", |b| {
         b.iter(|| {
             for e in ENVELOPES {
-                let json = Json::parse(event_item(e)).expect("json");
+                let arena = Json::arena_for(e.len());
+                let json = Json::parse(event_item(e), &arena).expect("json");
                 std::hint::black_box(to_event(&json, ctx(None)).expect("event"));
             }
         })
@@ -87,7 +88,8 @@ fn bench(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter(|| {
                 for e in ENVELOPES {
-                    let json = Json::parse(event_item(e)).expect("json");
+                    let arena = Json::arena_for(e.len());
+                    let json = Json::parse(event_item(e), &arena).expect("json");
                     let event = to_event(&json, ctx(Some(cache))).expect("event");
                     with_rows(vec![event], "bench", 0, policy, cache, |rows| {
                         std::hint::black_box(rows.len())

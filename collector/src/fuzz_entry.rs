@@ -142,7 +142,8 @@ pub fn sentry_envelope(data: &[u8]) {
     use crate::sentry::envelope::{self, ItemType};
     use crate::sentry::event::{Context, to_event};
     let map = |payload: &[u8], event_id: Option<&str>| {
-        if let Ok(v) = crate::sentry::json::Json::parse(payload) {
+        let arena = bumpalo::Bump::new();
+        if let Ok(v) = crate::sentry::json::Json::parse(payload, &arena) {
             let ctx = Context {
                 source: Source::SentryEnvelope,
                 project: "fuzz",

@@ -395,7 +395,9 @@ mod tests {
             faultline_collector::sentry::envelope::parse(&plain).expect("envelope");
         let items: Vec<_> = items.collect::<Result<_, _>>().expect("items");
         assert_eq!(items.len(), 1);
-        let v = faultline_collector::sentry::json::Json::parse(items[0].payload).expect("event");
+        let arena = faultline_collector::sentry::json::Json::arena_for(items[0].payload.len());
+        let v = faultline_collector::sentry::json::Json::parse(items[0].payload, &arena)
+            .expect("event");
         let ctx = faultline_collector::sentry::event::Context {
             source: faultline_collector::event::Source::SentryEnvelope,
             project: "p",

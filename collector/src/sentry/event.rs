@@ -76,7 +76,7 @@ fn as_text<'v>(v: &'v Json<'v>) -> Text<'v> {
 /// tags and headers as pairs).
 fn pairs<'v>(v: Option<&'v Json<'v>>) -> Vec<(&'v str, &'v Json<'v>)> {
     match v {
-        Some(Json::Object(m)) => m.iter().map(|(k, v)| (k.as_ref(), v)).collect(),
+        Some(Json::Object(m)) => m.iter().map(|(k, v)| (*k, v)).collect(),
         Some(Json::Array(items)) => items
             .iter()
             .filter_map(|p| match p.as_array() {
@@ -260,7 +260,7 @@ fn interpolate<'v>(template: &'v str, params: Option<&Json<'_>>) -> Text<'v> {
         Some(Json::Array(a)) => a.iter().map(as_text).collect(),
         Some(Json::Object(m)) => {
             let mut out = template.to_string();
-            for (k, v) in m {
+            for (k, v) in *m {
                 out = out.replace(&format!("{{{k}}}"), &as_text(v));
                 out = out.replace(&format!("%({k})s"), &as_text(v));
             }

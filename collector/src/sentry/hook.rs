@@ -209,7 +209,8 @@ impl Ingest {
     ) -> Result<Vec<u8>, IngestError> {
         self.run(RECEIVER, move |me| {
             let refuse = |e| me.refuse(RECEIVER, e, 1);
-            let value = Json::parse(&body).map_err(|e| {
+            let arena = Json::arena_for(body.len());
+            let value = Json::parse(&body, &arena).map_err(|e| {
                 refuse(IngestError::BadRequest(format!(
                     "malformed Sentry webhook: {e}"
                 )))
@@ -293,26 +294,27 @@ mod tests {
 
     #[test]
     fn shapes_and_slugs() {
+        let arena = bumpalo::Bump::new();
         let alert_value = serde_json::json!({
             "action": "triggered",
             "data": {"event": {"url": "https://sentry.io/api/0/projects/acme/shop/events/abc/", "exception": {"values": []}}}
         });
-        let alert = Json::from(&alert_value);
+        let alert = Json::from_value(&alert_value, &arena);
         let ev = match shape("event_alert", &alert) {
             Shape::Event(ev) => ev,
             other => panic!("{other:?}"),
         };
         assert_eq!(project_slug(&alert, Some(ev)), Some("shop"));
         let legacy_value = serde_json::json!({"project_slug": "blog", "event": {"message": "x"}});
-        let legacy = Json::from(&legacy_value);
+        let legacy = Json::from_value(&legacy_value, &arena);
         assert!(matches!(shape("", &legacy), Shape::Event(_)));
         assert_eq!(project_slug(&legacy, None), Some("blog"));
         let flat_value = serde_json::json!({"project": "api", "exception": {"type": "ValueError", "stacktrace": "..."}});
-        let flat = Json::from(&flat_value);
+        let flat = Json::from_value(&flat_value, &arena);
         assert!(matches!(shape("", &flat), Shape::Flat(_)));
         assert_eq!(project_slug(&flat, None), Some("api"));
         let issue_value = serde_json::json!({"action": "resolved", "data": {"issue": {"project": {"slug": "shop"}}}});
-        let issue = Json::from(&issue_value);
+        let issue = Json::from_value(&issue_value, &arena);
         assert_eq!(shape("issue", &issue), Shape::Other);
         assert_eq!(project_slug(&issue, None), Some("shop"));
     }

@@ -99,7 +99,8 @@ fn contents(endpoint: Endpoint, envelope: bool, body: &[u8]) -> Result<Contents<
 /// A transaction as one request of its service in its minute (failed: status 500 and above, or
 /// a span status of `internal_error`); only server transactions (`op` `http.server`) count.
 fn request_of(payload: &[u8], project: &str) -> Option<RequestCountRow> {
-    let t = Json::parse(payload).ok()?;
+    let arena = Json::arena_for(payload.len());
+    let t = Json::parse(payload, &arena).ok()?;
     let trace = t.pointer("/contexts/trace")?;
     let op = trace.get("op").and_then(Json::as_str).unwrap_or("");
     if !op.starts_with("http.server") {
@@ -150,9 +151,11 @@ impl Ingest {
                 me.client_reports().add(&project, report);
             }
             let n = c.events.len() as u64;
+            // The events' JSON is built in one arena, freed whole when the job ends.
+            let arena = Json::arena_for(c.events.iter().map(|(_, p)| p.len()).sum());
             let values = (c.events.iter())
                 .map(|(index, payload)| {
-                    Json::parse(payload).map_err(|e| {
+                    Json::parse(payload, &arena).map_err(|e| {
                         IngestError::BadRequest(format!(
                             "item {index} (event): malformed JSON: {e}"
                         ))

@@ -2,14 +2,18 @@
 //!
 //! `serde_json::Value` allocates a `String` for every key and text and a `BTreeMap` for every
 //! object; for an event of a few kilobytes that was a quarter of a single envelope's cost
-//! (`bench/RESULTS.md`, 2026-12-06). [`Json`] keeps texts as slices of the payload (owned only
+//! (`bench/RESULTS.md`, 2026-12-06). [`Json`] keeps texts as slices of the payload (copied only
 //! when they hold escapes), objects as lists of pairs in the order sent, and does not build what
 //! Faultline never keeps: frames' `vars`, `pre_context` and `post_context`, and the event's
 //! `breadcrumbs`, `modules`, `debug_meta`, `spans` and `measurements` are skipped while parsing.
-//! The accessors are named as `serde_json::Value`'s.
+//! Its arrays, objects and unescaped texts live in an arena ([`Bump`]) the caller keeps beside the
+//! payload: a value is never dropped node by node (freeing a tree cost as much as a sixth of
+//! building it), and the arena goes in one piece. The accessors are named as
+//! `serde_json::Value`'s.
 
-use std::borrow::Cow;
 use std::fmt;
+
+use bumpalo::Bump;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -25,12 +29,12 @@ pub enum Json<'a> {
     Bool(bool),
     /// A number, as serde_json reads it.
     Number(Number),
-    /// A text, borrowed from the payload unless it held escapes.
-    String(Cow<'a, str>),
+    /// A text, borrowed from the payload unless it held escapes (then from the arena).
+    String(&'a str),
     /// An array.
-    Array(Vec<Json<'a>>),
+    Array(&'a [Json<'a>]),
     /// An object, its members in the order sent.
-    Object(Vec<(Cow<'a, str>, Json<'a>)>),
+    Object(&'a [(&'a str, Json<'a>)]),
 }
 
 static NULL: Json<'static> = Json::Null;
@@ -53,8 +57,9 @@ const INITIAL: usize = 8;
 const DEEP: u32 = 4;
 
 impl<'a> Json<'a> {
-    /// Parses `payload`, borrowing from it (see the module docs for what is skipped).
-    pub fn parse(payload: &'a [u8]) -> Result<Json<'a>, serde_json::Error> {
+    /// Parses `payload`, borrowing from it, building in `arena` (see the module docs for what is
+    /// skipped). An arena of [`Json::arena_for`] the payload usually holds the whole value.
+    pub fn parse(payload: &'a [u8], arena: &'a Bump) -> Result<Json<'a>, serde_json::Error> {
         // Checked as UTF-8 once, whole: reading from a `str`, serde_json does not check every
         // text it borrows again (an eighth of the parse).
         let text = std::str::from_utf8(payload).map_err(|e| {
@@ -64,15 +69,21 @@ impl<'a> Json<'a> {
             ))
         })?;
         let mut de = serde_json::Deserializer::from_str(text);
-        let value = Seed { depth: 0 }.deserialize(&mut de)?;
+        let value = Seed { depth: 0, arena }.deserialize(&mut de)?;
         de.end()?;
         Ok(value)
+    }
+
+    /// An arena sized for the value of a payload of `len` bytes (its tree takes about four times
+    /// the bytes of the text it was read from; more is allocated when needed).
+    pub fn arena_for(len: usize) -> Bump {
+        Bump::with_capacity(len.saturating_mul(4).clamp(1 << 12, 1 << 22))
     }
 
     /// The member `key` of an object (the last one, when a key repeats, as serde_json keeps).
     pub fn get(&self, key: &str) -> Option<&Json<'a>> {
         match self {
-            Json::Object(members) => members.iter().rev().find(|(k, _)| k == key).map(|m| &m.1),
+            Json::Object(members) => members.iter().rev().find(|(k, _)| *k == key).map(|m| &m.1),
             _ => None,
         }
     }
@@ -85,8 +96,8 @@ impl<'a> Json<'a> {
         let rest = pointer.strip_prefix('/')?;
         rest.split('/').try_fold(self, |at, token| {
             let token = match token.contains('~') {
-                true => Cow::Owned(token.replace("~1", "/").replace("~0", "~")),
-                false => Cow::Borrowed(token),
+                true => std::borrow::Cow::Owned(token.replace("~1", "/").replace("~0", "~")),
+                false => std::borrow::Cow::Borrowed(token),
             };
             match at {
                 Json::Object(_) => at.get(&token),
@@ -173,14 +184,14 @@ impl Serialize for Json<'_> {
             Json::String(t) => s.serialize_str(t),
             Json::Array(items) => {
                 let mut seq = s.serialize_seq(Some(items.len()))?;
-                for item in items {
+                for item in *items {
                     seq.serialize_element(item)?;
                 }
                 seq.end()
             }
             Json::Object(members) => {
                 let mut map = s.serialize_map(Some(members.len()))?;
-                for (k, v) in members {
+                for (k, v) in *members {
                     map.serialize_entry(k, v)?;
                 }
                 map.end()
@@ -189,32 +200,37 @@ impl Serialize for Json<'_> {
     }
 }
 
-impl<'a> From<&'a serde_json::Value> for Json<'a> {
-    /// The same value, borrowing its texts (nothing skipped).
-    fn from(v: &'a serde_json::Value) -> Json<'a> {
+impl<'a> Json<'a> {
+    /// The same value as `v`, borrowing its texts, its arrays and objects built in `arena`
+    /// (nothing skipped).
+    pub fn from_value(v: &'a serde_json::Value, arena: &'a Bump) -> Json<'a> {
         use serde_json::Value;
         match v {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Number(n) => Json::Number(n.clone()),
-            Value::String(t) => Json::String(Cow::Borrowed(t)),
-            Value::Array(items) => Json::Array(items.iter().map(Json::from).collect()),
+            Value::String(t) => Json::String(t),
+            Value::Array(items) => Json::Array(
+                arena.alloc_slice_fill_iter(items.iter().map(|i| Json::from_value(i, arena))),
+            ),
             Value::Object(m) => Json::Object(
-                m.iter()
-                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Json::from(v)))
-                    .collect(),
+                arena.alloc_slice_fill_iter(
+                    m.iter()
+                        .map(|(k, v)| (k.as_str(), Json::from_value(v, arena))),
+                ),
             ),
         }
     }
 }
 
-/// Reads one value at a nesting level (0: the payload itself).
+/// Reads one value at a nesting level (0: the payload itself), building in the arena.
 #[derive(Clone, Copy)]
-struct Seed {
+struct Seed<'a> {
     depth: u32,
+    arena: &'a Bump,
 }
 
-impl<'de> DeserializeSeed<'de> for Seed {
+impl<'de> DeserializeSeed<'de> for Seed<'de> {
     type Value = Json<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
@@ -222,32 +238,31 @@ impl<'de> DeserializeSeed<'de> for Seed {
     }
 }
 
-/// An object key, borrowed when it holds no escapes.
-struct Key<'de>(Cow<'de, str>);
+/// An object key, borrowed from the payload when it holds no escapes, else copied to the arena.
+struct Key<'de>(&'de Bump);
 
-impl<'de> de::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object key")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(KeyVisitor)
+impl<'de> DeserializeSeed<'de> for Key<'de> {
+    type Value = &'de str;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<&'de str, D::Error> {
+        d.deserialize_str(self)
     }
 }
 
-impl<'de> Visitor<'de> for Seed {
+impl<'de> Visitor<'de> for Key<'de> {
+    type Value = &'de str;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<&'de str, E> {
+        Ok(v)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<&'de str, E> {
+        Ok(self.0.alloc_str(v))
+    }
+}
+
+impl<'de> Visitor<'de> for Seed<'de> {
     type Value = Json<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -279,45 +294,44 @@ impl<'de> Visitor<'de> for Seed {
     }
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Borrowed(v)))
+        Ok(Json::String(v))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Owned(v)))
+        Ok(Json::String(self.arena.alloc_str(v)))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
         let inner = Seed {
             depth: self.depth + 1,
+            ..self
         };
         // serde_json gives no size hint: room for a few up front rather than growing 0 → 4 → 8
         // (reallocations were a sixth of the parse: `bench/RESULTS.md`).
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(INITIAL).min(64));
+        let cap = seq.size_hint().unwrap_or(INITIAL).min(64);
+        let mut items = bumpalo::collections::Vec::with_capacity_in(cap, self.arena);
         while let Some(item) = seq.next_element_seed(inner)? {
             items.push(item);
         }
-        Ok(Json::Array(items))
+        Ok(Json::Array(items.into_bump_slice()))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
         let inner = Seed {
             depth: self.depth + 1,
+            ..self
         };
-        let mut members = Vec::with_capacity(INITIAL);
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            let skip = (self.depth == 0 && SKIP_TOP.contains(&key.as_ref()))
-                || (self.depth >= DEEP && SKIP_DEEP.contains(&key.as_ref()));
+        let mut members = bumpalo::collections::Vec::with_capacity_in(INITIAL, self.arena);
+        while let Some(key) = map.next_key_seed(Key(self.arena))? {
+            let skip = (self.depth == 0 && SKIP_TOP.contains(&key))
+                || (self.depth >= DEEP && SKIP_DEEP.contains(&key));
             if skip {
                 map.next_value::<IgnoredAny>()?;
             } else {
                 members.push((key, map.next_value_seed(inner)?));
             }
         }
-        Ok(Json::Object(members))
+        Ok(Json::Object(members.into_bump_slice()))
     }
 }
 
@@ -329,12 +343,16 @@ mod tests {
     fn texts_are_borrowed_unless_escaped_and_values_read_as_serde_json_reads_them() {
         let payload = br#"{"a": "plain", "b": "esc\"aped", "n": [1, -2, 2.5, 18446744073709551615],
                           "t": true, "z": null, "o": {"k": "v"}, "a": "last"}"#;
-        let j = Json::parse(payload).expect("parses");
-        assert!(matches!(
-            j.get("a"),
-            Some(Json::String(Cow::Borrowed("last")))
-        ));
-        assert!(matches!(&j["b"], Json::String(Cow::Owned(s)) if s == "esc\"aped"));
+        let arena = Bump::new();
+        let j = Json::parse(payload, &arena).expect("parses");
+        let in_payload = |t: &str| payload.as_ptr_range().contains(&t.as_ptr());
+        assert_eq!(j.get("a"), Some(&Json::String("last")));
+        assert!(in_payload(j["a"].as_str().expect("text")), "borrowed");
+        assert_eq!(j["b"].as_str(), Some("esc\"aped"));
+        assert!(
+            !in_payload(j["b"].as_str().expect("text")),
+            "unescaped into the arena"
+        );
         let n = j["n"].as_array().expect("array");
         assert_eq!(n[0].as_u64(), Some(1));
         assert_eq!(n[1].as_u64(), None);
@@ -347,7 +365,7 @@ mod tests {
         assert_eq!(j["o"].to_string(), r#"{"k":"v"}"#);
         // The same as serde_json's value, member for member.
         let v: serde_json::Value = serde_json::from_slice(payload).expect("parses");
-        assert_eq!(Json::from(&v)["n"], j["n"]);
+        assert_eq!(Json::from_value(&v, &arena)["n"], j["n"]);
     }
 
     #[test]
@@ -355,7 +373,8 @@ mod tests {
         let payload = br#"{"breadcrumbs": {"values": [{"message": "x"}]}, "extra": {"vars": 1},
             "exception": {"values": [{"stacktrace": {"frames": [
                 {"function": "f", "vars": {"big": "..."}, "pre_context": ["a"], "context_line": "b"}]}}]}}"#;
-        let j = Json::parse(payload).expect("parses");
+        let arena = Bump::new();
+        let j = Json::parse(payload, &arena).expect("parses");
         assert!(j.get("breadcrumbs").is_none());
         assert_eq!(j.pointer("/extra/vars").and_then(Json::as_u64), Some(1));
         let frame = j
@@ -368,9 +387,13 @@ mod tests {
 
     #[test]
     fn malformed_json_and_trailing_bytes_are_errors() {
-        assert!(Json::parse(b"{\"a\": ").is_err());
-        assert!(Json::parse(b"{} {}").is_err());
-        assert!(Json::parse(b"[1, 2] x").is_err());
-        assert_eq!(Json::parse(b" 7 ").expect("a number").as_u64(), Some(7));
+        let arena = Bump::new();
+        assert!(Json::parse(b"{\"a\": ", &arena).is_err());
+        assert!(Json::parse(b"{} {}", &arena).is_err());
+        assert!(Json::parse(b"[1, 2] x", &arena).is_err());
+        assert_eq!(
+            Json::parse(b" 7 ", &arena).expect("a number").as_u64(),
+            Some(7)
+        );
     }
 }

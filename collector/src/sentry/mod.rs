@@ -8,7 +8,8 @@
 //! - [`key`]: where the DSN's key is (headers, query string, envelope `dsn`).
 //! - [`envelope`]: the envelope reader (header line, items by `length` or newline).
 //! - [`ingest`]: the blocking job: inflate, read, authenticate by `dsn`, map, spool.
-//! - [`json`]: a JSON value borrowing from the payload, skipping what is never kept.
+//! - [`json`]: a JSON value borrowing from the payload, skipping what is never kept, built in an
+//!   arena.
 //! - [`event`]: one Sentry event → an `ErrorEvent` (the field rules are there).
 //! - [`render`]: frames → a readable trace in the platform's own format.
 //! - [`trace_key`]: the key of an event's trace work, from the exceptions as sent (a repeat of a

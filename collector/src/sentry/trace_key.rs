@@ -72,7 +72,7 @@ fn value(buf: &mut Vec<u8>, v: &Json<'_>) {
         Json::Object(members) => {
             buf.push(7);
             buf.extend_from_slice(&(members.len() as u64).to_le_bytes());
-            for (k, v) in members {
+            for (k, v) in *members {
                 text(buf, k);
                 value(buf, v);
             }
@@ -89,8 +89,6 @@ fn key_of(parts: [&str; 4], exceptions: &[Json<'_>]) -> u128 {
 
 #[cfg(test)]
 mod tests {
-    use std::borrow::Cow;
-
     use super::*;
 
     /// The exception as the mapping sees it: read inside an event (local variables are left
@@ -98,7 +96,8 @@ mod tests {
     fn exc(json: &str) -> Json<'static> {
         let event = format!(r#"{{"exception": {{"values": [{json}]}}}}"#);
         let event: &'static str = Box::leak(event.into_boxed_str());
-        let parsed = Json::parse(event.as_bytes()).expect("json");
+        let arena: &'static bumpalo::Bump = Box::leak(Box::new(bumpalo::Bump::new()));
+        let parsed = Json::parse(event.as_bytes(), arena).expect("json");
         parsed
             .pointer("/exception/values/0")
             .expect("exception")
@@ -154,10 +153,7 @@ mod tests {
     fn escaped_and_plain_texts_of_the_same_value_agree() {
         let plain = exc(r#"{"value": "a/b"}"#);
         let escaped = exc(r#"{"value": "a\/b"}"#);
-        assert!(matches!(
-            escaped.get("value"),
-            Some(Json::String(Cow::Owned(_)))
-        ));
+        assert_eq!(escaped.get("value"), Some(&Json::String("a/b")));
         let parts = ["p", "s", "t", "python"];
         assert_eq!(key_of(parts, &[plain]), key_of(parts, &[escaped]));
     }

@@ -23,14 +23,21 @@ fn event_of(name: &str) -> (Option<String>, &'static Json<'static>) {
         .expect("an event item");
     (
         header.event_id,
-        Box::leak(Box::new(Json::parse(item.payload).expect("event JSON"))),
+        Box::leak(Box::new(
+            Json::parse(item.payload, leaked_arena()).expect("event JSON"),
+        )),
     )
 }
 
 /// A hand-made event read as its JSON text would be (`Json::parse`), kept for the test's life.
 fn parsed(v: &Value) -> &'static Json<'static> {
     let text: &'static [u8] = Box::leak(v.to_string().into_bytes().into_boxed_slice());
-    Box::leak(Box::new(Json::parse(text).expect("JSON")))
+    Box::leak(Box::new(Json::parse(text, leaked_arena()).expect("JSON")))
+}
+
+/// An arena kept for the test's life.
+fn leaked_arena() -> &'static bumpalo::Bump {
+    Box::leak(Box::new(bumpalo::Bump::new()))
 }
 
 fn ctx(event_id: Option<&str>) -> Context<'_> {
