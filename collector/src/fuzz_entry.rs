@@ -142,8 +142,9 @@ pub fn sentry_envelope(data: &[u8]) {
     use crate::sentry::envelope::{self, ItemType};
     use crate::sentry::event::{Context, to_event};
     let map = |payload: &[u8], event_id: Option<&str>| {
-        let arena = bumpalo::Bump::new();
-        if let Ok(v) = crate::sentry::json::Json::parse(payload, &arena) {
+        use crate::sentry::json::Json;
+        let arena = Json::arena_for(payload.len());
+        if let Ok(v) = Json::parse(payload, &arena) {
             let ctx = Context {
                 source: Source::SentryEnvelope,
                 project: "fuzz",

@@ -69,8 +69,9 @@ pub enum TraceHint {
     /// (project, service, exception type, and what the text and frames are built from), in a
     /// key space of the receiver's own. Work computed for the event is kept under it.
     Key(u128),
-    /// The work, found under the receiver's key: the event's `stacktrace` and `frames` were left
-    /// empty (the row takes the work's trace).
+    /// The work, found under the receiver's key (not looked up again). When it groups alone
+    /// ([`TraceWork::groups_alone`]) the event's `stacktrace` and `frames` were left empty: the
+    /// row takes the work's trace.
     Found(Arc<TraceWork>),
 }
 

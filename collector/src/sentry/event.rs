@@ -421,8 +421,8 @@ pub fn to_event<'v>(ev: &'v Json<'v>, ctx: Context<'v>) -> Result<ErrorEvent<'v>
         };
         message = Cow::Borrowed(s(reported, "value").unwrap_or(""));
         template = None;
-        // A known trace (its work groups without the message) needs neither text nor frames.
-        let key = ctx.traces.map(|cache| {
+        // A known trace whose work groups without the message needs neither text nor frames.
+        trace_hint = ctx.traces.map_or(TraceHint::Unknown, |cache| {
             let key = trace_key::key(
                 ctx.project,
                 &service,
@@ -430,13 +430,12 @@ pub fn to_event<'v>(ev: &'v Json<'v>, ctx: Context<'v>) -> Result<ErrorEvent<'v>
                 platform_name,
                 &values,
             );
-            (key, cache.get(key).filter(|w| w.groups_alone()))
+            cache.get(key).map_or(TraceHint::Key(key), TraceHint::Found)
         });
-        match key {
-            Some((_, Some(work))) => {
+        match &trace_hint {
+            TraceHint::Found(work) if work.groups_alone() => {
                 stacktrace = Cow::Borrowed("");
                 frames = Vec::new();
-                trace_hint = TraceHint::Found(work);
             }
             _ => {
                 let chain: Vec<render::Exception<'v>> = values
@@ -463,7 +462,6 @@ pub fn to_event<'v>(ev: &'v Json<'v>, ctx: Context<'v>) -> Result<ErrorEvent<'v>
                         seg
                     })
                     .collect::<Vec<Segment<'v>>>();
-                trace_hint = key.map_or(TraceHint::Unknown, |(key, _)| TraceHint::Key(key));
             }
         }
         escaped = reported

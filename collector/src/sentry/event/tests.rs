@@ -377,7 +377,7 @@ fn a_known_trace_maps_to_the_rows_of_the_full_mapping() {
             };
             let mut ev = to_event(v, ctx).expect("maps");
             ev.event_id = "fixed".into();
-            let found = matches!(ev.trace_hint, TraceHint::Found(_));
+            let found = matches!(&ev.trace_hint, TraceHint::Found(w) if w.groups_alone());
             assert_eq!(
                 found,
                 ev.frames.is_empty() && ev.stacktrace.is_empty() && found
