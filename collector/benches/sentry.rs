@@ -2,7 +2,7 @@
 //! wrote (`tests/data/sentry`, gzipped as the SDK sends them):
 //! `cargo bench -p faultline-collector --bench sentry`. One core; `thrpt` is envelopes per second.
 //!
-//! Stages: `inflate` (gzip), `map` (envelope read, event JSON parsed and mapped to an
+//! Stages: `inflate` (gzip), `parse` (the envelope read, its event's JSON parsed), `map` (envelope read, event JSON parsed and mapped to an
 //! `ErrorEvent`, frames and text built), `rows` (map, then grouped, scrubbed and limited into
 //! rows, as spooled; the trace's work cached, so a known trace is mapped without its frames and
 //! text), `rows_uncached` (the same, every trace new).
@@ -59,6 +59,14 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for z in &zipped {
                 std::hint::black_box(inflate(Compression::Gzip, z.clone(), 1 << 24).expect("gzip"));
+            }
+        })
+    });
+    g.bench_function("parse", |b| {
+        b.iter(|| {
+            for e in ENVELOPES {
+                let arena = Json::arena_for(e.len());
+                std::hint::black_box(Json::parse(event_item(e), &arena).expect("json"));
             }
         })
     });

@@ -129,7 +129,11 @@ pub fn severity(ev: &ErrorEvent<'_>) -> &'static str {
         1..=299 => return "low",
         0 => {}
     }
-    let text = format!("{} {}", ev.exception_type, ev.message).to_ascii_lowercase();
+    let mut text = String::with_capacity(ev.exception_type.len() + 1 + ev.message.len());
+    text.push_str(&ev.exception_type);
+    text.push(' ');
+    text.push_str(&ev.message);
+    text.make_ascii_lowercase();
     if [
         "timeout",
         "timed out",

@@ -20,7 +20,7 @@ mod request;
 
 pub use checks::{Check, CheckFuture, DiskSpace, FnCheck, Outcome, ProcessMemory, Status};
 pub use probes::{CheckReport, Health, Overall, Readiness, Snapshot, is_ready, overall};
-pub use request::{HttpMetrics, RequestId, RequestLayer, RequestService, request_id};
+pub use request::{HttpMetrics, RequestLayer, RequestService, request_id};
 
 #[cfg(test)]
 mod tests {

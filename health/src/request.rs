@@ -26,10 +26,6 @@ const X_REQUEST_DURATION: HeaderName = HeaderName::from_static("x-request-durati
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 
-/// The request's id, in the request's extensions for handlers that want it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(pub String);
-
 /// Labels of a request counter.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -140,24 +136,47 @@ pub struct RequestService<S> {
 }
 
 /// The id for a request: `x-request-id`, else the `traceparent` trace id, else a new one.
-pub fn request_id(headers: &http::HeaderMap) -> String {
-    if let Some(v) = headers.get(X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
-        let v = v.trim();
-        if !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()) {
-            return v.to_string();
+/// (Handlers read it from the request's `x-request-id`, which the layer sets.)
+pub fn request_id(headers: &http::HeaderMap) -> HeaderValue {
+    if let Some(v) = headers.get(X_REQUEST_ID) {
+        let bytes = v.as_bytes();
+        let trimmed = bytes.trim_ascii();
+        if !trimmed.is_empty() && trimmed.len() <= 128 && trimmed.iter().all(u8::is_ascii_graphic) {
+            // The client's own value, shared rather than copied when it needs no trimming.
+            return match trimmed.len() == bytes.len() {
+                true => v.clone(),
+                false => HeaderValue::from_bytes(trimmed).unwrap_or_else(|_| v.clone()),
+            };
         }
     }
     if let Some(tp) = headers.get(TRACEPARENT).and_then(|v| v.to_str().ok()) {
-        let parts: Vec<&str> = tp.trim().split('-').collect();
-        if parts.len() == 4
-            && parts[1].len() == 32
-            && parts[1].bytes().all(|b| b.is_ascii_hexdigit())
-            && parts[1].bytes().any(|b| b != b'0')
-        {
-            return parts[1].to_ascii_lowercase();
+        let mut parts = tp.trim().split('-');
+        let trace = parts.nth(1).filter(|t| {
+            t.len() == 32
+                && t.bytes().all(|b| b.is_ascii_hexdigit())
+                && t.bytes().any(|b| b != b'0')
+        });
+        let lowered = trace
+            .filter(|_| parts.count() == 2)
+            .map(str::to_ascii_lowercase);
+        if let Some(Ok(v)) = lowered.as_deref().map(HeaderValue::from_str) {
+            return v;
         }
     }
-    uuid::Uuid::new_v4().simple().to_string()
+    let mut buf = [0u8; 32];
+    let id = uuid::Uuid::new_v4().simple().encode_lower(&mut buf);
+    HeaderValue::from_str(id).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// `elapsed` in milliseconds with three decimals, as `x-request-duration` carries it.
+fn duration_header(elapsed: Duration) -> Option<HeaderValue> {
+    use std::io::Write;
+    let micros = elapsed.as_micros();
+    let mut buf = [0u8; 48];
+    let mut at = &mut buf[..];
+    write!(at, "{}.{:03}", micros / 1000, micros % 1000).ok()?;
+    let len = 48 - at.len();
+    HeaderValue::from_bytes(&buf[..len]).ok()
 }
 
 impl<S, B, RB> Service<Request<B>> for RequestService<S>
@@ -178,14 +197,12 @@ where
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let start = Instant::now();
-        let id = request_id(req.headers());
-        let header_id =
-            HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+        let header_id = request_id(req.headers());
         req.headers_mut().insert(X_REQUEST_ID, header_id.clone());
-        req.extensions_mut().insert(RequestId(id.clone()));
         // Shared, not copied: the route's `Arc` and the method (standard ones hold no text).
         let matched = req.extensions().get::<MatchedPath>().cloned();
         let method = req.method().clone();
+        let id = header_id.to_str().unwrap_or("invalid");
         let span = tracing::info_span!("request", request_id = %id, method = %method, path = %req.uri().path());
         // Call the clone that was made ready, keep a fresh one for the next call.
         let clone = self.inner.clone();
@@ -195,10 +212,9 @@ where
             async move {
                 let mut resp = inner.call(req).await?;
                 let elapsed = start.elapsed();
-                let ms = elapsed.as_secs_f64() * 1000.0;
                 let h = resp.headers_mut();
                 h.insert(X_REQUEST_ID, header_id);
-                if let Ok(v) = HeaderValue::from_str(&format!("{ms:.3}")) {
+                if let Some(v) = duration_header(elapsed) {
                     h.insert(X_REQUEST_DURATION, v);
                 }
                 let status = resp.status().as_u16();
@@ -206,7 +222,7 @@ where
                 let grpc = resp.headers().get(GRPC_STATUS).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u16>().ok()).unwrap_or(0);
                 let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
                 layer.metrics.record(route, method.as_str(), status, elapsed);
-                let duration_ms = (ms * 1000.0).round() / 1000.0;
+                let duration_ms = (elapsed.as_secs_f64() * 1e6).round() / 1000.0;
                 if status >= 500 || matches!(grpc, 2 | 4 | 8 | 10 | 12 | 13 | 14 | 15) {
                     tracing::error!(status, grpc_status = grpc, duration_ms, route = %route, "request failed");
                 } else if status >= 400 || grpc != 0 {

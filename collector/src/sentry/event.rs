@@ -553,13 +553,31 @@ pub fn to_event<'v>(ev: &'v Json<'v>, ctx: Context<'v>) -> Result<ErrorEvent<'v>
         ne(user, "ip_address").map(|e| digest(e).into()),
     );
     for (name, keys) in [
-        ("runtime", ["name", "version"]),
-        ("os", ["name", "version"]),
-        ("browser", ["name", "version"]),
+        (
+            "runtime",
+            [
+                ("name", "context.runtime.name"),
+                ("version", "context.runtime.version"),
+            ],
+        ),
+        (
+            "os",
+            [
+                ("name", "context.os.name"),
+                ("version", "context.os.version"),
+            ],
+        ),
+        (
+            "browser",
+            [
+                ("name", "context.browser.name"),
+                ("version", "context.browser.version"),
+            ],
+        ),
     ] {
-        for key in keys {
+        for (key, attribute) in keys {
             if let Some(v) = contexts.get(name).and_then(|c| c.get(key)).and_then(scalar) {
-                attributes.push((format!("context.{name}.{key}").into(), v));
+                attributes.push((Cow::Borrowed(attribute), v));
             }
         }
     }
@@ -569,10 +587,9 @@ pub fn to_event<'v>(ev: &'v Json<'v>, ctx: Context<'v>) -> Result<ErrorEvent<'v>
         }
     }
     for (k, v) in pairs(request.get("headers")) {
-        attributes.push((
-            format!("http.request.header.{}", k.to_ascii_lowercase()).into(),
-            as_text(v),
-        ));
+        let mut name = prefixed("http.request.header.", k);
+        name.make_ascii_lowercase();
+        attributes.push((name.into(), as_text(v)));
     }
     for (key, name) in [
         ("cookies", "http.request.cookies"),
@@ -584,7 +601,7 @@ pub fn to_event<'v>(ev: &'v Json<'v>, ctx: Context<'v>) -> Result<ErrorEvent<'v>
         }
     }
     for (k, v) in pairs(ev.get("extra")) {
-        attributes.push((format!("extra.{k}").into(), as_text(v)));
+        attributes.push((prefixed("extra.", k).into(), as_text(v)));
     }
 
     Ok(ErrorEvent {
@@ -611,6 +628,14 @@ pub fn to_event<'v>(ev: &'v Json<'v>, ctx: Context<'v>) -> Result<ErrorEvent<'v>
         attributes,
         trace_hint,
     })
+}
+
+/// `prefix` then `name`, as one text (an attribute's name).
+fn prefixed(prefix: &str, name: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + name.len());
+    out.push_str(prefix);
+    out.push_str(name);
+    out
 }
 
 #[cfg(test)]

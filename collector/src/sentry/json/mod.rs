@@ -9,15 +9,20 @@
 //! Its arrays, objects and unescaped texts live in an arena ([`Bump`]) the caller keeps beside the
 //! payload: a value is never dropped node by node (freeing a tree cost as much as a sixth of
 //! building it), and the arena goes in one piece. The accessors are named as
-//! `serde_json::Value`'s.
+//! `serde_json::Value`'s. The payload is read by [`read`], the module's own reader (it reads
+//! exactly what serde_json reads: a property test holds the two together), serde_json's
+//! `Number` kept for numbers; serde_json still writes values ([`Serialize`]).
 
 use std::fmt;
 
 use bumpalo::Bump;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Number;
+
+mod read;
+
+pub use read::{MAX_DEPTH, ParseError};
 
 /// A parsed JSON value; see the module docs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -59,19 +64,11 @@ const DEEP: u32 = 4;
 impl<'a> Json<'a> {
     /// Parses `payload`, borrowing from it, building in `arena` (see the module docs for what is
     /// skipped). An arena of [`Json::arena_for`] the payload usually holds the whole value.
-    pub fn parse(payload: &'a [u8], arena: &'a Bump) -> Result<Json<'a>, serde_json::Error> {
-        // Checked as UTF-8 once, whole: reading from a `str`, serde_json does not check every
-        // text it borrows again (an eighth of the parse).
-        let text = std::str::from_utf8(payload).map_err(|e| {
-            <serde_json::Error as de::Error>::custom(format_args!(
-                "invalid UTF-8 at byte {}",
-                e.valid_up_to()
-            ))
-        })?;
-        let mut de = serde_json::Deserializer::from_str(text);
-        let value = Seed { depth: 0, arena }.deserialize(&mut de)?;
-        de.end()?;
-        Ok(value)
+    pub fn parse(payload: &'a [u8], arena: &'a Bump) -> Result<Json<'a>, ParseError> {
+        // Checked as UTF-8 once, whole; the reader then slices texts at their quotes.
+        let text =
+            std::str::from_utf8(payload).map_err(|e| ParseError::invalid_utf8(payload, e))?;
+        read::parse(text, arena)
     }
 
     /// An arena sized for the value of a payload of `len` bytes (its tree takes about four times
@@ -223,177 +220,5 @@ impl<'a> Json<'a> {
     }
 }
 
-/// Reads one value at a nesting level (0: the payload itself), building in the arena.
-#[derive(Clone, Copy)]
-struct Seed<'a> {
-    depth: u32,
-    arena: &'a Bump,
-}
-
-impl<'de> DeserializeSeed<'de> for Seed<'de> {
-    type Value = Json<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-/// An object key, borrowed from the payload when it holds no escapes, else copied to the arena.
-struct Key<'de>(&'de Bump);
-
-impl<'de> DeserializeSeed<'de> for Key<'de> {
-    type Value = &'de str;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<&'de str, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Key<'de> {
-    type Value = &'de str;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object key")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<&'de str, E> {
-        Ok(v)
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<&'de str, E> {
-        Ok(self.0.alloc_str(v))
-    }
-}
-
-impl<'de> Visitor<'de> for Seed<'de> {
-    type Value = Json<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Json<'de>, E> {
-        Ok(Json::Null)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Json<'de>, E> {
-        Ok(Json::Null)
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Json<'de>, E> {
-        Ok(Json::Bool(v))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Json<'de>, E> {
-        Ok(Json::Number(v.into()))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Json<'de>, E> {
-        Ok(Json::Number(v.into()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json<'de>, E> {
-        Ok(Number::from_f64(v).map_or(Json::Null, Json::Number))
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Json<'de>, E> {
-        Ok(Json::String(v))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Json<'de>, E> {
-        Ok(Json::String(self.arena.alloc_str(v)))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
-        let inner = Seed {
-            depth: self.depth + 1,
-            ..self
-        };
-        // serde_json gives no size hint: room for a few up front rather than growing 0 → 4 → 8
-        // (reallocations were a sixth of the parse: `bench/RESULTS.md`).
-        let cap = seq.size_hint().unwrap_or(INITIAL).min(64);
-        let mut items = bumpalo::collections::Vec::with_capacity_in(cap, self.arena);
-        while let Some(item) = seq.next_element_seed(inner)? {
-            items.push(item);
-        }
-        Ok(Json::Array(items.into_bump_slice()))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
-        let inner = Seed {
-            depth: self.depth + 1,
-            ..self
-        };
-        let mut members = bumpalo::collections::Vec::with_capacity_in(INITIAL, self.arena);
-        while let Some(key) = map.next_key_seed(Key(self.arena))? {
-            let skip = (self.depth == 0 && SKIP_TOP.contains(&key))
-                || (self.depth >= DEEP && SKIP_DEEP.contains(&key));
-            if skip {
-                map.next_value::<IgnoredAny>()?;
-            } else {
-                members.push((key, map.next_value_seed(inner)?));
-            }
-        }
-        Ok(Json::Object(members.into_bump_slice()))
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn texts_are_borrowed_unless_escaped_and_values_read_as_serde_json_reads_them() {
-        let payload = br#"{"a": "plain", "b": "esc\"aped", "n": [1, -2, 2.5, 18446744073709551615],
-                          "t": true, "z": null, "o": {"k": "v"}, "a": "last"}"#;
-        let arena = Bump::new();
-        let j = Json::parse(payload, &arena).expect("parses");
-        let in_payload = |t: &str| payload.as_ptr_range().contains(&t.as_ptr());
-        assert_eq!(j.get("a"), Some(&Json::String("last")));
-        assert!(in_payload(j["a"].as_str().expect("text")), "borrowed");
-        assert_eq!(j["b"].as_str(), Some("esc\"aped"));
-        assert!(
-            !in_payload(j["b"].as_str().expect("text")),
-            "unescaped into the arena"
-        );
-        let n = j["n"].as_array().expect("array");
-        assert_eq!(n[0].as_u64(), Some(1));
-        assert_eq!(n[1].as_u64(), None);
-        assert_eq!(n[2].as_f64(), Some(2.5));
-        assert_eq!(n[3].as_u64(), Some(u64::MAX));
-        assert_eq!(j["t"].as_bool(), Some(true));
-        assert!(j["z"].is_null() && j["missing"].is_null());
-        assert_eq!(j.pointer("/o/k").and_then(Json::as_str), Some("v"));
-        assert_eq!(j.pointer("/n/2").and_then(Json::as_f64), Some(2.5));
-        assert_eq!(j["o"].to_string(), r#"{"k":"v"}"#);
-        // The same as serde_json's value, member for member.
-        let v: serde_json::Value = serde_json::from_slice(payload).expect("parses");
-        assert_eq!(Json::from_value(&v, &arena)["n"], j["n"]);
-    }
-
-    #[test]
-    fn what_is_never_kept_is_not_built_and_the_rest_is() {
-        let payload = br#"{"breadcrumbs": {"values": [{"message": "x"}]}, "extra": {"vars": 1},
-            "exception": {"values": [{"stacktrace": {"frames": [
-                {"function": "f", "vars": {"big": "..."}, "pre_context": ["a"], "context_line": "b"}]}}]}}"#;
-        let arena = Bump::new();
-        let j = Json::parse(payload, &arena).expect("parses");
-        assert!(j.get("breadcrumbs").is_none());
-        assert_eq!(j.pointer("/extra/vars").and_then(Json::as_u64), Some(1));
-        let frame = j
-            .pointer("/exception/values/0/stacktrace/frames/0")
-            .expect("frame");
-        assert_eq!(frame["function"].as_str(), Some("f"));
-        assert_eq!(frame["context_line"].as_str(), Some("b"));
-        assert!(frame.get("vars").is_none() && frame.get("pre_context").is_none());
-    }
-
-    #[test]
-    fn malformed_json_and_trailing_bytes_are_errors() {
-        let arena = Bump::new();
-        assert!(Json::parse(b"{\"a\": ", &arena).is_err());
-        assert!(Json::parse(b"{} {}", &arena).is_err());
-        assert!(Json::parse(b"[1, 2] x", &arena).is_err());
-        assert_eq!(
-            Json::parse(b" 7 ", &arena).expect("a number").as_u64(),
-            Some(7)
-        );
-    }
-}
+mod tests;
