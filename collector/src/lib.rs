@@ -61,6 +61,7 @@ pub mod http;
 pub mod inflate;
 pub mod ingest;
 pub mod jobs;
+mod json_scan;
 pub mod labelled;
 pub mod limits;
 pub mod occurrence;

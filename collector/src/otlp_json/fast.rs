@@ -18,6 +18,7 @@ use std::borrow::Cow;
 
 use base64::Engine;
 
+use crate::json_scan::{self, special};
 use crate::otlp_wire::{Attr, EventView, Id, ResourceView, SpanView, TraceView, Val};
 
 /// Deepest container nesting read here (serde_json refuses past 128).
@@ -63,30 +64,6 @@ struct Cur<'a> {
     /// Where escaped strings are decoded (kept across strings; each result is copied out at its
     /// exact size).
     scratch: String,
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// High bits of the bytes of `v` that are zero; exact in the lowest such byte (borrows may mark
-/// bytes above it).
-fn zero_bytes(v: u64) -> u64 {
-    v.wrapping_sub(ONES) & !v & HIGHS
-}
-
-/// Marks, in eight bytes read little-endian, quotes, backslashes and control characters (below
-/// 0x20); the lowest marked byte is exact, which is all a scan needs.
-fn special(x: u64) -> u64 {
-    zero_bytes(x ^ (ONES * u64::from(b'"')))
-        | zero_bytes(x ^ (ONES * u64::from(b'\\')))
-        | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS)
-}
-
-fn hex4(b: &[u8]) -> Option<u32> {
-    if b.len() != 4 || !b.iter().all(u8::is_ascii_hexdigit) {
-        return None;
-    }
-    u32::from_str_radix(std::str::from_utf8(b).ok()?, 16).ok()
 }
 
 impl<'a> Cur<'a> {
@@ -260,36 +237,7 @@ impl<'a> Cur<'a> {
                 self.scratch.clear();
             }
             self.scratch.push_str(self.text.get(run..at)?);
-            let (c, len) = match *b.get(at + 1)? {
-                b'"' => ('"', 2),
-                b'\\' => ('\\', 2),
-                b'/' => ('/', 2),
-                b'b' => ('\u{8}', 2),
-                b'f' => ('\u{c}', 2),
-                b'n' => ('\n', 2),
-                b'r' => ('\r', 2),
-                b't' => ('\t', 2),
-                b'u' => {
-                    let hi = hex4(b.get(at + 2..at + 6)?)?;
-                    match hi {
-                        0xD800..=0xDBFF => {
-                            // A surrogate pair, or give up.
-                            if b.get(at + 6..at + 8)? != b"\\u" {
-                                return None;
-                            }
-                            let lo = hex4(b.get(at + 8..at + 12)?)?;
-                            if !(0xDC00..=0xDFFF).contains(&lo) {
-                                return None;
-                            }
-                            let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                            (char::from_u32(cp)?, 12)
-                        }
-                        0xDC00..=0xDFFF => return None,
-                        _ => (char::from_u32(hi)?, 6),
-                    }
-                }
-                _ => return None,
-            };
+            let (c, len) = json_scan::escape(b, at)?;
             self.scratch.push(c);
             run = at + len;
         }
@@ -298,43 +246,10 @@ impl<'a> Cur<'a> {
     /// A number's text, checked against JSON's grammar.
     fn number(&mut self) -> Option<&'a str> {
         self.ws();
-        let b = self.b;
         let start = self.i;
-        let mut i = start;
-        let digits = |i: &mut usize| {
-            let from = *i;
-            while b.get(*i).is_some_and(u8::is_ascii_digit) {
-                *i += 1;
-            }
-            *i > from
-        };
-        if b.get(i) == Some(&b'-') {
-            i += 1;
-        }
-        match b.get(i)? {
-            b'0' => i += 1,
-            b'1'..=b'9' => {
-                digits(&mut i);
-            }
-            _ => return None,
-        }
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            if !digits(&mut i) {
-                return None;
-            }
-        }
-        if matches!(b.get(i), Some(b'e' | b'E')) {
-            i += 1;
-            if matches!(b.get(i), Some(b'+' | b'-')) {
-                i += 1;
-            }
-            if !digits(&mut i) {
-                return None;
-            }
-        }
-        self.i = i;
-        self.text.get(start..i)
+        let end = json_scan::number(self.b, start).ok()?.end;
+        self.i = end;
+        self.text.get(start..end)
     }
 
     /// A JSON integer (no fraction, no exponent, not `-0`, which serde_json reads as a float).

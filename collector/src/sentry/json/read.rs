@@ -13,6 +13,7 @@ use bumpalo::Bump;
 use serde_json::Number;
 
 use super::{DEEP, INITIAL, Json, SKIP_DEEP, SKIP_TOP};
+use crate::json_scan;
 
 /// At most this many arrays and objects nested in one another (serde_json's default limit).
 pub const MAX_DEPTH: u32 = 127;
@@ -71,18 +72,6 @@ struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
     arena: &'a Bump,
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The bytes of `word` (little-endian) that end a plain run of text: `"`, `\` or a control
-/// character, as the high bit of each; the lowest set bit is exact (bits above it may not be).
-fn stops(word: u64) -> u64 {
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    zero(word ^ (ONES * u64::from(b'"')))
-        | zero(word ^ (ONES * u64::from(b'\\')))
-        | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS)
 }
 
 impl<'a> Reader<'a> {
@@ -273,7 +262,7 @@ impl<'a> Reader<'a> {
                 if let Some(chunk) = bytes.get(i..i + 8) {
                     let mut word = [0u8; 8];
                     word.copy_from_slice(chunk);
-                    let found = stops(u64::from_le_bytes(word));
+                    let found = json_scan::special(u64::from_le_bytes(word));
                     if found == 0 {
                         i += 8;
                         continue;
@@ -335,52 +324,17 @@ impl<'a> Reader<'a> {
 
     /// The number at the reader: an integer as `u64` or `i64` when it fits, else an `f64`.
     fn number(&mut self) -> Result<Number> {
-        let bytes = self.bytes;
         let start = self.pos;
-        let mut i = start;
-        let digits = |i: &mut usize| {
-            let from = *i;
-            while bytes.get(*i).is_some_and(u8::is_ascii_digit) {
-                *i += 1;
-            }
-            *i - from
-        };
-        let negative = bytes[i] == b'-';
-        i += usize::from(negative);
-        let first = bytes.get(i).copied();
-        let int_digits = digits(&mut i);
-        if int_digits == 0 || (first == Some(b'0') && int_digits > 1) {
-            self.pos = i;
-            return Err("invalid number");
-        }
-        let mut float = false;
-        if bytes.get(i) == Some(&b'.') {
-            i += 1;
-            float = true;
-            if digits(&mut i) == 0 {
-                self.pos = i;
-                return Err("invalid number");
-            }
-        }
-        if let Some(b'e' | b'E') = bytes.get(i) {
-            i += 1;
-            float = true;
-            if let Some(b'+' | b'-') = bytes.get(i) {
-                i += 1;
-            }
-            if digits(&mut i) == 0 {
-                self.pos = i;
-                return Err("invalid number");
-            }
-        }
-        self.pos = i;
-        let text = &self.text[start..i];
-        if !float {
-            let fits = match negative {
+        let span = json_scan::number(self.bytes, start).map_err(|at| {
+            self.pos = at;
+            "invalid number"
+        })?;
+        self.pos = span.end;
+        let text = &self.text[start..span.end];
+        if !span.float {
+            let fits = match text.starts_with('-') {
                 // `-0` is read as the float -0.0, as serde_json reads it.
-                true => text
-                    .parse::<i64>()
-                    .ok()
+                true => (text.parse::<i64>().ok())
                     .filter(|&n| n != 0)
                     .map(Number::from),
                 false => text.parse::<u64>().ok().map(Number::from),
@@ -415,26 +369,8 @@ fn unescape<'a>(raw: &str, arena: &'a Bump) -> &'a str {
     let mut rest = raw;
     while let Some(at) = rest.find('\\') {
         out.push_str(&rest[..at]);
-        let b = rest.as_bytes();
-        let (c, len) = match b[at + 1] {
-            b'b' => ('\u{8}', 2),
-            b'f' => ('\u{c}', 2),
-            b'n' => ('\n', 2),
-            b'r' => ('\r', 2),
-            b't' => ('\t', 2),
-            b'u' => {
-                let unit = hex4(b, at + 2).unwrap_or(0xFFFD);
-                match unit {
-                    0xD800..=0xDBFF => {
-                        let low = hex4(b, at + 8).unwrap_or(0xDC00);
-                        let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-                        (char::from_u32(code).unwrap_or('\u{FFFD}'), 12)
-                    }
-                    _ => (char::from_u32(unit).unwrap_or('\u{FFFD}'), 6),
-                }
-            }
-            other => (other as char, 2),
-        };
+        // Checked by `string_span`: every escape is one.
+        let (c, len) = json_scan::escape(rest.as_bytes(), at).unwrap_or(('\u{FFFD}', 2));
         out.push(c);
         rest = &rest[at + len..];
     }
