@@ -240,7 +240,10 @@ impl Scrubber {
                     .last()
                     .map_or(m.start(), |(i, _)| i);
                 let end = m.start() + m.as_str().find(|ch: char| !is_key(ch)).unwrap_or(m.len());
-                if with_normalized(&s[start..end], |k| self.is_safe(k)) {
+                let separator = &s[end..value.start()];
+                if with_normalized(&s[start..end], |k| self.is_safe(k))
+                    || is_source_position(&s[start..end], separator, value.as_str())
+                {
                     m.as_str().to_string()
                 } else {
                     format!("{}{FILTERED}", &s[m.start()..value.start()])
@@ -349,6 +352,33 @@ impl Scrubber {
     }
 }
 
+/// Extensions of source files, as stack traces name them (`sessions.js:10:5`, `auth.go:22`).
+const SOURCE_EXTENSIONS: &[&str] = &[
+    "c", "cc", "cjs", "clj", "cljs", "coffee", "cpp", "cs", "cxx", "dart", "erl", "ex", "exs",
+    "fs", "go", "groovy", "h", "hpp", "java", "js", "jsx", "kt", "kts", "lua", "m", "mjs", "mm",
+    "php", "pl", "pm", "py", "rb", "rs", "scala", "src", "svelte", "swift", "ts", "tsx", "vb",
+    "vue",
+];
+
+/// Whether a `key: value` pair found in text is a stack frame's file and line instead: a key that
+/// is a source file's name (`sessions.js`, named like a secret key), a bare `:` and a line
+/// number, with a column and the frame's closing bracket after it (`10:5)`). Its line stays.
+fn is_source_position(key: &str, separator: &str, value: &str) -> bool {
+    let extension = key.rsplit_once('.').map(|(_, ext)| ext);
+    let is_source = extension.is_some_and(|ext| {
+        SOURCE_EXTENSIONS
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(ext))
+    });
+    let position = value.trim_end_matches([')', ']']);
+    let mut parts = position.split(':');
+    let line = parts
+        .next()
+        .is_some_and(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()));
+    let column = parts.all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()));
+    is_source && separator == ":" && line && column && position.split(':').count() <= 2
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +415,36 @@ mod tests {
         assert!(s.is_sensitive("user.SSN"));
         assert!(!s.is_sensitive("Token-Count"));
         assert!(!s.is_sensitive("http.route"));
+    }
+
+    #[test]
+    fn stack_frames_of_files_named_like_keys_keep_their_lines() {
+        let s = Scrubber::new(true, false, &[], &[]);
+        for frame in [
+            "    at Sessions.load (/app/sessions.js:10:5)",
+            "    at check (auth.ts:22:7)",
+            "\t/srv/app/sessions.go:13 +0x1d",
+            "  [/app/tokens.src:13]",
+            "sessions.py:7",
+        ] {
+            let out = s.scrubbed(frame);
+            assert_eq!(out.as_deref().unwrap_or(frame), frame);
+        }
+        // Keys that only look like files, or values that are not positions, are still pairs.
+        for (text, kept) in [
+            ("session.js: 12345", "session.js: "),
+            ("auth.js:s3cr3t", "auth.js:"),
+            ("token.py:12:34:56", "token.py:"),
+            ("db.password:1234", "db.password:"),
+            ("session_token:98765", "session_token:"),
+            ("password.txt:1234", "password.txt:"),
+        ] {
+            assert_eq!(
+                s.scrubbed(text).as_deref(),
+                Some(format!("{kept}{FILTERED}").as_str()),
+                "{text}"
+            );
+        }
     }
 
     #[test]
