@@ -19,45 +19,69 @@ pub(crate) fn special(x: u64) -> u64 {
         | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS)
 }
 
-/// The four hex digits of `b` (exactly four), as a number.
-fn hex4(b: &[u8]) -> Option<u32> {
-    if b.len() != 4 || !b.iter().all(u8::is_ascii_hexdigit) {
-        return None;
+/// Why a text's escape is not one, and the byte where that shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BadEscape {
+    /// serde_json's words for it.
+    pub why: &'static str,
+    pub at: usize,
+}
+
+/// The four hex digits at `at`, as a number (a non-digit among them is an invalid escape even
+/// when the text ends before four).
+fn hex4(b: &[u8], at: usize) -> Result<u32, BadEscape> {
+    let digits = &b[at.min(b.len())..b.len().min(at + 4)];
+    let mut n = 0;
+    for &d in digits {
+        let d = (d as char).to_digit(16).ok_or(BadEscape {
+            why: "invalid escape",
+            at,
+        })?;
+        n = n * 16 + d;
     }
-    u32::from_str_radix(std::str::from_utf8(b).ok()?, 16).ok()
+    match digits.len() {
+        4 => Ok(n),
+        _ => Err(BadEscape {
+            why: "EOF while parsing a string",
+            at: b.len(),
+        }),
+    }
 }
 
 /// The escape at `at` (a backslash) in `b`: the character it stands for and its length in
-/// bytes (a surrogate pair is one character of twelve bytes); `None` when it is not one.
-pub(crate) fn escape(b: &[u8], at: usize) -> Option<(char, usize)> {
-    Some(match *b.get(at + 1)? {
-        b'"' => ('"', 2),
-        b'\\' => ('\\', 2),
-        b'/' => ('/', 2),
-        b'b' => ('\u{8}', 2),
-        b'f' => ('\u{c}', 2),
-        b'n' => ('\n', 2),
-        b'r' => ('\r', 2),
-        b't' => ('\t', 2),
-        b'u' => {
-            let hi = hex4(b.get(at + 2..at + 6)?)?;
+/// bytes (a surrogate pair is one character of twelve bytes), or why it is not one.
+pub(crate) fn escape(b: &[u8], at: usize) -> Result<(char, usize), BadEscape> {
+    let bad = |why, at| BadEscape { why, at };
+    Ok(match b.get(at + 1) {
+        Some(b'"') => ('"', 2),
+        Some(b'\\') => ('\\', 2),
+        Some(b'/') => ('/', 2),
+        Some(b'b') => ('\u{8}', 2),
+        Some(b'f') => ('\u{c}', 2),
+        Some(b'n') => ('\n', 2),
+        Some(b'r') => ('\r', 2),
+        Some(b't') => ('\t', 2),
+        Some(b'u') => {
+            let hi = hex4(b, at + 2)?;
             match hi {
                 0xD800..=0xDBFF => {
-                    if b.get(at + 6..at + 8)? != b"\\u" {
-                        return None;
+                    let lone = bad("lone leading surrogate in hex escape", at + 6);
+                    if b.get(at + 6..at + 8) != Some(b"\\u") {
+                        return Err(lone);
                     }
-                    let lo = hex4(b.get(at + 8..at + 12)?)?;
+                    let lo = hex4(b, at + 8)?;
                     if !(0xDC00..=0xDFFF).contains(&lo) {
-                        return None;
+                        return Err(BadEscape { at: at + 8, ..lone });
                     }
                     let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                    (char::from_u32(cp)?, 12)
+                    (char::from_u32(cp).ok_or(lone)?, 12)
                 }
-                0xDC00..=0xDFFF => return None,
-                _ => (char::from_u32(hi)?, 6),
+                0xDC00..=0xDFFF => return Err(bad("unexpected end of hex escape", at + 2)),
+                _ => (char::from_u32(hi).ok_or(bad("invalid escape", at + 2))?, 6),
             }
         }
-        _ => return None,
+        Some(_) => return Err(bad("invalid escape", at)),
+        None => return Err(bad("EOF while parsing a string", b.len())),
     })
 }
 
@@ -128,7 +152,7 @@ mod tests {
 
     #[test]
     fn escapes_decode_to_their_characters() {
-        let at0 = |t: &str| escape(t.as_bytes(), 0);
+        let at0 = |t: &str| escape(t.as_bytes(), 0).ok();
         assert_eq!(at0(r"\n"), Some(('\n', 2)));
         assert_eq!(at0(r"\/x"), Some(('/', 2)));
         assert_eq!(at0(r"\u00e9"), Some(('é', 6)));

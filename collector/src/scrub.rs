@@ -364,19 +364,19 @@ const SOURCE_EXTENSIONS: &[&str] = &[
 /// is a source file's name (`sessions.js`, named like a secret key), a bare `:` and a line
 /// number, with a column and the frame's closing bracket after it (`10:5)`). Its line stays.
 fn is_source_position(key: &str, separator: &str, value: &str) -> bool {
-    let extension = key.rsplit_once('.').map(|(_, ext)| ext);
-    let is_source = extension.is_some_and(|ext| {
+    let is_source = key.rsplit_once('.').is_some_and(|(_, ext)| {
         SOURCE_EXTENSIONS
             .iter()
             .any(|known| known.eq_ignore_ascii_case(ext))
     });
-    let position = value.trim_end_matches([')', ']']);
-    let mut parts = position.split(':');
-    let line = parts
-        .next()
-        .is_some_and(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()));
-    let column = parts.all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()));
-    is_source && separator == ":" && line && column && position.split(':').count() <= 2
+    // `line` or `line:column`.
+    let numbers = value.trim_end_matches([')', ']']).split(':');
+    separator == ":"
+        && is_source
+        && numbers.clone().count() <= 2
+        && numbers
+            .into_iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]

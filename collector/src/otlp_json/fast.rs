@@ -237,7 +237,7 @@ impl<'a> Cur<'a> {
                 self.scratch.clear();
             }
             self.scratch.push_str(self.text.get(run..at)?);
-            let (c, len) = json_scan::escape(b, at)?;
+            let (c, len) = json_scan::escape(b, at).ok()?;
             self.scratch.push(c);
             run = at + len;
         }

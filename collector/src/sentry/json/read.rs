@@ -175,65 +175,61 @@ impl<'a> Reader<'a> {
         depth: u32,
         mut member: impl FnMut(&mut Self, &'a str) -> Result<()>,
     ) -> Result<()> {
-        if depth >= MAX_DEPTH {
-            return Err("recursion limit exceeded");
-        }
-        self.pos += 1;
-        self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Ok(());
-        }
-        loop {
-            self.skip_ws();
-            match self.peek() {
+        self.elements(depth, b'}', |r| {
+            r.skip_ws();
+            match r.peek() {
                 Some(b'"') => {}
                 Some(_) => return Err("key must be a string"),
                 None => return Err("EOF while parsing an object"),
             }
-            let key = self.string()?;
-            self.skip_ws();
-            match self.peek() {
-                Some(b':') => self.pos += 1,
+            let key = r.string()?;
+            r.skip_ws();
+            match r.peek() {
+                Some(b':') => r.pos += 1,
                 Some(_) => return Err("expected `:`"),
                 None => return Err("EOF while parsing an object"),
             }
-            member(self, key)?;
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                Some(_) => return Err("expected `,` or `}`"),
-                None => return Err("EOF while parsing an object"),
-            }
-        }
+            member(r, key)
+        })
     }
 
     /// Reads an array's items (the reader at its `[`) with `item`.
-    fn items(&mut self, depth: u32, mut item: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
+    fn items(&mut self, depth: u32, item: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
+        self.elements(depth, b']', item)
+    }
+
+    /// Reads the comma-separated elements of an object or array up to `close` (the reader at
+    /// its opening bracket), each with `element`.
+    fn elements(
+        &mut self,
+        depth: u32,
+        close: u8,
+        mut element: impl FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
         if depth >= MAX_DEPTH {
             return Err("recursion limit exceeded");
         }
+        let (eof, expected) = match close {
+            b'}' => ("EOF while parsing an object", "expected `,` or `}`"),
+            _ => ("EOF while parsing a list", "expected `,` or `]`"),
+        };
         self.pos += 1;
         self.skip_ws();
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.pos += 1;
             return Ok(());
         }
         loop {
-            item(self)?;
+            element(self)?;
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
-                Some(b']') => {
+                Some(c) if c == close => {
                     self.pos += 1;
                     return Ok(());
                 }
-                Some(_) => return Err("expected `,` or `]`"),
-                None => return Err("EOF while parsing a list"),
+                Some(_) => return Err(expected),
+                None => return Err(eof),
             }
         }
     }
@@ -284,31 +280,13 @@ impl<'a> Reader<'a> {
                 }
                 Some(b'\\') => {
                     escaped = true;
-                    self.pos = i;
-                    i += match bytes.get(i + 1) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => 2,
-                        Some(b'u') => {
-                            self.pos = i + 2;
-                            let unit = hex4(bytes, i + 2)?;
-                            match unit {
-                                0xD800..=0xDBFF => {
-                                    self.pos = i + 6;
-                                    if bytes.get(i + 6..i + 8) != Some(b"\\u") {
-                                        return Err("lone leading surrogate in hex escape");
-                                    }
-                                    self.pos = i + 8;
-                                    if !(0xDC00..=0xDFFF).contains(&hex4(bytes, i + 8)?) {
-                                        return Err("lone leading surrogate in hex escape");
-                                    }
-                                    12
-                                }
-                                0xDC00..=0xDFFF => return Err("unexpected end of hex escape"),
-                                _ => 6,
-                            }
+                    match json_scan::escape(bytes, i) {
+                        Ok((_, len)) => i += len,
+                        Err(bad) => {
+                            self.pos = bad.at;
+                            return Err(bad.why);
                         }
-                        Some(_) => return Err("invalid escape"),
-                        None => return Err("EOF while parsing a string"),
-                    };
+                    }
                 }
                 Some(_) => {
                     self.pos = i;
@@ -347,19 +325,6 @@ impl<'a> Reader<'a> {
             .ok()
             .and_then(Number::from_f64)
             .ok_or("number out of range")
-    }
-}
-
-/// The four hex digits at `at`, as a number.
-fn hex4(bytes: &[u8], at: usize) -> Result<u32> {
-    let digits = &bytes[at.min(bytes.len())..bytes.len().min(at + 4)];
-    let n = digits.iter().try_fold(0u32, |n, &b| -> Result<u32> {
-        let d = (b as char).to_digit(16).ok_or("invalid escape")?;
-        Ok(n * 16 + d)
-    })?;
-    match digits.len() {
-        4 => Ok(n),
-        _ => Err("EOF while parsing a string"),
     }
 }
 
